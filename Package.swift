@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Wirestream",
+    products: [
+        .library(name: "Wirestream", targets: ["Wirestream"]),
+        .executable(name: "http-fetch", targets: ["HTTPFetch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CLinux"),
+        .target(
+            name: "Wirestream",
+            dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "HTTPFetch",
+            dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/HTTPFetch"
+        ),
+        .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

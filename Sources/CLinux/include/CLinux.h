@@ -1,0 +1,47 @@
+// Thin wrappers for the Linux calls that Glibc's Swift module does not expose
+// (epoll, eventfd) or exposes awkwardly (packed epoll_event, gettid, errno,
+// thread-local storage for IOLoop.current).
+#ifndef WIRESTREAM_CLINUX_H
+#define WIRESTREAM_CLINUX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define WS_EPOLLIN 0x001u
+#define WS_EPOLLOUT 0x004u
+#define WS_EPOLLERR 0x008u
+#define WS_EPOLLHUP 0x010u
+#define WS_EPOLLRDHUP 0x2000u
+
+int ws_epoll_create(void);
+/// op: 1 add, 2 delete, 3 modify (EPOLL_CTL_*). Returns 0 or -errno.
+int ws_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+/// Waits and unpacks the (packed) epoll_event array into two plain arrays.
+/// Returns the number of events, or -errno.
+int ws_epoll_wait(int epfd, int32_t *fds, uint32_t *events, int maxevents, int timeout_ms);
+
+int ws_eventfd(void);
+int ws_eventfd_signal(int fd);
+int ws_eventfd_drain(int fd);
+
+uint64_t ws_monotonic_ns(void);
+int ws_errno(void);
+int ws_set_nonblocking(int fd);
+int ws_pipe(int fds[2]);
+
+/// Per-thread pointer to the IOLoop running on this thread (NULL elsewhere).
+void *ws_current_loop_get(void);
+void ws_current_loop_set(void *loop);
+
+ssize_t ws_writev(int fd, const struct iovec *iov, int iovcnt);
+int ws_iov_max(void);
+
+/// memmem(3): the first occurrence of needle in haystack, or NULL.
+const void *ws_memmem(const void *haystack, size_t hlen, const void *needle, size_t nlen);
+void ws_ignore_sigpipe(void);
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; the new fd or -errno.
+int ws_accept(int fd);
+
+#endif

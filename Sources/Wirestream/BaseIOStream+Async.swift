@@ -1,0 +1,197 @@
+/// The `async` forms of the stream operations.
+///
+/// Each works from any task. On the loop's task executor
+/// (`withTaskExecutorPreference(stream.loop) { … }`) a read that the buffer already satisfies
+/// returns without suspending, allocating or making a system call.
+///
+/// **Cancellation.** Cancelling the task of a pending read withdraws the read: it throws
+/// `CancellationError`, nothing is consumed (reads consume their frame only on success), and the
+/// stream stays open and usable. A streaming read that already delivered chunks keeps them
+/// delivered. Cancelling a pending write or flush throws `CancellationError`, but its bytes stay
+/// queued and are still sent — bytes handed to a stream cannot be taken back.
+extension BaseIOStream {
+    // MARK: Reads
+
+    /// Reads `count` bytes (with `partial`, 1…`count` as soon as any are buffered).
+    /// - Throws: ``StreamClosedError`` if the stream closes first.
+    public func readBytes(_ count: Int, partial: Bool = false) async throws -> [UInt8] {
+        try await readBytes(count, partial: partial) { [UInt8]($0) }
+    }
+
+    /// Reads `count` bytes (or 1…`count` with `partial`) and lends them to `body` in place; returns
+    /// its result. The bytes are consumed afterwards, even if `body` throws.
+    public func readBytes<R>(
+        _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        precondition(count >= 0, "readBytes: negative count")
+        return try await performRead(.bytes(count: count, partial: partial), streaming: nil, body)
+    }
+
+    /// Hands `count` bytes to `streaming` in chunks as they arrive (on the loop thread).
+    public func readBytes(_ count: Int, streaming: (UnsafeRawBufferPointer) -> Void) async throws {
+        precondition(count >= 0, "readBytes: negative count")
+        try await withoutActuallyEscaping(streaming) { streaming in
+            try await performRead(.streamingBytes(remaining: count), streaming: streaming) { _ in () }
+        }
+    }
+
+    /// Reads through the end of `delimiter`.
+    /// - Throws: ``StreamClosedError``; when the delimiter does not end within `maxBytes`, its
+    ///   `realError` is ``UnsatisfiableReadError`` and the stream is closed.
+    public func readUntil(_ delimiter: [UInt8], maxBytes: Int? = nil) async throws -> [UInt8] {
+        try await readUntil(delimiter, maxBytes: maxBytes) { [UInt8]($0) }
+    }
+
+    /// The borrowing delimiter read: lends the frame (delimiter included) to `body` in place.
+    public func readUntil<R>(
+        _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
+        return try await performRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil, body)
+    }
+
+    /// Reads everything until EOF. On a closed stream, returns what is buffered.
+    public func readUntilClose() async throws -> [UInt8] {
+        try await performRead(.untilClose, streaming: nil) { [UInt8]($0) }
+    }
+
+    /// Hands everything until EOF to `streaming`, buffered bytes first.
+    public func readUntilClose(streaming: (UnsafeRawBufferPointer) -> Void) async throws {
+        try await withoutActuallyEscaping(streaming) { streaming in
+            try await performRead(.untilClose, streaming: streaming) { _ in () }
+        }
+    }
+
+    /// Reads into `buffer` (fully, or 1…`buffer.count` bytes with `partial`); returns the count.
+    public func readInto(_ buffer: UnsafeMutableRawBufferPointer, partial: Bool = false) async throws -> Int {
+        try await performRead(.bytes(count: buffer.count, partial: partial), streaming: nil) { frame in
+            buffer.copyMemory(from: frame)
+            return frame.count
+        }
+    }
+
+    func performRead<R>(
+        _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        if loop.inLoopThread && pendingRead == nil && streaming == nil && !readBuffer.isEmpty {
+            // Fast path: the buffer already holds the frame.
+            var scanOffset = 0
+            if let end = try? frameEnd(for: target, scanOffset: &scanOffset) {
+                defer {
+                    readBuffer.consume(end)
+                }
+                return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
+            }
+        }
+        return try await withoutActuallyEscaping(body) { body in
+            try await suspendForRead(target, streaming: streaming, body)
+        }
+    }
+
+    private func suspendForRead<R>(
+        _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
+        _ body: @escaping (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        let completion = AsyncReadCompletion(transform: body)
+        let start = UncheckedTransfer((target, streaming))
+        let begin: @Sendable () -> Void = { [self] in
+            if completion.cancelled.load(ordering: .acquiring) {
+                completion.fail(CancellationError())
+            } else {
+                self.startRead(start.value.0, streaming: start.value.1, completion)
+            }
+        }
+        let onLoop = loop.inLoopThread
+        if onLoop {
+            begin()  // may complete at once (a speculative read found the frame)
+            if let result = completion.result { return try result.get().value }
+        }
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                if onLoop {
+                    completion.attach(continuation)
+                } else {
+                    // Attach on the loop too: the completion is only ever touched there.
+                    loop.addCallback {
+                        completion.attach(continuation)
+                        begin()
+                    }
+                }
+            }.value
+        } onCancel: {
+            completion.cancelled.store(true, ordering: .releasing)
+            loop.addCallback { self.cancelRead(completion) }
+        }
+    }
+
+    private func cancelRead(_ completion: ReadCompletion) {
+        guard let read = pendingRead, read.completion === completion else { return }
+        pendingRead = nil
+        completion.fail(CancellationError())
+        updateInterest()
+    }
+
+    // MARK: Writes
+
+    /// Queues `data` and returns once it has been handed to the kernel.
+    /// - Throws: ``StreamClosedError`` on a closed stream or if it closes first;
+    ///   ``StreamBufferFullError`` past ``maxWriteBufferSize`` (the stream stays open).
+    public func write(_ data: [UInt8]) async throws {
+        try await waitForFlush { stream, callback in stream.write(data, callback: callback) }
+    }
+
+    /// Returns once everything queued so far has been handed to the kernel.
+    public func flush() async throws {
+        try await waitForFlush { stream, callback in stream.flush(callback: callback) }
+    }
+
+    private func waitForFlush(
+        _ operation: @escaping @Sendable (BaseIOStream, @escaping (Result<Void, any Error>) -> Void) -> Void
+    ) async throws {
+        let outcome = OneShot()
+        let onLoop = loop.inLoopThread
+        if onLoop {
+            operation(self) { outcome.complete($0) }
+            if let result = outcome.result { return try result.get() }
+        }
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                if onLoop {
+                    outcome.attach(continuation)
+                } else {
+                    loop.addCallback {
+                        outcome.attach(continuation)
+                        operation(self) { outcome.complete($0) }
+                    }
+                }
+            }
+        } onCancel: {
+            loop.addCallback { outcome.complete(.failure(CancellationError())) }
+        }
+    }
+}
+
+/// A void result that may arrive before or after the task suspends; first outcome wins.
+final class OneShot: @unchecked Sendable {
+    // @unchecked Sendable: touched only on the stream's loop thread.
+    private(set) var result: Result<Void, any Error>?
+    private var continuation: UnsafeContinuation<Void, any Error>?
+
+    func attach(_ continuation: UnsafeContinuation<Void, any Error>) {
+        if let result {
+            continuation.resume(with: result)
+        } else {
+            self.continuation = continuation
+        }
+    }
+
+    func complete(_ outcome: Result<Void, any Error>) {
+        guard result == nil else { return }
+        result = outcome
+        if let continuation {
+            self.continuation = nil
+            continuation.resume(with: outcome)
+        }
+    }
+}

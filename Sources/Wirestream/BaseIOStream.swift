@@ -1,0 +1,656 @@
+import CLinux
+import Glibc
+import Logging
+
+/// A non-blocking byte stream on an ``IOLoop``: Tornado's `BaseIOStream`.
+///
+/// A stream serves one read and any number of queued writes at a time. Reads wait for a target —
+/// a byte count, a delimiter, EOF — and complete with exactly that frame; what arrives beyond it
+/// stays buffered for the next read.
+///
+/// ```
+///   peer sends:   "GET / HTTP/1.0\r\nHost: a\r\n\r\nbody…"
+///   readUntil("\r\n\r\n")   → "GET / HTTP/1.0\r\nHost: a\r\n\r\n"
+///   readBytes(4)            → "body"
+/// ```
+///
+/// Every operation has a callback form (the callback runs on the loop thread) and an `async throws`
+/// form. Callback forms must be called on the loop thread (or before the loop runs); async forms work
+/// from any task, and are fastest on the loop's task executor (`withTaskExecutorPreference(loop)`),
+/// where a read the buffer already satisfies returns without suspending.
+///
+/// **Close.** Once closed, every pending and later operation fails with ``StreamClosedError``
+/// whose `realError` is ``error`` — except reads the buffer can still satisfy: bytes received before
+/// the close stay readable. The close callback runs after the pending operations were failed or
+/// satisfied.
+///
+/// **Limits.** More than ``maxBufferSize`` buffered bytes without a satisfiable read closes the
+/// stream with ``StreamBufferFullError``; `maxBytes` on a delimiter read closes it with
+/// ``UnsatisfiableReadError``; a write past ``maxWriteBufferSize`` fails with ``StreamBufferFullError``.
+///
+/// **Subclassing.** A subclass provides the file descriptor and its I/O: ``fileno()``,
+/// ``closeFD()``, ``readFromFD(into:)``, ``writeToFD(_:)`` and ``getFDError()``.
+open class BaseIOStream: @unchecked Sendable {
+    // @unchecked Sendable: a stream is confined to its loop. All mutable state is touched only on
+    // the loop thread; public entry points called elsewhere hop to the loop first.
+
+    enum State {
+        case open
+        case connecting  // resolving or connecting; reads wait, writes queue
+        case closed
+    }
+
+    /// The loop this stream lives on.
+    public let loop: IOLoop
+    /// The most bytes the read buffer may hold (default 100 MB).
+    public let maxBufferSize: Int
+    /// The most bytes read from the fd in one call (default 64 KiB, at most half of `maxBufferSize`).
+    public let readChunkSize: Int
+    /// The most bytes queued for writing (`nil`: unlimited, the default).
+    public let maxWriteBufferSize: Int?
+    /// Where the stream reports unsatisfiable reads (info) and I/O errors (warning).
+    public let logger: Logger
+
+    /// The error that closed the stream, if any.
+    public internal(set) var error: (any Error)?
+    /// Bytes examined by delimiter and pattern searches so far. Each byte is scanned about once
+    /// however the data is split into reads; tests and benchmarks read this to prove it.
+    public internal(set) var bytesScanned = 0
+
+    var state: State = .open
+    let readBuffer = ReadBuffer()
+    var pendingRead: PendingRead?
+    var writeQueue = WriteQueue()
+    private var flushWaiters = FIFO<FlushWaiter>()
+    private var bytesQueued: UInt64 = 0
+    private var bytesFlushed: UInt64 = 0
+    private var flushScheduled = false  // a deferred flush (from queueWrite) is queued on the loop
+    private var registeredEvents: IOEvents?  // nil: not registered with the loop
+    private var completionDepth = 0  // nested read completions; bounds recursion of inline reads
+    private var closeCallback: (() -> Void)?
+    var connectWaiters: [(Result<Void, any Error>) -> Void] = []
+
+    /// - Parameters:
+    ///   - loop: the loop the stream runs on (default: ``IOLoop/current``).
+    ///   - maxBufferSize: read buffer limit in bytes (default 104,857,600).
+    ///   - readChunkSize: bytes per read call (default 65,536; capped at `maxBufferSize / 2`).
+    ///   - maxWriteBufferSize: write queue limit in bytes (default unlimited).
+    ///   - logger: where to log; default label `wirestream.iostream`.
+    public init(
+        loop: IOLoop = .current, maxBufferSize: Int? = nil, readChunkSize: Int? = nil,
+        maxWriteBufferSize: Int? = nil, logger: Logger? = nil
+    ) {
+        ws_ignore_sigpipe()  // a write to a closed peer must be an EPIPE error, not a process kill
+        self.loop = loop
+        let maxBuffer = maxBufferSize ?? 104_857_600
+        self.maxBufferSize = maxBuffer
+        // As in Tornado: one read call never fills more than half the buffer, so a read
+        // that is satisfied early never trips the limit.
+        self.readChunkSize = max(1, min(readChunkSize ?? 65_536, maxBuffer / 2))
+        self.maxWriteBufferSize = maxWriteBufferSize
+        self.logger = logger ?? Logger(label: "wirestream.iostream")
+    }
+
+    // MARK: - Subclass contract
+
+    /// The file descriptor, or -1 when there is none yet.
+    open func fileno() -> Int32 { -1 }
+    /// Closes the file descriptor.
+    open func closeFD() {}
+    /// Reads into `buffer`. Returns the byte count, 0 at EOF, or `nil` if it would block.
+    open func readFromFD(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        fatalError("\(type(of: self)) must override readFromFD(into:)")
+    }
+    /// Writes from the vectors (as many as the fd takes). Returns the byte count, or `nil` if it
+    /// would block. A subclass without gather writes may write the first vector only.
+    open func writeToFD(_ vectors: UnsafeBufferPointer<iovec>) throws -> Int? {
+        fatalError("\(type(of: self)) must override writeToFD(_:)")
+    }
+    /// The pending error of the fd (e.g. `SO_ERROR`), if any.
+    open func getFDError() -> (any Error)? { nil }
+
+    // MARK: - State
+
+    /// True once the stream is closed.
+    public var closed: Bool { state == .closed }
+    /// True while a read is pending.
+    public var reading: Bool { pendingRead != nil }
+    /// True while written bytes wait to be handed to the kernel.
+    public var writing: Bool { !writeQueue.isEmpty }
+
+    /// Runs `callback` on the loop once the stream closes (after pending operations were failed
+    /// or satisfied). Replaces an earlier callback. On a closed stream it is never called.
+    public func setCloseCallback(_ callback: (() -> Void)?) {
+        closeCallback = callback
+        if state != .closed { updateInterest() }
+    }
+
+    // MARK: - Reads (callback forms)
+
+    /// Reads `count` bytes; with `partial`, completes as soon as 1…`count` bytes are buffered.
+    /// `readBytes(0)` completes at once with no bytes.
+    /// Fails with ``StreamClosedError`` if the stream closes first.
+    public func readBytes(
+        _ count: Int, partial: Bool = false, callback: @escaping (Result<[UInt8], any Error>) -> Void
+    ) {
+        precondition(count >= 0, "readBytes: negative count")
+        startRead(.bytes(count: count, partial: partial), streaming: nil,
+                  CallbackReadCompletion(transform: { [UInt8]($0) }, callback: callback))
+    }
+
+    /// Reads `count` bytes and hands them to `streaming` in chunks of `min(remaining, buffered)`
+    /// as they arrive; `callback` gets the outcome when all `count` were delivered.
+    public func readBytes(
+        _ count: Int, streaming: @escaping (UnsafeRawBufferPointer) -> Void,
+        callback: @escaping (Result<Void, any Error>) -> Void
+    ) {
+        precondition(count >= 0, "readBytes: negative count")
+        startRead(.streamingBytes(remaining: count), streaming: streaming,
+                  CallbackReadCompletion(transform: { _ in () }, callback: callback))
+    }
+
+    /// Reads through the end of `delimiter`. With `maxBytes`, a delimiter that does not end within
+    /// the first `maxBytes` bytes closes the stream with ``UnsatisfiableReadError`` (recorded as
+    /// ``error``) and the read fails with ``StreamClosedError``.
+    public func readUntil(
+        _ delimiter: [UInt8], maxBytes: Int? = nil,
+        callback: @escaping (Result<[UInt8], any Error>) -> Void
+    ) {
+        readUntil(delimiter, maxBytes: maxBytes, borrowing: { [UInt8]($0) }, callback: callback)
+    }
+
+    /// The borrowing form of ``readUntil(_:maxBytes:callback:)``: `body` gets the frame in place
+    /// (no array is allocated) and its result goes to `callback`. `body` must not use the stream.
+    public func readUntil<R>(
+        _ delimiter: [UInt8], maxBytes: Int? = nil,
+        borrowing body: @escaping (UnsafeRawBufferPointer) throws -> R,
+        callback: @escaping (Result<R, any Error>) -> Void
+    ) {
+        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
+        startRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil,
+                  CallbackReadCompletion(transform: body, callback: callback))
+    }
+
+    /// The borrowing form of ``readBytes(_:partial:callback:)``.
+    public func readBytes<R>(
+        _ count: Int, partial: Bool = false,
+        borrowing body: @escaping (UnsafeRawBufferPointer) throws -> R,
+        callback: @escaping (Result<R, any Error>) -> Void
+    ) {
+        precondition(count >= 0, "readBytes: negative count")
+        startRead(.bytes(count: count, partial: partial), streaming: nil,
+                  CallbackReadCompletion(transform: body, callback: callback))
+    }
+
+    /// Reads everything until the peer closes. On a closed stream, returns what is buffered.
+    public func readUntilClose(callback: @escaping (Result<[UInt8], any Error>) -> Void) {
+        startRead(.untilClose, streaming: nil, CallbackReadCompletion(transform: { [UInt8]($0) }, callback: callback))
+    }
+
+    /// Hands everything until the peer closes to `streaming` chunk by chunk — what is already
+    /// buffered first — then calls `callback`.
+    public func readUntilClose(
+        streaming: @escaping (UnsafeRawBufferPointer) -> Void,
+        callback: @escaping (Result<Void, any Error>) -> Void
+    ) {
+        startRead(.untilClose, streaming: streaming, CallbackReadCompletion(transform: { _ in () }, callback: callback))
+    }
+
+    /// Reads into `buffer`: fills it completely, or with `partial` completes with 1…`buffer.count`
+    /// bytes. The result is the byte count. `buffer` must stay valid until the callback runs.
+    public func readInto(
+        _ buffer: UnsafeMutableRawBufferPointer, partial: Bool = false,
+        callback: @escaping (Result<Int, any Error>) -> Void
+    ) {
+        startRead(.bytes(count: buffer.count, partial: partial), streaming: nil,
+                  CallbackReadCompletion(transform: { frame in
+                      buffer.copyMemory(from: frame)
+                      return frame.count
+                  }, callback: callback))
+    }
+
+    // MARK: - Writes
+
+    /// Queues `data` and calls `callback` once it has been handed to the kernel.
+    /// Fails with ``StreamClosedError`` on a closed stream and with ``StreamBufferFullError``
+    /// past ``maxWriteBufferSize`` (the stream stays open then). An empty write completes at once.
+    public func write(_ data: [UInt8], callback: @escaping (Result<Void, any Error>) -> Void) {
+        do {
+            try enqueue(data)
+        } catch {
+            callback(.failure(error))
+            return
+        }
+        flushWaiters.append(FlushWaiter(target: bytesQueued, callback: callback))
+        flushOrWait()
+    }
+
+    /// Queues `data` without waiting: the way to pipeline many requests. Safe from any thread.
+    ///
+    /// Queued bytes leave together at the end of the loop iteration (or before the next read
+    /// waits), coalesced into as few system calls as possible. Errors surface through the stream:
+    /// a closed stream ignores the write (every later operation fails anyway), and a write past
+    /// ``maxWriteBufferSize`` closes the stream with ``StreamBufferFullError``.
+    public func queueWrite(_ data: [UInt8]) {
+        guard loop.inLoopThread else {
+            loop.addCallback { self.queueWrite(data) }
+            return
+        }
+        do {
+            try enqueue(data)
+        } catch let error as StreamBufferFullError {
+            logger.warning("write buffer full, closing: \(error)")
+            closeNow(error: error)
+            return
+        } catch {
+            return  // closed: later operations report it
+        }
+        if !flushScheduled && state == .open {
+            flushScheduled = true
+            loop.callSoon { [self] in if self.flushScheduled { self.flushNow() } }
+        }
+    }
+
+    /// Calls `callback` once everything queued so far has been handed to the kernel.
+    public func flush(callback: @escaping (Result<Void, any Error>) -> Void) {
+        if state == .closed {
+            callback(.failure(StreamClosedError(realError: error)))
+            return
+        }
+        flushWaiters.append(FlushWaiter(target: bytesQueued, callback: callback))
+        flushOrWait()
+    }
+
+    // MARK: - Close
+
+    /// Closes the stream. Pending reads the buffer can satisfy complete; other pending operations
+    /// fail with ``StreamClosedError`` whose `realError` is `error` (also recorded as ``error``).
+    /// Closing a closed stream does nothing. Safe from any thread.
+    public func close(error: (any Error)? = nil) {
+        guard loop.inLoopThread else {
+            let transfer = UncheckedTransfer(error)
+            loop.addCallback { self.closeNow(error: transfer.value) }
+            return
+        }
+        closeNow(error: error)
+    }
+
+    func closeNow(error closingError: (any Error)?) {
+        guard state != .closed else { return }
+        if let closingError { self.error = closingError }
+        state = .closed
+        if registeredEvents != nil {
+            loop.removeHandler(fileno())
+            registeredEvents = nil
+        }
+        flushScheduled = false
+        closeFD()
+        streamDidClose()
+        // Reads the buffer can still satisfy complete before anything is failed.
+        if let read = pendingRead {
+            if case .untilClose = read.target {
+                deliverStreamingChunk()
+                finishRead(at: readBuffer.count)
+            } else {
+                deliverStreamingChunk()
+                if let end = try? findReadPosition() { finishRead(at: end) }
+            }
+        }
+        let closedError = StreamClosedError(realError: self.error)
+        if let read = pendingRead {
+            pendingRead = nil
+            read.completion.fail(closedError)
+        }
+        writeQueue.removeAll()
+        while let waiter = flushWaiters.popFirst() { waiter.fire(.failure(closedError)) }
+        let connecting = connectWaiters
+        connectWaiters = []
+        for waiter in connecting { waiter(.failure(closedError)) }
+        if let callback = closeCallback {
+            closeCallback = nil
+            loop.callSoon(callback)
+        }
+    }
+
+    /// Called once when the stream closes, after the fd is closed (subclasses cancel timers here).
+    func streamDidClose() {}
+
+    // MARK: - Read machinery
+
+    func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ completion: ReadCompletion) {
+        guard pendingRead == nil else {
+            completion.fail(ReadInProgressError())
+            return
+        }
+        pendingRead = PendingRead(target: target, scanOffset: 0, streaming: streaming, completion: completion)
+        if completionDepth > 16 {
+            // A callback chain satisfied from the buffer would recurse; continue on the next iteration.
+            loop.callSoon { [self] in self.tryInlineRead() }
+            return
+        }
+        tryInlineRead()
+    }
+
+    /// Tornado's `_try_inline_read`: satisfy the read from the buffer, else from the fd right now
+    /// (one speculative read), else wait for the fd.
+    func tryInlineRead() {
+        guard pendingRead != nil else { return }
+        do {
+            deliverStreamingChunk()
+            if let end = try findReadPosition() {
+                finishRead(at: end)
+                return
+            }
+            switch state {
+            case .closed:
+                if case .untilClose? = pendingRead?.target {
+                    finishRead(at: readBuffer.count)  // the rest of the stream is what is buffered
+                } else if let read = pendingRead {
+                    pendingRead = nil
+                    read.completion.fail(StreamClosedError(realError: error))
+                }
+                return
+            case .connecting:
+                return  // reads start once connected
+            case .open:
+                break
+            }
+            if flushScheduled { flushNow() }  // send queued requests before waiting for replies
+            if let end = try readToBufferLoop() {
+                finishRead(at: end)
+                return
+            }
+        } catch {
+            handleReadError(error)
+            return
+        }
+        if state == .open { updateInterest() }
+    }
+
+    /// Where the pending read's frame ends in the buffer, or `nil` if it is not there yet.
+    func findReadPosition() throws -> Int? {
+        guard var read = pendingRead else { return nil }
+        let end = try frameEnd(for: read.target, scanOffset: &read.scanOffset)
+        pendingRead?.scanOffset = read.scanOffset
+        return end
+    }
+
+    /// Where a frame for `target` ends in the buffered bytes, or `nil` if it is not complete.
+    /// A delimiter search starts at `scanOffset - (delimiter.count - 1)` and records where it stopped.
+    func frameEnd(for target: ReadTarget, scanOffset: inout Int) throws -> Int? {
+        let buffered = readBuffer.count
+        switch target {
+        case .bytes(let count, let partial):
+            if buffered >= count || (partial && buffered > 0) { return min(count, buffered) }
+            return nil
+        case .streamingBytes(let remaining):
+            return remaining == 0 ? 0 : nil
+        case .untilClose:
+            return nil
+        case .delimiter(let delimiter, let maxBytes):
+            let bytes = readBuffer.bytes
+            let limit = min(buffered, maxBytes ?? Int.max)
+            let from = max(0, scanOffset - (delimiter.count - 1))
+            if limit - from >= delimiter.count {
+                bytesScanned += limit - from
+                let found = delimiter.withUnsafeBytes { needle in
+                    ws_memmem(bytes.baseAddress! + from, limit - from, needle.baseAddress!, needle.count)
+                }
+                if let found {
+                    return bytes.baseAddress!.distance(to: found) + delimiter.count
+                }
+            }
+            scanOffset = max(scanOffset, limit)
+            if let maxBytes, buffered >= maxBytes {
+                throw UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "delimiter \(Self.describe(delimiter))")
+            }
+            return nil
+        case .search(let searcher):
+            return try searcher.frameEnd(in: readBuffer.bytes, scanOffset: &scanOffset, atEOF: state == .closed)
+        }
+    }
+
+    /// Hands buffered bytes to a streaming read's callback.
+    private func deliverStreamingChunk() {
+        guard let read = pendingRead, let streaming = read.streaming, !readBuffer.isEmpty else { return }
+        switch read.target {
+        case .streamingBytes(let remaining):
+            let n = min(remaining, readBuffer.count)
+            guard n > 0 else { return }
+            streaming(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<n]))
+            readBuffer.consume(n)
+            pendingRead?.target = .streamingBytes(remaining: remaining - n)
+        case .untilClose:
+            streaming(readBuffer.bytes)
+            readBuffer.consume(readBuffer.count)
+        default:
+            return
+        }
+    }
+
+    /// Lends the first `end` bytes to the pending read, consumes them, then reports success.
+    func finishRead(at end: Int) {
+        guard let read = pendingRead else { return }
+        pendingRead = nil
+        read.completion.take(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
+        readBuffer.consume(end)
+        if readBuffer.isEmpty { readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144)) }
+        completionDepth += 1
+        read.completion.succeed()
+        completionDepth -= 1
+    }
+
+    /// Reads chunks until the pending read is satisfied, the fd would block, or EOF.
+    /// Stops pulling from the fd as soon as the read's target is met (flow control).
+    private func readToBufferLoop() throws -> Int? {
+        // A bounded number of chunks per call, so one fast peer cannot starve the loop.
+        for _ in 0..<64 {
+            guard state == .open, pendingRead != nil else { break }
+            if try readToBuffer() == 0 { break }
+            deliverStreamingChunk()
+            if let end = try findReadPosition() { return end }
+        }
+        return try findReadPosition()
+    }
+
+    /// One read call into the buffer's tail. Returns the byte count (0: would block or EOF; EOF closes).
+    private func readToBuffer() throws -> Int {
+        let tail = readBuffer.reserveTail(readChunkSize)
+        guard let n = try readFromFD(into: UnsafeMutableRawBufferPointer(rebasing: tail[0..<readChunkSize])) else {
+            return 0
+        }
+        if n == 0 {
+            closeNow(error: nil)
+            return 0
+        }
+        readBuffer.commit(n)
+        if readBuffer.count > maxBufferSize {
+            throw StreamBufferFullError(buffer: .read, limit: maxBufferSize, size: readBuffer.count)
+        }
+        return n
+    }
+
+    private func handleReadError(_ error: any Error) {
+        if error is UnsatisfiableReadError {
+            logger.info("Unsatisfiable read, closing connection: \(error)")
+        } else if let system = error as? SystemError, system.isConnectionReset {
+            // The peer went away: an ordinary event, recorded but not logged.
+        } else {
+            logger.warning("error on read: \(error)")
+        }
+        closeNow(error: error)
+    }
+
+    // MARK: - Write machinery
+
+    private func enqueue(_ data: [UInt8]) throws {
+        guard state != .closed else { throw StreamClosedError(realError: error) }
+        if let limit = maxWriteBufferSize, writeQueue.count + data.count > limit {
+            throw StreamBufferFullError(buffer: .write, limit: limit, size: writeQueue.count + data.count)
+        }
+        writeQueue.append(data)
+        bytesQueued += UInt64(data.count)
+    }
+
+    /// Flushes now unless the stream is connecting or already waiting for the fd to drain.
+    private func flushOrWait() {
+        let waitingForFD = registeredEvents?.contains(.write) == true && !flushScheduled
+        if state == .open && !waitingForFD {
+            flushNow()
+        } else {
+            completeFlushWaiters()
+        }
+    }
+
+    /// Hands queued bytes to the kernel until it would block.
+    func flushNow() {
+        flushScheduled = false
+        guard state == .open else { return }
+        do {
+            while !writeQueue.isEmpty {
+                guard let n = try writeQueue.send({ try writeToFD($0) }), n > 0 else { break }
+                bytesFlushed += UInt64(n)
+            }
+        } catch {
+            if let system = error as? SystemError, system.isConnectionReset {
+                // The peer went away: recorded, not logged.
+            } else {
+                logger.warning("error on write: \(error)")
+            }
+            closeNow(error: error)
+            return
+        }
+        completeFlushWaiters()
+        if state == .open { updateInterest() }
+    }
+
+    private func completeFlushWaiters() {
+        while let first = flushWaiters.first, first.target <= bytesFlushed {
+            _ = flushWaiters.popFirst()
+            first.fire(.success(()))
+        }
+    }
+
+    /// Fails a flush waiter whose task was cancelled; its bytes stay queued.
+    func cancelFlushWaiter(_ waiter: FlushWaiter) {
+        waiter.fire(.failure(CancellationError()))
+    }
+
+    // MARK: - Event handling
+
+    /// Registers with the loop for what the stream now waits for (Tornado's `_handle_events` tail).
+    func updateInterest() {
+        guard state != .closed else { return }
+        let fd = fileno()
+        guard fd >= 0 else { return }
+        var wanted: IOEvents = []
+        if state == .connecting {
+            wanted.insert(.write)
+        } else {
+            if pendingRead != nil { wanted.insert(.read) }
+            if !writeQueue.isEmpty { wanted.insert(.write) }
+            // Idle with an empty buffer: listen anyway, to notice the peer closing.
+            if wanted.isEmpty && readBuffer.isEmpty { wanted.insert(.read) }
+        }
+        if let registered = registeredEvents {
+            guard wanted != registered else { return }
+            do {
+                try loop.updateHandler(fd, events: wanted)
+                registeredEvents = wanted
+            } catch {
+                closeNow(error: error)
+            }
+        } else {
+            do {
+                // The loop keeps a registered stream alive (as Tornado's does) until close removes it.
+                try loop.addHandler(fd, events: wanted) { [self] events in self.handleEvents(events) }
+                registeredEvents = wanted
+            } catch {
+                closeNow(error: error)
+            }
+        }
+    }
+
+    func handleEvents(_ events: IOEvents) {
+        guard state != .closed else { return }
+        if state == .connecting {
+            handleConnectEvent(events)
+            if state != .open {
+                updateInterest()
+                return
+            }
+        }
+        if events.contains(.read) {
+            if pendingRead != nil {
+                tryInlineRead()
+            } else if readBuffer.count < maxBufferSize {
+                do { _ = try readToBuffer() } catch { handleReadError(error) }
+            }
+        }
+        guard state == .open else { return }
+        if events.contains(.write) || flushScheduled { flushNow() }
+        guard state == .open else { return }
+        if !events.intersection(.error).isEmpty && !events.contains(.read) {
+            closeNow(error: getFDError())
+            return
+        }
+        updateInterest()
+    }
+
+    /// Stops watching the current fd, e.g. before a subclass replaces it with another.
+    func detachFromLoop() {
+        if registeredEvents != nil {
+            loop.removeHandler(fileno())
+            registeredEvents = nil
+        }
+    }
+
+    /// The fd became writable (or failed) while connecting. Overridden by ``IOStream``.
+    func handleConnectEvent(_ events: IOEvents) {}
+
+    /// Marks the connection established: reads and queued writes start.
+    func finishConnecting() {
+        guard state == .connecting else { return }
+        state = .open
+        let waiters = connectWaiters
+        connectWaiters = []
+        for waiter in waiters { waiter(.success(())) }
+        guard state == .open else { return }
+        if !writeQueue.isEmpty { flushNow() }
+        if pendingRead != nil { tryInlineRead() }
+        updateInterest()
+    }
+
+    static func describe(_ bytes: [UInt8]) -> String {
+        var text = "\""
+        for byte in bytes {
+            switch byte {
+            case 0x0A: text += "\\n"
+            case 0x0D: text += "\\r"
+            case 0x09: text += "\\t"
+            case 0x22: text += "\\\""
+            case 0x20..<0x7F: text.append(Character(Unicode.Scalar(byte)))
+            default: text += "\\x" + String(byte, radix: 16)
+            }
+        }
+        return text + "\""
+    }
+}
+
+/// Someone waiting for the bytes queued up to `target` to reach the kernel.
+final class FlushWaiter {
+    let target: UInt64
+    private var callback: ((Result<Void, any Error>) -> Void)?
+
+    init(target: UInt64, callback: @escaping (Result<Void, any Error>) -> Void) {
+        self.target = target
+        self.callback = callback
+    }
+
+    /// Calls the callback once; later calls do nothing (completion and cancellation may race).
+    func fire(_ result: Result<Void, any Error>) {
+        guard let callback else { return }
+        self.callback = nil
+        callback(result)
+    }
+}

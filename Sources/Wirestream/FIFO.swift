@@ -1,0 +1,28 @@
+/// A first-in first-out queue on an array with a moving head, so popping is O(1)
+/// and the storage is reused.
+struct FIFO<Element> {
+    private var items: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+    var count: Int { items.count - head }
+    var first: Element? { isEmpty ? nil : items[head] }
+
+    mutating func append(_ element: Element) {
+        items.append(element)
+    }
+
+    mutating func popFirst() -> Element? {
+        guard head < items.count else { return nil }
+        let element = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024 && head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return element
+    }
+}

@@ -1,0 +1,382 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// A single-threaded event loop on `epoll`, Tornado's `IOLoop`.
+///
+/// One thread runs the loop: it waits on an `epoll` instance, calls the handlers
+/// of ready file descriptors, fires due timers and runs queued callbacks and
+/// Swift Concurrency jobs. An `eventfd` wakes it when another thread queues work.
+///
+/// ```
+///   other threads ──addCallback/enqueue──▶ remote queue ─┐  (Mutex + eventfd wake-up)
+///   loop thread ───callSoon/enqueue──────▶ local queue ──┼─▶ run ─▶ epoll_wait ─▶ handlers ─▶ timers
+/// ```
+///
+/// - ``IOLoop/current`` is the loop running on this thread, else the shared
+///   default loop, which runs on its own thread from first use, so `try await`
+///   code works from anywhere with no set-up.
+/// - The loop is a `TaskExecutor`: under `withTaskExecutorPreference(loop)` or
+///   `Task(executorPreference: loop)` async code runs on the loop thread, and a
+///   stream read that the buffer already satisfies completes without a thread hop.
+///   It is also a `SerialExecutor`, so an actor can pin itself to the loop.
+public final class IOLoop: @unchecked Sendable {
+    // @unchecked Sendable: handlers, timers and the local queue are touched only on
+    // the loop thread (checked by `inLoopThread`); what other threads may touch —
+    // the remote queue, the wake flag and the stop flag — lives in `remote`, a Mutex.
+
+    // @unchecked Sendable: work reaches the remote queue only from `addCallback` (a @Sendable
+    // closure) and executor `enqueue` (jobs); loop-confined callbacks stay in the local queue.
+    private enum Work: @unchecked Sendable {
+        case callback(() -> Void)
+        case taskJob(UnownedJob)
+        case actorJob(UnownedJob)
+    }
+
+    private struct RemoteState {
+        var queue: [Work] = []
+        var sleeping = false  // the loop is in (or about to enter) a blocking epoll_wait
+        var stopRequested = false
+    }
+
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let remote = Mutex(RemoteState())
+    private var localQueue: [Work] = []
+    private var runningQueue: [Work] = []  // the batch being run; kept to reuse its storage
+    private var handlers: [((IOEvents) -> Void)?] = []  // indexed by fd
+    private var timers = TimerHeap()
+    private var timerCallbacks: [UInt64: () -> Void] = [:]
+    private let nextTimerID = Atomic<UInt64>(1)
+    private var running = false
+    private var actorExecutor: LoopActorExecutor!  // set once in init, read-only after
+
+    /// Creates a loop. It does nothing until some thread calls ``run()``.
+    public init() throws {
+        let ep = ws_epoll_create()
+        guard ep >= 0 else { throw SystemError("epoll_create1", errno: -ep) }
+        let ev = ws_eventfd()
+        guard ev >= 0 else {
+            close(ep)
+            throw SystemError("eventfd", errno: -ev)
+        }
+        self.epollFD = ep
+        self.wakeFD = ev
+        let rc = ws_epoll_ctl(ep, 1, ev, WS_EPOLLIN)
+        precondition(rc == 0, "epoll_ctl(eventfd) failed: \(rc)")
+        self.actorExecutor = LoopActorExecutor(loop: self)
+    }
+
+    deinit {
+        close(epollFD)
+        close(wakeFD)
+    }
+
+    // MARK: - Which loop
+
+    /// The loop running on the calling thread; elsewhere the shared default loop.
+    public static var current: IOLoop {
+        if let raw = ws_current_loop_get() {
+            return Unmanaged<IOLoop>.fromOpaque(raw).takeUnretainedValue()
+        }
+        return shared
+    }
+
+    /// The shared default loop. It runs on a thread of its own, started on first use.
+    public static let shared: IOLoop = {
+        // A loop that cannot get an epoll fd means the process is out of descriptors;
+        // nothing in Wirestream can work then, so failing loudly is the honest answer.
+        let loop = try! IOLoop()
+        loop.startThread(name: "wirestream-loop")
+        return loop
+    }()
+
+    /// True when called on the thread that is running this loop.
+    public var inLoopThread: Bool {
+        ws_current_loop_get() == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// Starts a thread that runs this loop until ``stop()``.
+    public func startThread(name: String = "wirestream-loop") {
+        let box = Unmanaged.passRetained(ThreadStart { [self] in self.run() })
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+            start.body()
+            return nil
+        }, box.toOpaque())
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        pthread_detach(thread)
+    }
+
+    // MARK: - Running
+
+    /// Runs the loop on the calling thread until ``stop()`` is called. Blocks the caller.
+    public func run() {
+        precondition(!running, "IOLoop.run() called while the loop is already running")
+        let previous = ws_current_loop_get()
+        ws_current_loop_set(Unmanaged.passUnretained(self).toOpaque())
+        running = true
+        defer {
+            running = false
+            ws_current_loop_set(previous)
+            remote.withLock { $0.stopRequested = false }
+        }
+        var fds = [Int32](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
+        while true {
+            runQueuedWork()
+            let timeout = pollTimeout()
+            if timeout == Int32.min { break }  // stop requested
+            let n = fds.withUnsafeMutableBufferPointer { f in
+                events.withUnsafeMutableBufferPointer { e in
+                    ws_epoll_wait(epollFD, f.baseAddress, e.baseAddress, 256, timeout)
+                }
+            }
+            if timeout != 0 { remote.withLock { $0.sleeping = false } }
+            if n < 0 {
+                precondition(-n == EINTR, "epoll_wait failed: errno \(-n)")
+                continue
+            }
+            for i in 0..<Int(n) {
+                let fd = fds[i]
+                if fd == wakeFD {
+                    _ = ws_eventfd_drain(wakeFD)
+                    continue
+                }
+                guard Int(fd) < handlers.count, let handler = handlers[Int(fd)] else { continue }
+                handler(IOEvents(rawValue: events[i]))
+            }
+            runDueTimers()
+        }
+    }
+
+    /// Runs `body` as a task on this loop, running the loop on the calling thread until
+    /// the task finishes, and returns its result (Tornado's `run_sync`).
+    public func runSync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let result = Mutex<Result<T, Error>?>(nil)
+        Task(executorPreference: self) {
+            let outcome: Result<T, Error>
+            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+            self.stop()
+        }
+        run()
+        return try result.withLock { $0! }.get()
+    }
+
+    /// Stops the loop after the current iteration. Safe from any thread.
+    public func stop() {
+        let wake = remote.withLock { state -> Bool in
+            state.stopRequested = true
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+        if wake { _ = ws_eventfd_signal(wakeFD) }
+    }
+
+    /// Milliseconds for epoll_wait; `Int32.min` means "stop now".
+    private func pollTimeout() -> Int32 {
+        let hasLocalWork = !localQueue.isEmpty
+        var timeoutMs: Int32 = -1
+        if hasLocalWork {
+            timeoutMs = 0
+        } else if let next = nextLiveTimer() {
+            let now = ws_monotonic_ns()
+            timeoutMs = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+        }
+        return remote.withLock { state -> Int32 in
+            if state.stopRequested { return Int32.min }
+            if !state.queue.isEmpty { return 0 }
+            if timeoutMs != 0 { state.sleeping = true }
+            return timeoutMs
+        }
+    }
+
+    private func runQueuedWork() {
+        // Local work is drained in a few rounds so that a chain of awaits on the loop
+        // runs without an epoll_wait between each step, yet I/O is never starved.
+        for _ in 0..<16 {
+            let remoteWork = remote.withLock { state -> [Work] in
+                if state.queue.isEmpty { return [] }
+                let batch = state.queue
+                state.queue.removeAll(keepingCapacity: true)
+                return batch
+            }
+            if localQueue.isEmpty && remoteWork.isEmpty { return }
+            swap(&localQueue, &runningQueue)
+            for work in remoteWork { run(work) }
+            for work in runningQueue { run(work) }
+            runningQueue.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func run(_ work: Work) {
+        switch work {
+        case .callback(let body): body()
+        case .taskJob(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+        case .actorJob(let job):
+            job.runSynchronously(
+                isolatedTo: actorExecutor.asUnownedSerialExecutor(),
+                taskExecutor: asUnownedTaskExecutor())
+        }
+    }
+
+    private func enqueueWork(_ work: Work) {
+        if inLoopThread {
+            localQueue.append(work)
+            return
+        }
+        let wake = remote.withLock { state -> Bool in
+            state.queue.append(work)
+            defer { state.sleeping = false }  // one wake-up per sleep is enough
+            return state.sleeping
+        }
+        if wake { _ = ws_eventfd_signal(wakeFD) }
+    }
+
+    // MARK: - Callbacks
+
+    /// Queues `callback` to run on the loop thread on its next iteration. Safe from any thread.
+    public func addCallback(_ callback: @escaping @Sendable () -> Void) {
+        enqueueWork(.callback(callback))
+    }
+
+    /// Queues a loop-confined callback. Must be called on the loop thread.
+    func callSoon(_ callback: @escaping () -> Void) {
+        assert(inLoopThread, "callSoon must be called on the loop thread")
+        localQueue.append(.callback(callback))
+    }
+
+    /// Runs `body` now if called on the loop thread, else queues it.
+    func execute(_ body: @escaping @Sendable () -> Void) {
+        if inLoopThread { body() } else { addCallback(body) }
+    }
+
+    // MARK: - Handlers
+
+    /// Calls `handler` on the loop thread whenever `fd` is ready for `events`
+    /// (errors and hang-ups are always reported). Loop thread only.
+    /// - Throws: ``SystemError`` from `epoll_ctl` (e.g. `EEXIST` for a registered fd).
+    public func addHandler(_ fd: Int32, events: IOEvents, _ handler: @escaping (IOEvents) -> Void) throws {
+        precondition(inLoopThread || !running, "addHandler must be called on the loop thread")
+        let rc = ws_epoll_ctl(epollFD, 1, fd, events.rawValue)
+        guard rc == 0 else { throw SystemError("epoll_ctl(ADD)", errno: -rc) }
+        if Int(fd) >= handlers.count {
+            handlers.append(contentsOf: repeatElement(nil, count: Int(fd) - handlers.count + 1))
+        }
+        handlers[Int(fd)] = handler
+    }
+
+    /// Changes the events `fd` is watched for. Loop thread only.
+    public func updateHandler(_ fd: Int32, events: IOEvents) throws {
+        let rc = ws_epoll_ctl(epollFD, 3, fd, events.rawValue)
+        guard rc == 0 else { throw SystemError("epoll_ctl(MOD)", errno: -rc) }
+    }
+
+    /// Stops watching `fd`. Loop thread only. Removing an unknown fd is harmless.
+    public func removeHandler(_ fd: Int32) {
+        guard fd >= 0 else { return }
+        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+        _ = ws_epoll_ctl(epollFD, 2, fd, 0)
+    }
+
+    // MARK: - Timers
+
+    /// Nanoseconds on the loop's monotonic clock (`CLOCK_MONOTONIC`); deadlines for ``callAt(_:_:)``.
+    public static func time() -> UInt64 { ws_monotonic_ns() }
+
+    /// Runs `callback` on the loop thread after `delay`. Safe from any thread.
+    @discardableResult
+    public func callLater(_ delay: Duration, _ callback: @escaping @Sendable () -> Void) -> Timeout {
+        let (seconds, attoseconds) = delay.components
+        let nanos = max(0, seconds) * 1_000_000_000 + max(0, attoseconds / 1_000_000_000)
+        return callAt(IOLoop.time() + UInt64(nanos), callback)
+    }
+
+    /// Runs `callback` on the loop thread at `deadline` (see ``time()``). Safe from any thread.
+    @discardableResult
+    public func callAt(_ deadline: UInt64, _ callback: @escaping @Sendable () -> Void) -> Timeout {
+        let id = nextTimerID.add(1, ordering: .relaxed).oldValue
+        execute { [self] in
+            self.timerCallbacks[id] = callback
+            self.timers.insert(.init(deadline: deadline, id: id))
+        }
+        return Timeout(id: id)
+    }
+
+    /// Cancels a timeout that has not fired yet. Safe from any thread; harmless after it fired.
+    public func removeTimeout(_ timeout: Timeout) {
+        execute { [self] in _ = self.timerCallbacks.removeValue(forKey: timeout.id) }
+    }
+
+    private func nextLiveTimer() -> UInt64? {
+        while let top = timers.first {
+            if timerCallbacks[top.id] != nil { return top.deadline }
+            _ = timers.removeFirst()
+        }
+        return nil
+    }
+
+    private func runDueTimers() {
+        guard !timers.isEmpty else { return }
+        let now = ws_monotonic_ns()
+        while let top = timers.first, top.deadline <= now {
+            _ = timers.removeFirst()
+            if let callback = timerCallbacks.removeValue(forKey: top.id) { callback() }
+        }
+    }
+
+    // MARK: - Executor plumbing
+
+    fileprivate func enqueueTaskJob(_ job: UnownedJob) { enqueueWork(.taskJob(job)) }
+    fileprivate func enqueueActorJob(_ job: UnownedJob) { enqueueWork(.actorJob(job)) }
+}
+
+/// A handle for a timeout scheduled with ``IOLoop/callLater(_:_:)`` or ``IOLoop/callAt(_:_:)``.
+public struct Timeout: Hashable, Sendable {
+    let id: UInt64
+}
+
+extension IOLoop: TaskExecutor {
+    public func enqueue(_ job: consuming ExecutorJob) {
+        enqueueTaskJob(UnownedJob(job))
+    }
+}
+
+extension IOLoop: SerialExecutor {
+    /// Actor jobs go through a companion executor so that they run "isolated to" the
+    /// loop, while task-executor jobs take the cheaper `runSynchronously(on:)` path.
+    public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        actorExecutor.asUnownedSerialExecutor()
+    }
+
+    public func checkIsolated() {
+        precondition(inLoopThread, "expected to run on the IOLoop thread")
+    }
+}
+
+/// The `SerialExecutor` face of an ``IOLoop`` for actors pinned to it.
+final class LoopActorExecutor: SerialExecutor, @unchecked Sendable {
+    // @unchecked Sendable: holds only an unowned reference to its (Sendable) loop.
+    unowned let loop: IOLoop
+
+    init(loop: IOLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        loop.enqueueActorJob(UnownedJob(job))
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    func checkIsolated() {
+        precondition(loop.inLoopThread, "expected to run on the IOLoop thread")
+    }
+}
+
+private final class ThreadStart {
+    let body: () -> Void
+    init(body: @escaping () -> Void) { self.body = body }
+}

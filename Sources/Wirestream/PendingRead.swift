@@ -1,0 +1,125 @@
+import Synchronization
+
+/// What a pending read is waiting for.
+enum ReadTarget {
+    /// Exactly `count` bytes, or with `partial` whatever is buffered (at least 1, at most `count`).
+    case bytes(count: Int, partial: Bool)
+    /// `remaining` more bytes, each chunk handed to the streaming callback as it arrives.
+    case streamingBytes(remaining: Int)
+    /// Everything through the end of `delimiter`; the frame must end within `maxBytes`.
+    case delimiter([UInt8], maxBytes: Int?)
+    /// A frame end found by a searcher (the seam for `readUntilRegex`).
+    case search(any FrameSearcher)
+    /// Everything until EOF (streamed to the callback if there is one).
+    case untilClose
+}
+
+/// Finds where a frame ends in buffered bytes. `readUntilRegex` plugs in here.
+protocol FrameSearcher: AnyObject {
+    /// Returns the end offset of the frame in `bytes`, or `nil` to wait for more data.
+    /// `scanOffset` is where the previous search stopped, so a search resumes instead of rescanning;
+    /// `atEOF` says no more data will come. Throws ``UnsatisfiableReadError`` past the read's limit.
+    func frameEnd(in bytes: UnsafeRawBufferPointer, scanOffset: inout Int, atEOF: Bool) throws -> Int?
+}
+
+/// A read waiting for data: its target, where its search stopped, and who to tell.
+struct PendingRead {
+    var target: ReadTarget
+    var scanOffset: Int  // resume the delimiter search here (minus the delimiter's length - 1)
+    let streaming: ((UnsafeRawBufferPointer) -> Void)?
+    let completion: ReadCompletion
+}
+
+/// Receives the outcome of a read. The stream lends the frame to ``take(_:)`` while it is still in
+/// the buffer, consumes it, and only then calls ``succeed()``, so code run by `succeed` may start
+/// the next read safely.
+class ReadCompletion {
+    /// Converts the frame while it is lent. Must not call into the stream.
+    func take(_ frame: UnsafeRawBufferPointer) {}
+    /// The frame has been consumed; deliver the converted result.
+    func succeed() {}
+    /// The read failed or was withdrawn.
+    func fail(_ error: any Error) {}
+}
+
+/// The callback form: converts the frame with `transform` and calls `callback` on the loop.
+final class CallbackReadCompletion<R>: ReadCompletion {
+    private let transform: (UnsafeRawBufferPointer) throws -> R
+    private let callback: (Result<R, any Error>) -> Void
+    private var result: Result<R, any Error>?
+
+    init(
+        transform: @escaping (UnsafeRawBufferPointer) throws -> R,
+        callback: @escaping (Result<R, any Error>) -> Void
+    ) {
+        self.transform = transform
+        self.callback = callback
+    }
+
+    override func take(_ frame: UnsafeRawBufferPointer) {
+        result = Result { try transform(frame) }
+    }
+
+    override func succeed() {
+        callback(result!)
+    }
+
+    override func fail(_ error: any Error) {
+        callback(.failure(error))
+    }
+}
+
+/// Carries a value across an isolation boundary that Swift cannot see is safe: the value is
+/// created on the loop thread while its receiver is suspended, and only the receiver reads it.
+struct UncheckedTransfer<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The async form: converts the frame with `transform` and resumes the suspended task.
+///
+/// A read started on the loop thread may finish before the task suspends (a speculative read
+/// satisfies it); the result is then kept and returned without suspending.
+final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
+    // @unchecked Sendable: everything but `cancelled` is touched only on the stream's loop thread.
+    private let transform: (UnsafeRawBufferPointer) throws -> R
+    private var continuation: UnsafeContinuation<UncheckedTransfer<R>, any Error>?
+    private(set) var result: Result<UncheckedTransfer<R>, any Error>?
+    private var converted: Result<UncheckedTransfer<R>, any Error>?
+    /// Set by the cancellation handler on any thread; checked on the loop before the read starts.
+    let cancelled = Atomic<Bool>(false)
+
+    init(transform: @escaping (UnsafeRawBufferPointer) throws -> R) {
+        self.transform = transform
+    }
+
+    /// Resumes `continuation` with the result now if there is one, else when it comes.
+    func attach(_ continuation: UnsafeContinuation<UncheckedTransfer<R>, any Error>) {
+        if let result {
+            continuation.resume(with: result)
+        } else {
+            self.continuation = continuation
+        }
+    }
+
+    override func take(_ frame: UnsafeRawBufferPointer) {
+        converted = Result { UncheckedTransfer(try transform(frame)) }
+    }
+
+    override func succeed() {
+        finish(converted!)
+    }
+
+    override func fail(_ error: any Error) {
+        finish(.failure(error))
+    }
+
+    private func finish(_ outcome: Result<UncheckedTransfer<R>, any Error>) {
+        guard result == nil else { return }
+        result = outcome
+        if let continuation {
+            self.continuation = nil
+            continuation.resume(with: outcome)
+        }
+    }
+}

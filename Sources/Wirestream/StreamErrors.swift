@@ -1,0 +1,57 @@
+/// An operation was attempted on a closed stream, or a pending one was cut short by the close.
+///
+/// ``realError`` is the error that closed the stream (the stream's ``BaseIOStream/error``),
+/// or `nil` for an orderly close (peer EOF or ``BaseIOStream/close(error:)`` without an error).
+public struct StreamClosedError: Error, CustomStringConvertible, @unchecked Sendable {
+    // @unchecked Sendable: `realError` is an `any Error` recorded once by the loop thread
+    // and never mutated; the errors Wirestream records are all Sendable values.
+    public let realError: (any Error)?
+
+    public init(realError: (any Error)? = nil) {
+        self.realError = realError
+    }
+
+    public var description: String {
+        if let realError { return "Stream is closed: \(realError)" }
+        return "Stream is closed"
+    }
+}
+
+/// A buffer would grow past its limit.
+///
+/// Reads: more than `maxBufferSize` bytes arrived without satisfying the pending read; the
+/// stream closes with this error. Writes: `write` would queue more than `maxWriteBufferSize`
+/// bytes; that write fails and the stream stays open.
+public struct StreamBufferFullError: Error, Equatable, CustomStringConvertible, Sendable {
+    public enum Buffer: Sendable, Equatable { case read, write }
+    /// Which buffer overflowed.
+    public let buffer: Buffer
+    /// The configured limit in bytes.
+    public let limit: Int
+    /// The size the buffer would have had.
+    public let size: Int
+
+    public var description: String {
+        "Reached maximum \(buffer) buffer size: \(size) bytes > limit \(limit)"
+    }
+}
+
+/// A read cannot be satisfied within its `maxBytes`, e.g. no delimiter in the first `maxBytes`
+/// bytes. The stream is closed with this error (it is the stream's ``BaseIOStream/error``) and the
+/// pending read fails with a ``StreamClosedError`` whose `realError` is this.
+public struct UnsatisfiableReadError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The `maxBytes` of the read.
+    public let maxBytes: Int
+    /// What the read was looking for, e.g. `delimiter "\r\n"`.
+    public let searchingFor: String
+
+    public var description: String {
+        "\(searchingFor) not found within \(maxBytes) bytes"
+    }
+}
+
+/// A read was started while another read on the same stream is pending. Streams serve one
+/// read at a time (as in Tornado); the new read fails with this and the pending one goes on.
+public struct ReadInProgressError: Error, CustomStringConvertible, Sendable {
+    public var description: String { "Already reading: a stream serves one read at a time" }
+}

@@ -1,0 +1,293 @@
+import Testing
+
+@testable import Wirestream
+
+/// The read behaviours of BaseIOStream, pinned for every transport (TCP and pipe).
+@Suite struct StreamReadTests {
+    @Test(arguments: Transport.allCases)
+    func bufferedDataStaysReadableAfterPeerCloses(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop, readChunkSize: 256)
+            try await pair.writer.write([UInt8](repeating: 7, count: 512))
+            pair.writer.close()
+            // The kernel holds 512 bytes and the EOF; two reads of 256 must drain it before the close shows.
+            #expect(try await pair.reader.readBytes(256).count == 256)
+            #expect(try await pair.reader.readBytes(256) == [UInt8](repeating: 7, count: 256))
+            let realError = await expectStreamClosed { try await pair.reader.readBytes(1) }
+            #expect(realError == nil)
+            #expect(pair.reader.closed)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readUntilCloseAfterPeerClosedReturnsTheRest(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("head\nthe rest"))
+            pair.writer.close()
+            #expect(text(try await pair.reader.readUntil(bytes("\n"))) == "head\n")
+            try await pause(20)  // the EOF reaches the reader while nothing is pending
+            #expect(text(try await pair.reader.readUntilClose()) == "the rest")
+            // After the close, readUntilClose returns what is left: nothing.
+            #expect(try await pair.reader.readUntilClose() == [])
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func streamingReadUntilCloseDeliversBufferedBytesFirst(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("first\nbuffered"))
+            #expect(text(try await pair.reader.readUntil(bytes("\n"))) == "first\n")
+            // "buffered" now sits in the reader's buffer (one read pulled it in with the line).
+            #expect(pair.reader.readBuffer.count == 8)
+            let chunks = EventLog()
+            let streamed = spawn(on: loop) { try await pair.reader.readUntilClose { chunks.add(text(Array($0))) } }
+            try await pause(10)
+            try await pair.writer.write(bytes(" later"))
+            try await pause(10)
+            pair.writer.close()
+            try await streamed.value
+            #expect(chunks.entries.first == "buffered")
+            #expect(chunks.entries.joined() == "buffered later")
+            #expect(chunks.entries.count >= 2)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func streamingReadBytesHandsOverChunksAndLeavesTheRestBuffered(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write([UInt8](repeating: 1, count: 30))
+            let chunkSizes = EventLog()
+            let streamed = spawn(on: loop) {
+                try await pair.reader.readBytes(100) { chunk in chunkSizes.add(String(chunk.count)) }
+            }
+            try await pause(10)
+            try await pair.writer.write([UInt8](repeating: 2, count: 50))
+            try await pause(10)
+            try await pair.writer.write([UInt8](repeating: 3, count: 40))  // 20 past the 100
+            try await streamed.value
+            #expect(chunkSizes.entries == ["30", "50", "20"])  // min(remaining, buffered) each time
+            #expect(try await pair.reader.readBytes(20) == [UInt8](repeating: 3, count: 20))
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func partialReadBytesReturnsBetweenOneAndNBytes(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("abc"))
+            let got = try await pair.reader.readBytes(10, partial: true)
+            #expect(text(got) == "abc")
+            try await pair.writer.write(bytes("defghijklmnop"))
+            let capped = try await pair.reader.readBytes(5, partial: true)
+            #expect(capped.count >= 1 && capped.count <= 5)
+            #expect(text(capped) == String("defghijklmnop".prefix(capped.count)))
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readBytesZeroReturnsEmptyAtOnceAndConsumesNothing(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            #expect(try await pair.reader.readBytes(0) == [])  // nothing buffered, nothing sent: still completes
+            try await pair.writer.write(bytes("xy"))
+            #expect(text(try await pair.reader.readBytes(1)) == "x")
+            #expect(try await pair.reader.readBytes(0) == [])
+            #expect(text(try await pair.reader.readBytes(1)) == "y")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readUntilWithMaxBytesSucceedsOnAnExactFit(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("abcd\r\nefgh\r\n"))
+            #expect(text(try await pair.reader.readUntil(bytes("\r\n"), maxBytes: 6)) == "abcd\r\n")
+            #expect(text(try await pair.reader.readUntil(bytes("\r\n"), maxBytes: 6)) == "efgh\r\n")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readUntilFailsAtMaxBytesWhenTheDataArrivesLater(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let closeCallbackRan = CallbackBox<Void>()
+            pair.reader.setCloseCallback { closeCallbackRan.complete(.success(())) }
+            let read = spawn(on: loop) { try await pair.reader.readUntil(bytes("\r\n"), maxBytes: 5) }
+            try await pause(10)
+            try await pair.writer.write(bytes("abcdefgh\r\n"))
+            let realError = await expectStreamClosed { try await read.value }
+            #expect(realError is UnsatisfiableReadError)
+            #expect(pair.reader.error is UnsatisfiableReadError)
+            #expect(pair.reader.closed)
+            try await closeCallbackRan.value()
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readUntilFailsAtMaxBytesWhenDataIsAlreadyBuffered(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let closeCallbackRan = CallbackBox<Void>()
+            pair.reader.setCloseCallback { closeCallbackRan.complete(.success(())) }
+            try await pair.writer.write(bytes("xabcdefgh\r\n"))
+            #expect(text(try await pair.reader.readBytes(1)) == "x")
+            #expect(pair.reader.readBuffer.count == 10)  // the rest is buffered: the next read is inline
+            let realError = await expectStreamClosed { try await pair.reader.readUntil(bytes("\r\n"), maxBytes: 5) }
+            #expect(realError as? UnsatisfiableReadError == UnsatisfiableReadError(maxBytes: 5, searchingFor: "delimiter \"\\r\\n\""))
+            #expect(pair.reader.closed)
+            try await closeCallbackRan.value()
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func delimiterPastMaxBytesInTheSamePacketStillFails(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let read = spawn(on: loop) { try await pair.reader.readUntil(bytes("\n"), maxBytes: 4) }
+            try await pause(5)
+            try await pair.writer.write(bytes("abcd\n"))  // ends at 5 > 4
+            let realError = await expectStreamClosed { try await read.value }
+            #expect(realError is UnsatisfiableReadError)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func pendingReadUntilFailsWithStreamClosedWhenThePeerCloses(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let read = spawn(on: loop) { try await pair.reader.readUntil(bytes("\n")) }
+            try await pair.writer.write(bytes("no newline"))
+            try await pause(10)
+            pair.writer.close()
+            let realError = await expectStreamClosed { try await read.value }
+            #expect(realError == nil)  // an orderly EOF, not an unsatisfiable read
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func closeCallbackRunsAfterPendingOperationsFailedAndNeverWhileOpen(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let events = EventLog()
+            let done = CallbackBox<Void>()
+            pair.reader.setCloseCallback {
+                events.add("close callback")
+                done.complete(.success(()))
+            }
+            pair.reader.readUntil(bytes("\n")) { result in
+                if case .failure(let error) = result, error is StreamClosedError { events.add("read failed") }
+            }
+            try await pause(20)
+            #expect(events.entries.isEmpty)  // open: nothing has run
+            #expect(pair.reader.reading)
+            pair.writer.close()
+            try await done.value()
+            #expect(events.entries == ["read failed", "close callback"])
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func secondReadWhileOneIsPendingIsRefused(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let first = spawn(on: loop) { try await pair.reader.readUntil(bytes("\n")) }
+            try await pause(5)
+            await #expect(throws: ReadInProgressError.self) { try await pair.reader.readBytes(1) }
+            try await pair.writer.write(bytes("line\n"))
+            #expect(text(try await first.value) == "line\n")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func longLineInSmallPiecesIsScannedInLinearTime(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            // A 4 KiB read size makes the 4 MiB line arrive in at least 1024 pieces.
+            let pair = try await makePair(transport, loop: loop, readChunkSize: 4096)
+            let size = 4 * 1024 * 1024
+            var line = [UInt8](repeating: UInt8(ascii: "a"), count: size - 2)
+            line += bytes("\r\n")
+            let sent = spawn(on: loop) { [line] in try await pair.writer.write(line) }
+            let got = try await pair.reader.readUntil(bytes("\r\n"))
+            try await sent.value
+            #expect(got.count == size)
+            // Tornado-style rescanning would examine ~size²/8 KiB bytes; the resumed search
+            // examines each byte about once.
+            #expect(pair.reader.bytesScanned <= 2 * size)
+            #expect(pair.reader.bytesScanned >= size - 2)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readIntoFillsTheBufferOrReturnsPartialAndLeavesTheRest(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)
+            defer { storage.deallocate() }
+            try await pair.writer.write(bytes("hello world"))
+            let full = try await pair.reader.readInto(UnsafeMutableRawBufferPointer(rebasing: storage[0..<5]))
+            #expect(full == 5)
+            #expect(text(Array(storage[0..<5])) == "hello")
+            let partial = try await pair.reader.readInto(UnsafeMutableRawBufferPointer(rebasing: storage[0..<4]), partial: true)
+            #expect(partial == 4)
+            #expect(text(Array(storage[0..<4])) == " wor")
+            let rest = try await pair.reader.readInto(storage, partial: true)
+            #expect(rest == 2)
+            #expect(text(Array(storage[0..<2])) == "ld")
+            // Callback form, with a leftover for the next read.
+            try await pair.writer.write(bytes("12345678"))
+            let n: Int = try await awaitCallback { done in
+                pair.reader.readInto(UnsafeMutableRawBufferPointer(rebasing: storage[0..<6]), callback: done)
+            }
+            #expect(n == 6 && text(Array(storage[0..<6])) == "123456")
+            #expect(text(try await pair.reader.readBytes(2)) == "78")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readingIsTrueExactlyWhileAReadIsPending(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            #expect(!pair.reader.reading)
+            let read = spawn(on: loop) { try await pair.reader.readBytes(3) }
+            try await pause(5)
+            #expect(pair.reader.reading)
+            try await pair.writer.write(bytes("abc"))
+            _ = try await read.value
+            #expect(!pair.reader.reading)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func callbackReadsChainedFromTheBufferDoNotRecurseWithoutBound(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let lines = 5000
+            var payload: [UInt8] = []
+            for i in 0..<lines { payload += bytes("line \(i)\n") }
+            let sent = spawn(on: loop) { [payload] in try await pair.writer.write(payload) }
+            let done = CallbackBox<Int>()
+            var count = 0
+            func next() {
+                pair.reader.readUntil(bytes("\n")) { result in
+                    guard case .success(let line) = result else { return done.complete(.success(count)) }
+                    #expect(text(line) == "line \(count)\n")
+                    count += 1
+                    if count == lines { done.complete(.success(count)) } else { next() }
+                }
+            }
+            next()
+            try await sent.value
+            #expect(try await done.value() == lines)
+        }
+    }
+}
+
+/// An ordered record of what happened, appended to on the loop thread.
+final class EventLog: @unchecked Sendable {
+    // @unchecked Sendable: appended and read on the test's loop thread only.
+    private(set) var entries: [String] = []
+    func add(_ entry: String) { entries.append(entry) }
+}
