@@ -18,7 +18,7 @@ public final class TCPListener: @unchecked Sendable {
     private var onAccept: ((IOStream) -> Void)?
     private var waiting = FIFO<(Result<IOStream, any Error>) -> Void>()
     private var accepted = FIFO<IOStream>()
-    private let streamOptions: (maxBufferSize: Int?, readChunkSize: Int?)
+    private let streamOptions: (maxBufferSize: Int?, readChunkSize: Int?, logger: Logger?)
 
     /// The bound port.
     public var port: Int { address.port }
@@ -27,7 +27,7 @@ public final class TCPListener: @unchecked Sendable {
     /// - Throws: ``SystemError`` from socket, bind or listen.
     public init(
         host: String = "127.0.0.1", port: Int = 0, backlog: Int32 = 128, loop: IOLoop = .current,
-        maxBufferSize: Int? = nil, readChunkSize: Int? = nil
+        maxBufferSize: Int? = nil, readChunkSize: Int? = nil, logger: Logger? = nil
     ) throws {
         guard let requested = SocketAddress(ipAddress: host, port: port) else {
             throw ResolutionError(host: host, code: EAI_NONAME, message: "listener needs a numeric address")
@@ -56,7 +56,7 @@ public final class TCPListener: @unchecked Sendable {
         self.fd = socket
         self.loop = loop
         self.address = bound ?? requested
-        self.streamOptions = (maxBufferSize, readChunkSize)
+        self.streamOptions = (maxBufferSize, readChunkSize, logger)
     }
 
     deinit {
@@ -120,7 +120,7 @@ public final class TCPListener: @unchecked Sendable {
             guard client >= 0 else { return }  // EAGAIN, or a transient error such as ECONNABORTED
             guard let stream = try? IOStream(
                 socket: client, loop: loop, maxBufferSize: streamOptions.maxBufferSize,
-                readChunkSize: streamOptions.readChunkSize)
+                readChunkSize: streamOptions.readChunkSize, logger: streamOptions.logger)
             else {
                 Glibc.close(client)
                 continue

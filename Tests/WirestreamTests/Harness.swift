@@ -50,7 +50,8 @@ func makePair(
 func tcpPair(
     loop: IOLoop, serverMaxBufferSize: Int? = nil, serverReadChunkSize: Int? = nil, logger: Logger? = nil
 ) async throws -> (client: IOStream, server: IOStream) {
-    let listener = try TCPListener(loop: loop, maxBufferSize: serverMaxBufferSize, readChunkSize: serverReadChunkSize)
+    let listener = try TCPListener(
+        loop: loop, maxBufferSize: serverMaxBufferSize, readChunkSize: serverReadChunkSize, logger: logger)
     defer { listener.close() }
     async let accepted = listener.accept()
     let client = IOStream(loop: loop, logger: logger)

@@ -1,0 +1,71 @@
+import Testing
+
+@testable import Wirestream
+
+@Suite struct CancellationTests {
+    @Test(arguments: Transport.allCases)
+    func cancellingAPendingReadWithdrawsItAndConsumesNothing(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let read = spawn(on: loop) { try await pair.reader.readUntil(bytes("\n")) }
+            try await pair.writer.write(bytes("par"))
+            try await pause(10)
+            #expect(pair.reader.reading)
+            read.cancel()
+            await #expect(throws: CancellationError.self) { try await read.value }
+            #expect(!pair.reader.reading)
+            #expect(!pair.reader.closed)
+            // The three bytes that arrived before the cancel are still there for the next read.
+            try await pair.writer.write(bytes("tial\n"))
+            #expect(text(try await pair.reader.readUntil(bytes("\n"))) == "partial\n")
+        }
+    }
+
+    @Test func aTaskCancelledBeforeItsReadStartsFailsWithoutStartingIt() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.pipe, loop: loop)
+            let read = Task {  // off the loop: the read hops to the loop after the cancel is seen
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await pair.reader.readBytes(4)
+            }
+            await #expect(throws: CancellationError.self) { try await read.value }
+            try await pause(5)
+            #expect(!pair.reader.reading)
+            try await pair.writer.write(bytes("abcd"))
+            #expect(text(try await pair.reader.readBytes(4)) == "abcd")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func cancellingAPendingWriteStillSendsItsBytes(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let size = 8 * 1024 * 1024  // more than the kernel buffers: the write stays pending
+            let write = spawn(on: loop) { try await pair.writer.write([UInt8](repeating: 9, count: size)) }
+            try await pause(10)
+            #expect(pair.writer.writing)
+            write.cancel()
+            await #expect(throws: CancellationError.self) { try await write.value }
+            #expect(!pair.writer.closed)
+            let received = try await pair.reader.readBytes(size)
+            #expect(received.count == size && received.allSatisfy { $0 == 9 })
+        }
+    }
+
+    @Test func asyncReadsFromOffTheLoopWork() async throws {
+        let loop = try IOLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        // The test task runs on the global executor; every call hops to the loop and back.
+        let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
+        try await writer.write(bytes("one\ntwo\n"))
+        #expect(text(try await reader.readUntil(bytes("\n"))) == "one\n")
+        #expect(text(try await reader.readUntil(bytes("\n"))) == "two\n")
+        let pending = Task { try await reader.readBytes(3) }
+        try await pause(5)
+        writer.queueWrite(bytes("xyz"))
+        #expect(text(try await pending.value) == "xyz")
+        writer.close()
+        reader.close()
+    }
+}

@@ -1,0 +1,174 @@
+import Glibc
+import Synchronization
+import Testing
+
+@testable import Wirestream
+
+@Suite struct IOLoopTests {
+    @Test func timersFireInDeadlineOrderAndRemovedOnesNever() async throws {
+        try await onLoop { loop in
+            let events = EventLog()
+            let done = CallbackBox<Void>()
+            loop.callLater(.milliseconds(30)) {
+                events.add("30")
+                done.complete(.success(()))
+            }
+            loop.callLater(.milliseconds(10)) { events.add("10") }
+            let removed = loop.callLater(.milliseconds(20)) { events.add("20") }
+            loop.callAt(IOLoop.time() + 15_000_000) { events.add("15") }
+            loop.removeTimeout(removed)
+            try await done.value()
+            #expect(events.entries == ["10", "15", "30"])
+        }
+    }
+
+    @Test func addCallbackFromOtherThreadsRunsEveryCallbackOnTheLoopThread() async throws {
+        let loop = try IOLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        let count = SharedCounter()
+        let offLoop = SharedCounter()
+        let total = 4 * 1000
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    for _ in 0..<1000 {
+                        loop.addCallback {
+                            if !loop.inLoopThread { offLoop.increment() }
+                            count.increment()
+                        }
+                    }
+                }
+            }
+        }
+        for _ in 0..<500 where count.value < total { try await pause(2) }
+        #expect(count.value == total)
+        #expect(offLoop.value == 0)
+    }
+
+    @Test func runBlocksTheCallingThreadUntilStop() async throws {
+        let loop = try IOLoop()
+        let finished = SharedFlag()
+        let sawItself = SharedFlag()
+        OSThread.start {
+            loop.addCallback { if IOLoop.current === loop && loop.inLoopThread { sawItself.set() } }
+            loop.run()
+            finished.set()
+        }
+        try await pause(50)
+        #expect(!finished.isSet)
+        loop.stop()
+        for _ in 0..<500 where !finished.isSet { try await pause(2) }
+        #expect(finished.isSet)
+        #expect(sawItself.isSet)
+    }
+
+    @Test func runSyncRunsAsyncCodeOnTheLoopAndReturnsItsResult() async throws {
+        let result = SharedCounter()
+        OSThread.start {
+            let loop = try! IOLoop()
+            let value = try? loop.runSync {
+                precondition(loop.inLoopThread)
+                let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
+                writer.queueWrite(bytes("42\n"))
+                let line = try await reader.readUntil(bytes("\n"))
+                return Int(text(line).dropLast())!
+            }
+            result.set(value ?? -1)
+        }
+        for _ in 0..<500 where result.value == 0 { try await pause(2) }
+        #expect(result.value == 42)
+    }
+
+    @Test func currentIsTheSharedLoopOffLoopThreads() async throws {
+        #expect(IOLoop.current === IOLoop.shared)
+        let (reader, writer) = try PipeIOStream.makePipe()
+        #expect(reader.loop === IOLoop.shared)
+        try await writer.write(bytes("shared"))
+        #expect(text(try await reader.readBytes(6)) == "shared")
+        reader.close()
+        writer.close()
+    }
+
+    @Test func asyncCodeUnderTheLoopsPreferenceStaysOnTheLoopThread() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.pipe, loop: loop)
+            #expect(loop.inLoopThread)
+            try await pair.writer.write(bytes("a\nb\n"))
+            _ = try await pair.reader.readUntil(bytes("\n"))
+            #expect(loop.inLoopThread)  // resumed on the loop, not a pool thread
+            async let child = pair.reader.readUntil(bytes("\n"))
+            _ = try await child
+            #expect(loop.inLoopThread)
+        }
+    }
+
+    @Test func anActorPinnedToTheLoopRunsOnItsThread() async throws {
+        let loop = try IOLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        let counter = LoopCounter(loop: loop)
+        #expect(await counter.incrementOnLoop() == 1)
+        #expect(await counter.incrementOnLoop() == 2)
+    }
+
+    @Test func handlersSeeReadinessAndCanBeRemoved() async throws {
+        try await onLoop { loop in
+            var fds: [Int32] = [-1, -1]
+            #expect(pipe(&fds) == 0)
+            defer { close(fds[0]); close(fds[1]) }
+            let fired = CallbackBox<IOEvents>()
+            try loop.addHandler(fds[0], events: .read) { events in
+                loop.removeHandler(fds[0])
+                fired.complete(.success(events))
+            }
+            _ = write(fds[1], "x", 1)
+            #expect(try await fired.value().contains(.read))
+        }
+    }
+}
+
+actor LoopCounter {
+    let loop: IOLoop
+    var count = 0
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    init(loop: IOLoop) { self.loop = loop }
+
+    func incrementOnLoop() -> Int {
+        precondition(loop.inLoopThread, "actor job ran off its loop")
+        count += 1
+        return count
+    }
+}
+
+/// Starts a detached OS thread (the loop's `run()` blocks its caller, as in Tornado).
+enum OSThread {
+    static func start(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Body(body))
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { raw in
+            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, box.toOpaque())
+        pthread_detach(thread)
+    }
+
+    final class Body: Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+}
+
+final class SharedCounter: Sendable {
+    private let storage = Mutex(0)
+    var value: Int { storage.withLock { $0 } }
+    func increment() { storage.withLock { $0 += 1 } }
+    func set(_ value: Int) { storage.withLock { $0 = value } }
+}
+
+final class SharedFlag: Sendable {
+    private let storage = Mutex(false)
+    var isSet: Bool { storage.withLock { $0 } }
+    func set() { storage.withLock { $0 = true } }
+}
