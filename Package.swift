@@ -13,9 +13,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CLinux"),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .target(
             name: "Wirestream",
-            dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLinux", "CPCRE2", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "HTTPFetch",

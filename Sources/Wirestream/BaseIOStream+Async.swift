@@ -93,13 +93,13 @@ extension BaseIOStream {
         _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
         _ body: @escaping (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        let completion = AsyncReadCompletion(transform: body)
-        let start = UncheckedTransfer((target, streaming))
+        let completion = AsyncReadCompletion(transform: body, streaming: streaming)
+        let start = UncheckedTransfer(target)
         let begin: @Sendable () -> Void = { [self] in
             if completion.cancelled.load(ordering: .acquiring) {
                 completion.fail(CancellationError())
             } else {
-                self.startRead(start.value.0, streaming: start.value.1, completion)
+                self.startRead(start.value, streaming: completion.streamingForwarder, completion)
             }
         }
         let onLoop = loop.inLoopThread

@@ -68,6 +68,8 @@ open class BaseIOStream: @unchecked Sendable {
     private var registeredEvents: IOEvents?  // nil: not registered with the loop
     private var completionDepth = 0  // nested read completions; bounds recursion of inline reads
     private var closeCallback: (() -> Void)?
+    /// PCRE2 match data reused by every regex read of this stream (allocated on first use).
+    lazy var regexScratch = RegexScratch()
     var connectWaiters: [(Result<Void, any Error>) -> Void] = []
 
     /// - Parameters:
@@ -406,7 +408,8 @@ open class BaseIOStream: @unchecked Sendable {
             }
             return nil
         case .search(let searcher):
-            return try searcher.frameEnd(in: readBuffer.bytes, scanOffset: &scanOffset, atEOF: state == .closed)
+            return try searcher.frameEnd(
+                in: readBuffer.bytes, scanOffset: &scanOffset, atEOF: state == .closed, bytesScanned: &bytesScanned)
         }
     }
 

@@ -18,8 +18,11 @@ enum ReadTarget {
 protocol FrameSearcher: AnyObject {
     /// Returns the end offset of the frame in `bytes`, or `nil` to wait for more data.
     /// `scanOffset` is where the previous search stopped, so a search resumes instead of rescanning;
-    /// `atEOF` says no more data will come. Throws ``UnsatisfiableReadError`` past the read's limit.
-    func frameEnd(in bytes: UnsafeRawBufferPointer, scanOffset: inout Int, atEOF: Bool) throws -> Int?
+    /// `atEOF` says no more data will come; `bytesScanned` grows by the bytes examined.
+    /// Throws ``UnsatisfiableReadError`` past the read's limit.
+    func frameEnd(
+        in bytes: UnsafeRawBufferPointer, scanOffset: inout Int, atEOF: Bool, bytesScanned: inout Int
+    ) throws -> Int?
 }
 
 /// A read waiting for data: its target, where its search stopped, and who to tell.
@@ -80,17 +83,33 @@ struct UncheckedTransfer<Value>: @unchecked Sendable {
 ///
 /// A read started on the loop thread may finish before the task suspends (a speculative read
 /// satisfies it); the result is then kept and returned without suspending.
+///
+/// `transform` and `streaming` are the caller's non-escaping closures, lent with
+/// `withoutActuallyEscaping`: they are referenced from here only, and dropped *before* the task is
+/// resumed, so nothing still holds them when the caller's scope ends.
 final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
     // @unchecked Sendable: everything but `cancelled` is touched only on the stream's loop thread.
-    private let transform: (UnsafeRawBufferPointer) throws -> R
+    private var transform: ((UnsafeRawBufferPointer) throws -> R)?
+    private var streaming: ((UnsafeRawBufferPointer) -> Void)?
     private var continuation: UnsafeContinuation<UncheckedTransfer<R>, any Error>?
     private(set) var result: Result<UncheckedTransfer<R>, any Error>?
     private var converted: Result<UncheckedTransfer<R>, any Error>?
     /// Set by the cancellation handler on any thread; checked on the loop before the read starts.
     let cancelled = Atomic<Bool>(false)
 
-    init(transform: @escaping (UnsafeRawBufferPointer) throws -> R) {
+    init(
+        transform: @escaping (UnsafeRawBufferPointer) throws -> R,
+        streaming: ((UnsafeRawBufferPointer) -> Void)?
+    ) {
         self.transform = transform
+        self.streaming = streaming
+    }
+
+    /// A streaming callback for the pending read that calls through this object, so the
+    /// caller's closure itself is never held by the stream.
+    var streamingForwarder: ((UnsafeRawBufferPointer) -> Void)? {
+        guard streaming != nil else { return nil }
+        return { [self] chunk in self.streaming?(chunk) }
     }
 
     /// Resumes `continuation` with the result now if there is one, else when it comes.
@@ -103,11 +122,12 @@ final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
     }
 
     override func take(_ frame: UnsafeRawBufferPointer) {
+        guard let transform else { return }
         converted = Result { UncheckedTransfer(try transform(frame)) }
     }
 
     override func succeed() {
-        finish(converted!)
+        finish(converted ?? .failure(CancellationError()))
     }
 
     override func fail(_ error: any Error) {
@@ -116,6 +136,9 @@ final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
 
     private func finish(_ outcome: Result<UncheckedTransfer<R>, any Error>) {
         guard result == nil else { return }
+        transform = nil
+        streaming = nil
+        converted = nil
         result = outcome
         if let continuation {
             self.continuation = nil

@@ -69,3 +69,27 @@ import Testing
         reader.close()
     }
 }
+
+@Suite struct OffLoopClosureLifetimeTests {
+    /// Borrowing and streaming closures are lent to the loop with `withoutActuallyEscaping`; the
+    /// runtime traps if the loop still holds one when the awaiting task resumes on another thread.
+    @Test func borrowedClosuresAreReleasedBeforeAnOffLoopTaskResumes() async throws {
+        let loop = try IOLoop()
+        loop.startThread()
+        defer { loop.stop() }
+        let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
+        let pattern = try Pattern("[0-9]+;")
+        for i in 0..<300 {
+            writer.queueWrite(bytes("line \(i)\n12;abcd"))
+            let length = try await reader.readUntil(bytes("\n")) { $0.count }
+            #expect(length == "line \(i)\n".utf8.count)
+            let number = try await reader.readUntilRegex(pattern) { $0.bytes.count }
+            #expect(number == 3)
+            var streamed = 0
+            try await reader.readBytes(4) { streamed += $0.count }
+            #expect(streamed == 4)
+        }
+        writer.close()
+        reader.close()
+    }
+}

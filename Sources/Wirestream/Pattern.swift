@@ -1,0 +1,119 @@
+import CPCRE2
+
+/// A compiled PCRE2 regular expression, JIT-compiled for complete and partial matching.
+///
+/// ```swift
+/// let statusLine = try Pattern(#"HTTP/(?<version>1\.[01]) (?<code>[0-9]{3}) (?<reason>[^\r\n]*)\r\n"#)
+/// let match = try await stream.readUntilRegex(statusLine, maxBytes: 8192)
+/// match["code"]   // "200" as bytes
+/// ```
+///
+/// A pattern is immutable and `Sendable`: compile it once and use it from any stream. Each search
+/// uses match data of its own (one per stream, reused), never the pattern's.
+public final class Pattern: @unchecked Sendable {
+    // @unchecked Sendable: the compiled code is never mutated after init, and PCRE2 documents
+    // compiled patterns as shareable between threads.
+
+    /// Compile options.
+    public struct Options: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        public static let caseless = Options(rawValue: UInt32(PCRE2_CASELESS))
+        /// `^` and `$` match at line boundaries.
+        public static let multiline = Options(rawValue: UInt32(PCRE2_MULTILINE))
+        /// `.` matches newlines too.
+        public static let dotAll = Options(rawValue: UInt32(PCRE2_DOTALL))
+        /// Whitespace and `#` comments in the pattern are ignored.
+        public static let extended = Options(rawValue: UInt32(PCRE2_EXTENDED))
+        /// The pattern and the subject are UTF-8. Invalid UTF-8 in the bytes searched is a
+        /// ``PatternMatchError`` (the stream closes with it), never a crash. A character split
+        /// between two reads is not an error: the search waits for the rest of it.
+        ///
+        /// `PCRE2_MATCH_INVALID_UTF` would instead skip invalid bytes, but PCRE2 10.42's JIT
+        /// reports wrong match starts with it (`(\S+)\n` on `" héllo\n"` starts at "llo").
+        public static let utf = Options(rawValue: UInt32(PCRE2_UTF))
+    }
+
+    /// The pattern as written.
+    public let source: String
+    public let options: Options
+    /// The number of capture groups (group 0, the whole match, not counted).
+    public let captureCount: Int
+    /// Named groups and their numbers.
+    public let groupNumbers: [String: Int]
+    /// True if the JIT compiled it for both complete and partial-hard matching.
+    public let isJITCompiled: Bool
+
+    let code: OpaquePointer
+
+    /// Compiles `source`.
+    /// - Throws: ``PatternError`` with PCRE2's message and the offset of the mistake.
+    public init(_ source: String, options: Options = []) throws {
+        let compileOptions = options.rawValue
+        var errorCode: Int32 = 0
+        var errorOffset = 0
+        let compiled = Array(source.utf8).withUnsafeBufferPointer { pattern in
+            ws_pcre2_compile(pattern.baseAddress, pattern.count, compileOptions, &errorCode, &errorOffset)
+        }
+        guard let compiled else {
+            throw PatternError(pattern: source, offset: errorOffset, message: Pattern.message(for: errorCode))
+        }
+        self.code = compiled
+        self.source = source
+        self.options = options
+        // Both modes, or a partial search silently falls back to the interpreter.
+        let jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD))
+        self.isJITCompiled = jit == 0
+        var captures: UInt32 = 0
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures)
+        self.captureCount = Int(captures)
+        self.groupNumbers = Pattern.readNameTable(compiled)
+    }
+
+    deinit { pcre2_code_free_8(code) }
+
+    private static func readNameTable(_ code: OpaquePointer) -> [String: Int] {
+        var count: UInt32 = 0
+        var entrySize: UInt32 = 0
+        var table: UnsafePointer<UInt8>?
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMECOUNT), &count)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), &table)
+        guard count > 0, let table else { return [:] }
+        var names: [String: Int] = [:]
+        for i in 0..<Int(count) {
+            // Each entry: a 2-byte big-endian group number, then the zero-terminated name.
+            let entry = table + i * Int(entrySize)
+            let number = Int(entry[0]) << 8 | Int(entry[1])
+            names[String(cString: entry + 2)] = number
+        }
+        return names
+    }
+
+    static func message(for code: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let length = ws_pcre2_message(code, &buffer, buffer.count)
+        return length > 0 ? String(decoding: buffer.prefix(Int(length)), as: UTF8.self) : "PCRE2 error \(code)"
+    }
+}
+
+/// A pattern that does not compile.
+public struct PatternError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let pattern: String
+    /// The byte offset in the pattern where PCRE2 noticed the mistake.
+    public let offset: Int
+    /// PCRE2's message, e.g. "missing closing parenthesis".
+    public let message: String
+
+    public var description: String { "bad pattern \(pattern.debugDescription) at offset \(offset): \(message)" }
+}
+
+/// PCRE2 failed while matching (e.g. a resource limit). The stream closes with it.
+public struct PatternMatchError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let pattern: String
+    public let code: Int32
+    public let message: String
+
+    public var description: String { "matching \(pattern.debugDescription) failed: \(message) (\(code))" }
+}

@@ -1,0 +1,119 @@
+import CPCRE2
+
+/// Finds the end of a `readUntilRegex` frame, resuming where a match could still start.
+///
+/// ```
+///   buffered: "HTTP/1.0 2"            partial-hard: PARTIAL at 0  → wait, resume at 0
+///   buffered: "HTTP/1.0 200 OK\r\n"   complete match [0, 17)      → frame of 17 bytes
+///   buffered: "junk junk junk "       no match                    → wait, resume at 15
+/// ```
+/// Until EOF every search is partial-hard, so a match that touches the end of the buffered data
+/// and could grow with more data waits for it: the frames do not depend on how the bytes were
+/// split into reads. At EOF the search is a plain complete match.
+final class RegexSearcher: FrameSearcher {
+    let pattern: Pattern
+    let maxBytes: Int?
+    private let scratch: RegexScratch
+    /// Group ranges of the match found by the last successful search (index 0: the whole match).
+    private(set) var groups: [Range<Int>?] = []
+    private var validatedUpTo = 0  // UTF patterns: the bytes before this are valid UTF-8
+
+    init(pattern: Pattern, maxBytes: Int?, scratch: RegexScratch) {
+        self.pattern = pattern
+        self.maxBytes = maxBytes
+        self.scratch = scratch
+    }
+
+    func frameEnd(
+        in bytes: UnsafeRawBufferPointer, scanOffset: inout Int, atEOF: Bool, bytesScanned: inout Int
+    ) throws -> Int? {
+        // Never look further than one byte past the limit: a match must end within it.
+        var length = maxBytes.map { min(bytes.count, $0 + 1) } ?? bytes.count
+        var endsAtData = atEOF  // true when nothing can follow `length` (EOF, or an invalid byte)
+        var invalidAt: Int?
+        var options: UInt32 = 0
+        if pattern.options.contains(.utf) {
+            // Validate once, incrementally, and hand PCRE2 only whole, valid characters: it reports
+            // a character cut by a read as an error, and any invalid byte anywhere in the subject.
+            let checked = UTF8Validation.validPrefix(bytes, from: validatedUpTo, to: length)
+            validatedUpTo = checked.validEnd
+            switch checked.stop {
+            case .end:
+                break
+            case .incomplete where !atEOF:
+                length = checked.validEnd  // the rest of the character is still on its way
+            case .incomplete, .invalid:
+                length = checked.validEnd
+                endsAtData = true
+                invalidAt = checked.validEnd
+            }
+            options |= UInt32(PCRE2_NO_UTF_CHECK)
+        }
+        let start = min(scanOffset, length)
+        let data = scratch.matchData(pairs: pattern.captureCount + 1)
+        if !endsAtData { options |= UInt32(PCRE2_PARTIAL_HARD) }
+        let rc = ws_pcre2_match(
+            pattern.code, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject),
+            length, start, options, data)
+        bytesScanned += length - start
+        let ovector = pcre2_get_ovector_pointer_8(data)!
+        if rc >= 0 {
+            let end = ovector[1]
+            if let maxBytes, end > maxBytes { throw unsatisfiable(maxBytes) }
+            recordGroups(ovector, count: Int(rc == 0 ? UInt32(pattern.captureCount + 1) : UInt32(rc)))
+            return end
+        }
+        if let invalidAt, rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL {
+            // No match before the invalid byte, and no match can include it.
+            throw PatternMatchError(
+                pattern: pattern.source, code: PCRE2_ERROR_BADUTFOFFSET,
+                message: "invalid UTF-8 at byte \(invalidAt) of the data read")
+        }
+        switch rc {
+        case PCRE2_ERROR_PARTIAL:
+            scanOffset = ovector[0]  // a match may still start here
+        case PCRE2_ERROR_NOMATCH:
+            scanOffset = length
+        default:
+            throw PatternMatchError(pattern: pattern.source, code: rc, message: Pattern.message(for: rc))
+        }
+        if let maxBytes, bytes.count >= maxBytes { throw unsatisfiable(maxBytes) }
+        return nil
+    }
+
+    private func recordGroups(_ ovector: UnsafeMutablePointer<Int>, count: Int) {
+        let unset = ws_pcre2_unset()
+        groups = (0...pattern.captureCount).map { i in
+            guard i < count else { return nil }
+            let lower = ovector[2 * i]
+            let upper = ovector[2 * i + 1]
+            return lower == unset ? nil : lower..<upper
+        }
+    }
+
+    private func unsatisfiable(_ maxBytes: Int) -> UnsatisfiableReadError {
+        UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "pattern \(pattern.source.debugDescription)")
+    }
+}
+
+/// A stream's reusable PCRE2 match data, grown to the largest pattern it has seen.
+final class RegexScratch {
+    private var data: OpaquePointer?
+    private var pairs = 0
+    /// A valid pointer for an empty subject (PCRE2 rejects NULL with a non-zero length only,
+    /// but a real address keeps every call uniform).
+    let emptySubject = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+
+    func matchData(pairs needed: Int) -> OpaquePointer {
+        if let data, pairs >= needed { return data }
+        if let data { pcre2_match_data_free_8(data) }
+        data = pcre2_match_data_create_8(UInt32(needed), nil)
+        pairs = needed
+        return data!
+    }
+
+    deinit {
+        if let data { pcre2_match_data_free_8(data) }
+        emptySubject.deallocate()
+    }
+}

@@ -1,0 +1,185 @@
+import Glibc
+import Testing
+
+@testable import Wirestream
+
+@Suite struct PatternTests {
+    @Test func compilesWithJITAndExposesNamedGroups() throws {
+        let pattern = try Pattern(#"HTTP/(?<version>1\.[01]) (?<code>[0-9]{3}) (?<reason>[^\r\n]*)\r\n"#)
+        #expect(pattern.isJITCompiled)
+        #expect(pattern.captureCount == 3)
+        #expect(pattern.groupNumbers == ["version": 1, "code": 2, "reason": 3])
+    }
+
+    @Test(arguments: [
+        ("(abc", "missing closing parenthesis", 4),
+        ("a{2,1}", "numbers out of order in {} quantifier", 5),
+        ("[z-a]", "range out of order in character class", 3),
+        ("(?<n>a)(?<n>b)", "two named subpatterns have the same name (PCRE2_DUPNAMES not set)", 12),
+    ])
+    func aBadPatternIsATypedErrorWithPCRE2sMessageAndOffset(_ source: String, _ message: String, _ offset: Int) {
+        #expect(throws: PatternError(pattern: source, offset: offset, message: message)) {
+            try Pattern(source)
+        }
+    }
+
+    @Test func utfPatternsRejectInvalidUTF8PatternsUpFront() {
+        let invalid = String(decoding: [0x61, 0xFF], as: UTF8.self)  // becomes U+FFFD: valid
+        #expect(throws: Never.self) { try Pattern(invalid, options: .utf) }
+        #expect(throws: PatternError.self) { try Pattern("\\x{110000}", options: .utf) }
+    }
+}
+
+@Suite struct RegexReadTests {
+    let statusLine = try! Pattern(#"HTTP/(?<version>1\.[01]) (?<code>[0-9]{3}) (?<reason>[^\r\n]*)\r\n"#)
+
+    @Test(arguments: Transport.allCases)
+    func returnsTheBytesThroughTheMatchAndItsGroups(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("junk\r\nHTTP/1.0 404 Not Found\r\nServer: x\r\n"))
+            let match = try await pair.reader.readUntilRegex(statusLine)
+            #expect(text(match.bytes) == "junk\r\nHTTP/1.0 404 Not Found\r\n")
+            #expect(match.matchRange == 6..<30)
+            #expect(match["code"].map { text(Array($0)) } == "404")
+            #expect(match["reason"].map { text(Array($0)) } == "Not Found")
+            #expect(match[1].map { text(Array($0)) } == "1.0")
+            // What followed the match stays buffered.
+            #expect(text(try await pair.reader.readUntil(bytes("\r\n"))) == "Server: x\r\n")
+        }
+    }
+
+    @Test func borrowingAndCallbackFormsSeeTheSameGroups() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.tcp, loop: loop)
+            try await pair.writer.write(bytes("HTTP/1.1 200 OK\r\nHTTP/1.0 301 Moved\r\n"))
+            let code = try await pair.reader.readUntilRegex(statusLine) { view in
+                Int(text(Array(view["code"]!)))!
+            }
+            #expect(code == 200)
+            let match: RegexMatch = try await awaitCallback { done in
+                pair.reader.readUntilRegex(statusLine, callback: done)
+            }
+            #expect(match["reason"].map { text(Array($0)) } == "Moved")
+        }
+    }
+
+    @Test func aGroupThatDidNotTakePartIsNil() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.pipe, loop: loop)
+            try await pair.writer.write(bytes("b;"))
+            let match = try await pair.reader.readUntilRegex(try Pattern("(?<a>a)?(?<b>b);"))
+            #expect(match["a"] == nil)
+            #expect(match["b"].map { text(Array($0)) } == "b")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func longLineInSmallPiecesIsScannedInLinearTotalWork(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop, readChunkSize: 4096)
+            let size = 8 * 1024 * 1024
+            let line = [UInt8](repeating: UInt8(ascii: "a"), count: size - 2) + bytes("\r\n")
+            let sent = spawn(on: loop) { [line] in try await pair.writer.write(line) }
+            let match = try await pair.reader.readUntilRegex(try Pattern(#"\r?\n"#))
+            try await sent.value
+            #expect(match.bytes.count == size)
+            #expect(match.matchRange == (size - 2)..<size)
+            #expect(pair.reader.bytesScanned <= 2 * size)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func failsAtMaxBytesWhenDataIsAlreadyBuffered(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("x0123456789;"))
+            #expect(text(try await pair.reader.readBytes(1)) == "x")
+            let realError = await expectStreamClosed {
+                try await pair.reader.readUntilRegex(try Pattern("[0-9]+;"), maxBytes: 8)
+            }
+            #expect(realError is UnsatisfiableReadError)
+            #expect(pair.reader.error is UnsatisfiableReadError)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func failsAtMaxBytesWhenTheDataArrivesLater(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let closed = CallbackBox<Void>()
+            pair.reader.setCloseCallback { closed.complete(.success(())) }
+            let read = spawn(on: loop) { try await pair.reader.readUntilRegex(try Pattern(#"\r?\n"#), maxBytes: 16) }
+            try await pause(5)
+            try await pair.writer.write([UInt8](repeating: 97, count: 40))
+            let realError = await expectStreamClosed { try await read.value }
+            #expect(realError is UnsatisfiableReadError)
+            try await closed.value()
+        }
+    }
+
+    @Test func aMatchInTheSamePacketEndingPastMaxBytesFailsAndAnExactFitSucceeds() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.pipe, loop: loop)
+            try await pair.writer.write(bytes("123;4567;"))
+            let pattern = try Pattern("[0-9]+;")
+            #expect(text(try await pair.reader.readUntilRegex(pattern, maxBytes: 4).bytes) == "123;")
+            let realError = await expectStreamClosed { try await pair.reader.readUntilRegex(pattern, maxBytes: 4) }
+            #expect(realError is UnsatisfiableReadError)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func aMatchThatCouldGrowWaitsForMoreDataOrEOF(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let read = spawn(on: loop) { try await pair.reader.readUntilRegex(try Pattern("[0-9]+")) }
+            try await pair.writer.write(bytes("12"))
+            try await pause(10)
+            #expect(pair.reader.reading)  // "12" could become "123…": partial-hard says wait
+            try await pair.writer.write(bytes("34"))
+            try await pause(10)
+            pair.writer.close()  // EOF: the complete match is final
+            #expect(text(try await read.value.bytes) == "1234")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func aPendingRegexReadTheBufferCannotSatisfyFailsOnClose(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let read = spawn(on: loop) { try await pair.reader.readUntilRegex(try Pattern(#"\r?\n"#)) }
+            try await pair.writer.write(bytes("no end of line"))
+            try await pause(5)
+            pair.writer.close()
+            let realError = await expectStreamClosed { try await read.value }
+            #expect(realError == nil)
+        }
+    }
+
+    @Test func invalidUTF8InTheSubjectOfAUTFPatternIsATypedError() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.pipe, loop: loop)
+            let pattern = try Pattern(#"(?<word>\S+)\n"#, options: [.utf])
+            try await pair.writer.write(bytes("héllo\n") + [0xFF, 0xFE] + bytes(" world\n"))
+            let match = try await pair.reader.readUntilRegex(pattern)
+            #expect(match["word"].map { String(decoding: $0, as: UTF8.self) } == "héllo")
+            let realError = await expectStreamClosed { try await pair.reader.readUntilRegex(pattern) }
+            let failure = try #require(realError as? PatternMatchError)
+            #expect(failure.message == "invalid UTF-8 at byte 0 of the data read")
+        }
+    }
+
+    @Test func aUTF8CharacterSplitBetweenReadsIsNotAnError() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.pipe, loop: loop)
+            let read = spawn(on: loop) { try await pair.reader.readUntilRegex(try Pattern(#"(?<word>\S+)\n"#, options: [.utf])) }
+            try await pair.writer.write([UInt8](bytes("hé").dropLast()))  // "h" and half of "é"
+            try await pause(10)
+            #expect(pair.reader.reading)
+            try await pair.writer.write([0xA9] + bytes("llo\n"))
+            let match = try await read.value
+            #expect(match["word"].map { String(decoding: $0, as: UTF8.self) } == "héllo")
+        }
+    }
+}
