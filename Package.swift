@@ -14,16 +14,17 @@ let package = Package(
     targets: [
         .target(name: "CLinux"),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "Wirestream",
-            dependencies: ["CLinux", "CPCRE2", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLinux", "CPCRE2", "COpenSSL", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "HTTPFetch",
             dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/HTTPFetch"
         ),
-        .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux"]),
+        .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -127,6 +127,12 @@ open class BaseIOStream: @unchecked Sendable {
         if state != .closed { updateInterest() }
     }
 
+    /// Removes and returns the close callback (for a stream that hands its socket on).
+    func takeCloseCallback() -> (() -> Void)? {
+        defer { closeCallback = nil }
+        return closeCallback
+    }
+
     // MARK: - Reads (callback forms)
 
     /// Reads `count` bytes; with `partial`, completes as soon as 1…`count` bytes are buffered.
@@ -546,15 +552,7 @@ open class BaseIOStream: @unchecked Sendable {
         guard state != .closed else { return }
         let fd = fileno()
         guard fd >= 0 else { return }
-        var wanted: IOEvents = []
-        if state == .connecting {
-            wanted.insert(.write)
-        } else {
-            if pendingRead != nil { wanted.insert(.read) }
-            if !writeQueue.isEmpty { wanted.insert(.write) }
-            // Idle with an empty buffer: listen anyway, to notice the peer closing.
-            if wanted.isEmpty && readBuffer.isEmpty { wanted.insert(.read) }
-        }
+        let wanted = desiredEvents()
         if let registered = registeredEvents {
             guard wanted != registered else { return }
             do {
@@ -572,6 +570,20 @@ open class BaseIOStream: @unchecked Sendable {
                 closeNow(error: error)
             }
         }
+    }
+
+    /// What the stream waits for now. ``SSLIOStream`` adds what the TLS engine needs.
+    func desiredEvents() -> IOEvents {
+        var wanted: IOEvents = []
+        if state == .connecting {
+            wanted.insert(.write)
+        } else {
+            if pendingRead != nil { wanted.insert(.read) }
+            if !writeQueue.isEmpty { wanted.insert(.write) }
+            // Idle with an empty buffer: listen anyway, to notice the peer closing.
+            if wanted.isEmpty && readBuffer.isEmpty { wanted.insert(.read) }
+        }
+        return wanted
     }
 
     func handleEvents(_ events: IOEvents) {
@@ -615,6 +627,12 @@ open class BaseIOStream: @unchecked Sendable {
     func finishConnecting() {
         guard state == .connecting else { return }
         state = .open
+        connectionEstablished()
+    }
+
+    /// The transport is up: report the connect and start reads and queued writes.
+    /// ``SSLIOStream`` runs its handshake first.
+    func connectionEstablished() {
         let waiters = connectWaiters
         connectWaiters = []
         for waiter in waiters { waiter(.success(())) }

@@ -19,6 +19,7 @@ func onLoop<T: Sendable>(_ body: (IOLoop) async throws -> T) async throws -> T {
 enum Transport: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case tcp
     case pipe
+    case tls
     var testDescription: String { rawValue }
 }
 
@@ -42,6 +43,12 @@ func makePair(
         return StreamPair(reader: reader, writer: writer)
     case .tcp:
         let (client, server) = try await tcpPair(loop: loop, serverMaxBufferSize: maxBufferSize, serverReadChunkSize: readChunkSize, logger: logger)
+        return StreamPair(reader: server, writer: client)
+    case .tls:
+        let fixtures = TLSFixtures.shared
+        let (client, server) = try await tlsPair(
+            loop: loop, server: try fixtures.serverContext("foo"), client: try fixtures.clientContext(),
+            serverMaxBufferSize: maxBufferSize, serverReadChunkSize: readChunkSize, logger: logger)
         return StreamPair(reader: server, writer: client)
     }
 }
