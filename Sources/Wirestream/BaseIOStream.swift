@@ -400,13 +400,15 @@ open class BaseIOStream: @unchecked Sendable {
             let limit = min(buffered, maxBytes ?? Int.max)
             let from = max(0, scanOffset - (delimiter.count - 1))
             if limit - from >= delimiter.count {
-                bytesScanned += limit - from
                 let found = delimiter.withUnsafeBytes { needle in
                     ws_memmem(bytes.baseAddress! + from, limit - from, needle.baseAddress!, needle.count)
                 }
                 if let found {
-                    return bytes.baseAddress!.distance(to: found) + delimiter.count
+                    let end = bytes.baseAddress!.distance(to: found) + delimiter.count
+                    bytesScanned += end - from  // memmem stops at the match
+                    return end
                 }
+                bytesScanned += limit - from
             }
             scanOffset = max(scanOffset, limit)
             if let maxBytes, buffered >= maxBytes {

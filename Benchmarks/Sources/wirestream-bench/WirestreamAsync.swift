@@ -1,0 +1,104 @@
+import Wirestream
+
+/// The async API, run on the loop's task executor (`IOLoop.runSync`).
+enum WirestreamAsync {
+    static func run(workload: String, port: Int, count: Int, borrowing: Bool) throws -> (count: Int, scanned: Int) {
+        let loop = try IOLoop()
+        return try loop.runSync {
+            if workload == "pipe" { return try await pipeLines(loop: loop, count: count, borrowing: borrowing) }
+            let stream = IOStream(loop: loop)
+            try await stream.connect(host: "127.0.0.1", port: port)
+            defer { stream.close() }
+            if workload.hasPrefix("write") { return try await write(stream, workload: workload, count: count) }
+            var n = 0
+            let newline: [UInt8] = [10]
+            let crlf: [UInt8] = [13, 10]
+            do {
+                switch workload {
+                case "lines-lf", "longline":
+                    while true {
+                        if borrowing {
+                            n += try await stream.readUntil(newline) { $0.count > 0 ? 1 : 0 }
+                        } else {
+                            n += try await stream.readUntil(newline).isEmpty ? 0 : 1
+                        }
+                    }
+                case "lines-crlf":
+                    while true {
+                        if borrowing {
+                            n += try await stream.readUntil(crlf) { $0.count > 0 ? 1 : 0 }
+                        } else {
+                            n += try await stream.readUntil(crlf).isEmpty ? 0 : 1
+                        }
+                    }
+                case "regex":
+                    let pattern = try Pattern(#"\r?\n"#)
+                    while true {
+                        if borrowing {
+                            n += try await stream.readUntilRegex(pattern) { $0.bytes.count > 0 ? 1 : 0 }
+                        } else {
+                            n += try await stream.readUntilRegex(pattern).bytes.isEmpty ? 0 : 1
+                        }
+                    }
+                case "frames":
+                    while true {
+                        let length = try await stream.readBytes(4) { header in
+                            Int(header.load(as: UInt32.self).bigEndian)
+                        }
+                        if borrowing {
+                            n += try await stream.readBytes(length) { $0.count == length ? 1 : 0 }
+                        } else {
+                            n += try await stream.readBytes(length).count == length ? 1 : 0
+                        }
+                    }
+                case "bulk-stream":
+                    try await stream.readUntilClose { n += $0.count }
+                case "bulk-partial":
+                    while true {
+                        n += try await stream.readBytes(65_536, partial: true) { $0.count }
+                    }
+                default:
+                    fatalError("unknown workload \(workload)")
+                }
+            } catch is StreamClosedError {
+                // EOF: the workload is over.
+            }
+            return (n, stream.bytesScanned)
+        }
+    }
+
+    static func write(_ stream: IOStream, workload: String, count: Int) async throws -> (count: Int, scanned: Int) {
+        if workload == "write-small" {
+            let message = [UInt8](repeating: 97, count: 63) + [10]
+            for i in 0..<count {
+                stream.queueWrite(message)
+                if i % 4096 == 4095 { try await stream.flush() }  // bound the queue
+            }
+            try await stream.flush()
+        } else {
+            let block = [UInt8](repeating: 98, count: 1 << 20)
+            for _ in 0..<count { try await stream.write(block) }
+        }
+        return (count, 0)
+    }
+
+    static func pipeLines(loop: IOLoop, count: Int, borrowing: Bool) async throws -> (count: Int, scanned: Int) {
+        let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
+        let fd = writer.fileno()
+        // A plain thread writes the lines with write(2), so only the reader is measured.
+        let feeder = PipeFeeder(fd: fd, count: count)
+        feeder.start()
+        writer.close()  // the feeder holds its own descriptor
+        var n = 0
+        do {
+            while true {
+                if borrowing {
+                    n += try await reader.readUntil([10]) { $0.count > 0 ? 1 : 0 }
+                } else {
+                    n += try await reader.readUntil([10]).isEmpty ? 0 : 1
+                }
+            }
+        } catch is StreamClosedError {}
+        return (n, reader.bytesScanned)
+    }
+}

@@ -1,0 +1,37 @@
+import Glibc
+import Wirestream
+
+/// One benchmark run: `wirestream-bench CONTENDER WORKLOAD PORT [COUNT]`.
+/// Connects to the producer on 127.0.0.1:PORT, consumes the workload, prints
+/// `count seconds maxRSSKiB bytesScanned`.
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, let port = Int(arguments[3]) else {
+    print("usage: wirestream-bench ws-callback|ws-async|ws-borrow|nio-handler|nio-async WORKLOAD PORT [COUNT]")
+    exit(2)
+}
+let contender = arguments[1]
+let workload = arguments[2]
+let count = arguments.count > 4 ? Int(arguments[4])! : 0
+
+let started = monotonicSeconds()
+let outcome: (count: Int, scanned: Int)
+switch contender {
+case "ws-callback": outcome = try WirestreamCallback.run(workload: workload, port: port, count: count)
+case "ws-async": outcome = try WirestreamAsync.run(workload: workload, port: port, count: count, borrowing: false)
+case "ws-borrow": outcome = try WirestreamAsync.run(workload: workload, port: port, count: count, borrowing: true)
+case "nio-handler": outcome = try NIOHandlerReader.run(workload: workload, port: port)
+case "nio-async": outcome = try await NIOAsyncReader.run(workload: workload, port: port)
+default:
+    print("unknown contender \(contender)")
+    exit(2)
+}
+let elapsed = monotonicSeconds() - started
+var usage = rusage()
+getrusage(RUSAGE_SELF.rawValue, &usage)
+print("\(outcome.count) \(elapsed) \(usage.ru_maxrss) \(outcome.scanned)")
+
+func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}

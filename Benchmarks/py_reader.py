@@ -1,0 +1,88 @@
+"""Python peers for the benchmarks: Tornado's IOStream and asyncio's StreamReader.
+
+    python3 py_reader.py tornado|asyncio WORKLOAD PORT
+Prints "count seconds maxRSSKiB 0".
+"""
+import asyncio
+import resource
+import socket
+import struct
+import sys
+import time
+
+
+async def tornado_reader(workload, port):
+    from tornado.iostream import IOStream, StreamClosedError
+
+    stream = IOStream(socket.socket())
+    await stream.connect(("127.0.0.1", port))
+    n = 0
+    try:
+        if workload in ("lines-lf", "longline"):
+            while True:
+                await stream.read_until(b"\n")
+                n += 1
+        elif workload == "lines-crlf":
+            while True:
+                await stream.read_until(b"\r\n")
+                n += 1
+        elif workload == "regex":
+            while True:
+                await stream.read_until_regex(rb"\r?\n")
+                n += 1
+        elif workload == "frames":
+            while True:
+                (length,) = struct.unpack(">I", await stream.read_bytes(4))
+                await stream.read_bytes(length)
+                n += 1
+        elif workload.startswith("bulk"):
+            while True:
+                n += len(await stream.read_bytes(65536, partial=True))
+    except StreamClosedError:
+        pass
+    return n
+
+
+async def asyncio_reader(workload, port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=16 * 1024 * 1024)
+    n = 0
+    try:
+        if workload in ("lines-lf", "longline"):
+            while True:
+                await reader.readuntil(b"\n")
+                n += 1
+        elif workload == "lines-crlf":
+            while True:
+                await reader.readuntil(b"\r\n")
+                n += 1
+        elif workload == "frames":
+            while True:
+                (length,) = struct.unpack(">I", await reader.readexactly(4))
+                await reader.readexactly(length)
+                n += 1
+        elif workload.startswith("bulk"):
+            while True:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                n += len(chunk)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+    return n
+
+
+def main():
+    contender, workload, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    started = time.monotonic()
+    if contender == "tornado":
+        from tornado.ioloop import IOLoop
+
+        n = IOLoop.current().run_sync(lambda: tornado_reader(workload, port))
+    else:
+        n = asyncio.run(asyncio_reader(workload, port))
+    elapsed = time.monotonic() - started
+    print(n, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0)
+
+
+main()
