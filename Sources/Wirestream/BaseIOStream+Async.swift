@@ -14,17 +14,24 @@ extension BaseIOStream {
 
     /// Reads `count` bytes (with `partial`, 1…`count` as soon as any are buffered).
     /// - Throws: ``StreamClosedError`` if the stream closes first.
+    @inlinable
     public func readBytes(_ count: Int, partial: Bool = false) async throws -> [UInt8] {
-        try await readBytes(count, partial: partial) { [UInt8]($0) }
+        precondition(count >= 0, "readBytes: negative count")
+        let target = ReadTarget.bytes(count: count, partial: partial)
+        if let bytes = try readBuffered(target, { [UInt8]($0) }) { return bytes }
+        return try await performRead(target, streaming: nil) { [UInt8]($0) }
     }
 
     /// Reads `count` bytes (or 1…`count` with `partial`) and lends them to `body` in place; returns
     /// its result. The bytes are consumed afterwards, even if `body` throws.
+    @inlinable
     public func readBytes<R>(
         _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         precondition(count >= 0, "readBytes: negative count")
-        return try await performRead(.bytes(count: count, partial: partial), streaming: nil, body)
+        let target = ReadTarget.bytes(count: count, partial: partial)
+        if let result = try readBuffered(target, body) { return result }
+        return try await performRead(target, streaming: nil, body)
     }
 
     /// Hands `count` bytes to `streaming` in chunks as they arrive (on the loop thread).
@@ -38,16 +45,23 @@ extension BaseIOStream {
     /// Reads through the end of `delimiter`.
     /// - Throws: ``StreamClosedError``; when the delimiter does not end within `maxBytes`, its
     ///   `realError` is ``UnsatisfiableReadError`` and the stream is closed.
+    @inlinable
     public func readUntil(_ delimiter: [UInt8], maxBytes: Int? = nil) async throws -> [UInt8] {
-        try await readUntil(delimiter, maxBytes: maxBytes) { [UInt8]($0) }
+        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
+        let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
+        if let frame = try readBuffered(target, { [UInt8]($0) }) { return frame }
+        return try await performRead(target, streaming: nil) { [UInt8]($0) }
     }
 
     /// The borrowing delimiter read: lends the frame (delimiter included) to `body` in place.
+    @inlinable
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
-        return try await performRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil, body)
+        let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
+        if let result = try readBuffered(target, body) { return result }
+        return try await performRead(target, streaming: nil, body)
     }
 
     /// Reads everything until EOF. On a closed stream, returns what is buffered.
@@ -70,20 +84,25 @@ extension BaseIOStream {
         }
     }
 
+    /// The fast path: if called on the loop thread with no read pending and the buffer already
+    /// holds the frame, lends it to `body`, consumes it and returns the result — synchronously, so
+    /// an async read satisfied from the buffer costs a function call (no suspension, no executor
+    /// switch, no allocation). Otherwise returns `nil` and the caller takes the async path.
+    @usableFromInline
+    final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        guard pendingRead == nil, !readBuffer.isEmpty, loop.inLoopThread else { return nil }
+        var scanOffset = 0
+        guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
+        defer { readBuffer.consume(end) }  // consumed even if `body` throws
+        return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
+    }
+
+    @usableFromInline
     func performRead<R>(
         _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        if loop.inLoopThread && pendingRead == nil && streaming == nil && !readBuffer.isEmpty {
-            // Fast path: the buffer already holds the frame.
-            var scanOffset = 0
-            if let end = try? frameEnd(for: target, scanOffset: &scanOffset) {
-                defer {
-                    readBuffer.consume(end)
-                }
-                return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
-            }
-        }
+        if streaming == nil, let result = try readBuffered(target, body) { return result }
         return try await withoutActuallyEscaping(body) { body in
             try await suspendForRead(target, streaming: streaming, body)
         }

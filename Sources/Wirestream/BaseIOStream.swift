@@ -66,7 +66,9 @@ open class BaseIOStream: @unchecked Sendable {
     private var bytesFlushed: UInt64 = 0
     private var flushScheduled = false  // a deferred flush (from queueWrite) is queued on the loop
     private var registeredEvents: IOEvents?  // nil: not registered with the loop
-    private var completionDepth = 0  // nested read completions; bounds recursion of inline reads
+    private var completionDepth = 0  // read completions running now (callbacks that may start reads)
+    private var deferredInlineRead = false  // a read started inside a completion waits for it to return
+    private var trampolining = false  // finishRead is running deferred reads in a loop
     private var closeCallback: (() -> Void)?
     /// PCRE2 match data reused by every regex read of this stream (allocated on first use).
     lazy var regexScratch = RegexScratch()
@@ -331,9 +333,10 @@ open class BaseIOStream: @unchecked Sendable {
             return
         }
         pendingRead = PendingRead(target: target, scanOffset: 0, streaming: streaming, completion: completion)
-        if completionDepth > 16 {
-            // A callback chain satisfied from the buffer would recurse; continue on the next iteration.
-            loop.callSoon { [self] in self.tryInlineRead() }
+        if completionDepth > 0 || trampolining {
+            // Started from a read's completion: the completing frame below tries it when the
+            // callback returns, so a chain of reads satisfied from the buffer loops, not recurses.
+            deferredInlineRead = true
             return
         }
         tryInlineRead()
@@ -449,6 +452,13 @@ open class BaseIOStream: @unchecked Sendable {
         completionDepth += 1
         read.completion.succeed()
         completionDepth -= 1
+        guard completionDepth == 0, !trampolining, deferredInlineRead else { return }
+        trampolining = true
+        while deferredInlineRead {
+            deferredInlineRead = false
+            tryInlineRead()
+        }
+        trampolining = false
     }
 
     /// Reads chunks until the pending read is satisfied, the fd would block, or EOF.

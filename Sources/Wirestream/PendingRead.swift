@@ -1,6 +1,7 @@
 import Synchronization
 
 /// What a pending read is waiting for.
+@usableFromInline
 enum ReadTarget {
     /// Exactly `count` bytes, or with `partial` whatever is buffered (at least 1, at most `count`).
     case bytes(count: Int, partial: Bool)
@@ -15,6 +16,7 @@ enum ReadTarget {
 }
 
 /// Finds where a frame ends in buffered bytes. `readUntilRegex` plugs in here.
+@usableFromInline
 protocol FrameSearcher: AnyObject {
     /// Returns the end offset of the frame in `bytes`, or `nil` to wait for more data.
     /// `scanOffset` is where the previous search stopped, so a search resumes instead of rescanning;

@@ -25,6 +25,12 @@ public final class TLSContext: @unchecked Sendable {
         if let suites = configuration.cipherSuites, SSL_CTX_set_ciphersuites(context, suites) != 1 {
             throw TLSContext.failure("cipher suites \(suites)")
         }
+        if configuration.role == .server {
+            // No TLS 1.3 session tickets: Wirestream clients do not resume sessions, and a ticket
+            // the client never reads turns its close into a TCP reset that can destroy the last
+            // bytes it sent before the server read them.
+            SSL_CTX_set_num_tickets(context, 0)
+        }
         try loadIdentity()
         try loadTrustRoots()
         var mode = SSL_VERIFY_NONE

@@ -153,3 +153,13 @@ func recordingLogger() -> (Logger, RecordingLogHandler.Records) {
 func spawn<T: Sendable>(on loop: IOLoop, _ body: @escaping @Sendable () async throws -> T) -> Task<T, any Error> {
     Task(executorPreference: loop) { try await body() }
 }
+
+/// Polls `condition` on the loop every millisecond for up to `seconds`; true once it holds.
+func eventually(within seconds: Double = 2, _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while !condition() {
+        if ContinuousClock.now > deadline { return false }
+        try await pause(1)
+    }
+    return true
+}

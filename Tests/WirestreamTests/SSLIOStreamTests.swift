@@ -133,12 +133,12 @@ import Testing
             let client = try SSLIOStream(
                 socket: fds[1], context: try fixtures.clientContext(), serverSide: false,
                 serverHostname: "foo.example.com", loop: loop)
-            let first = spawn(on: loop) { try await client.waitForHandshake() }
-            try await pause(1)
-            if !client.handshakeDone {
-                await #expect(throws: HandshakeAlreadyAwaitedError.self) { try await client.waitForHandshake() }
-            }
-            try await first.value
+            // Same loop turn: the handshake cannot finish between these two calls.
+            #expect(!client.handshakeDone)
+            let first = CallbackBox<Void>()
+            client.waitForHandshake { first.complete($0) }
+            await #expect(throws: HandshakeAlreadyAwaitedError.self) { try await client.waitForHandshake() }
+            try await first.value()
             #expect(client.handshakeDone)
             try await client.waitForHandshake()  // done: returns at once
             try await server.waitForHandshake()
