@@ -144,8 +144,7 @@ open class BaseIOStream: @unchecked Sendable {
         _ count: Int, partial: Bool = false, callback: @escaping (Result<[UInt8], any Error>) -> Void
     ) {
         precondition(count >= 0, "readBytes: negative count")
-        startRead(.bytes(count: count, partial: partial), streaming: nil,
-                  CallbackReadCompletion(transform: { [UInt8]($0) }, callback: callback))
+        startRead(.bytes(count: count, partial: partial), streaming: nil, BytesCallbackReadCompletion(callback: callback))
     }
 
     /// Reads `count` bytes and hands them to `streaming` in chunks of `min(remaining, buffered)`
@@ -166,7 +165,8 @@ open class BaseIOStream: @unchecked Sendable {
         _ delimiter: [UInt8], maxBytes: Int? = nil,
         callback: @escaping (Result<[UInt8], any Error>) -> Void
     ) {
-        readUntil(delimiter, maxBytes: maxBytes, borrowing: { [UInt8]($0) }, callback: callback)
+        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
+        startRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil, BytesCallbackReadCompletion(callback: callback))
     }
 
     /// The borrowing form of ``readUntil(_:maxBytes:callback:)``: `body` gets the frame in place
@@ -194,7 +194,7 @@ open class BaseIOStream: @unchecked Sendable {
 
     /// Reads everything until the peer closes. On a closed stream, returns what is buffered.
     public func readUntilClose(callback: @escaping (Result<[UInt8], any Error>) -> Void) {
-        startRead(.untilClose, streaming: nil, CallbackReadCompletion(transform: { [UInt8]($0) }, callback: callback))
+        startRead(.untilClose, streaming: nil, BytesCallbackReadCompletion(callback: callback))
     }
 
     /// Hands everything until the peer closes to `streaming` chunk by chunk — what is already
