@@ -1,7 +1,7 @@
 """Python peers for the benchmarks: Tornado's IOStream and asyncio's StreamReader.
 
     python3 py_reader.py tornado|asyncio WORKLOAD PORT
-Prints "count seconds maxRSSKiB 0".
+Prints "count seconds maxRSSKiB 0 cpuSeconds".
 """
 import asyncio
 import resource
@@ -82,7 +82,8 @@ def main():
     else:
         n = asyncio.run(asyncio_reader(workload, port))
     elapsed = time.monotonic() - started
-    print(n, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(n, elapsed, usage.ru_maxrss, 0, usage.ru_utime + usage.ru_stime)
 
 
 main()

@@ -8,18 +8,36 @@ extension BaseIOStream {
     /// no match within `maxBytes` buffered bytes, closes the stream with ``UnsatisfiableReadError``
     /// and the read fails with ``StreamClosedError``. On close, a pending read the buffer can
     /// satisfy is satisfied.
+    @inlinable
     public func readUntilRegex(_ pattern: Pattern, maxBytes: Int? = nil) async throws -> RegexMatch {
-        try await readUntilRegex(pattern, maxBytes: maxBytes) { $0.copy() }
+        let searcher = regexSearcher(pattern, maxBytes: maxBytes)
+        let target = ReadTarget.search(searcher)
+        if let match = try readBuffered(target, { searcher.match($0) }) { return match }
+        return try await performRead(target, streaming: nil) { searcher.match($0) }
     }
 
     /// The borrowing form: lends the frame and its groups to `body` in place.
+    @inlinable
     public func readUntilRegex<R>(
         _ pattern: Pattern, maxBytes: Int? = nil, _ body: (RegexMatchView) throws -> R
     ) async throws -> R {
-        let searcher = RegexSearcher(pattern: pattern, maxBytes: maxBytes, scratch: regexScratch)
-        return try await performRead(.search(searcher), streaming: nil) { frame in
-            try body(RegexMatchView(bytes: frame, groups: searcher.groups, groupNumbers: pattern.groupNumbers))
+        let searcher = regexSearcher(pattern, maxBytes: maxBytes)
+        let target = ReadTarget.search(searcher)
+        if let result = try readBuffered(target, { try body(searcher.view($0)) }) { return result }
+        return try await performRead(target, streaming: nil) { try body(searcher.view($0)) }
+    }
+
+    /// The searcher for a regex read: the stream keeps the last one and reuses it for the same
+    /// pattern and limit, so a loop of regex reads allocates nothing per read.
+    @usableFromInline
+    final func regexSearcher(_ pattern: Pattern, maxBytes: Int?) -> RegexSearcher {
+        if let last = lastRegexSearcher, last.pattern === pattern, last.maxBytes == maxBytes, pendingRead == nil {
+            last.reset()
+            return last
         }
+        let searcher = RegexSearcher(pattern: pattern, maxBytes: maxBytes, scratch: regexScratch)
+        lastRegexSearcher = searcher
+        return searcher
     }
 
     /// The callback form of ``readUntilRegex(_:maxBytes:)``.
@@ -34,9 +52,9 @@ extension BaseIOStream {
         _ pattern: Pattern, maxBytes: Int? = nil, borrowing body: @escaping (RegexMatchView) throws -> R,
         callback: @escaping (Result<R, any Error>) -> Void
     ) {
-        let searcher = RegexSearcher(pattern: pattern, maxBytes: maxBytes, scratch: regexScratch)
+        let searcher = regexSearcher(pattern, maxBytes: maxBytes)
         startRead(.search(searcher), streaming: nil, CallbackReadCompletion(transform: { frame in
-            try body(RegexMatchView(bytes: frame, groups: searcher.groups, groupNumbers: pattern.groupNumbers))
+            try body(searcher.view(frame))
         }, callback: callback))
     }
 }

@@ -71,7 +71,8 @@ open class BaseIOStream: @unchecked Sendable {
     private var trampolining = false  // finishRead is running deferred reads in a loop
     private var closeCallback: (() -> Void)?
     /// PCRE2 match data reused by every regex read of this stream (allocated on first use).
-    lazy var regexScratch = RegexScratch()
+    @usableFromInline lazy var regexScratch = RegexScratch()
+    @usableFromInline var lastRegexSearcher: RegexSearcher?  // reused by the next regex read with the same pattern
     var connectWaiters: [(Result<Void, any Error>) -> Void] = []
 
     /// - Parameters:
@@ -404,7 +405,7 @@ open class BaseIOStream: @unchecked Sendable {
             let from = max(0, scanOffset - (delimiter.count - 1))
             if limit - from >= delimiter.count {
                 let found = delimiter.withUnsafeBytes { needle in
-                    ws_memmem(bytes.baseAddress! + from, limit - from, needle.baseAddress!, needle.count)
+                    Self.find(needle, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
                 }
                 if let found {
                     let end = bytes.baseAddress!.distance(to: found) + delimiter.count
@@ -652,6 +653,24 @@ open class BaseIOStream: @unchecked Sendable {
         if !writeQueue.isEmpty { flushNow() }
         if pendingRead != nil { tryInlineRead() }
         updateInterest()
+    }
+
+    /// The first occurrence of `needle` in `haystack`. `memchr` (vectorised in glibc) finds each
+    /// candidate first byte and `memcmp` checks the rest: for protocol delimiters (`"\r\n"`,
+    /// `"\r\n\r\n"`) this runs at memchr speed, where glibc's general `memmem` is ~4x slower.
+    static func find(_ needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer) -> UnsafeRawPointer? {
+        guard let base = haystack.baseAddress, needle.count <= haystack.count else { return nil }
+        let first = Int32(needle[0])
+        let rest = needle.count - 1
+        var position = base
+        let lastStart = base + (haystack.count - needle.count)
+        while position <= lastStart {
+            guard let candidate = memchr(position, first, lastStart - position + 1) else { return nil }
+            let start = UnsafeRawPointer(candidate)
+            if rest == 0 || memcmp(start + 1, needle.baseAddress! + 1, rest) == 0 { return start }
+            position = start + 1
+        }
+        return nil
     }
 
     static func describe(_ bytes: [UInt8]) -> String {

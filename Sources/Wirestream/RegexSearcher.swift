@@ -10,20 +10,41 @@ import CPCRE2
 /// Until EOF every search is partial-hard, so a match that touches the end of the buffered data
 /// and could grow with more data waits for it: the frames do not depend on how the bytes were
 /// split into reads. At EOF the search is a plain complete match.
+@usableFromInline
 final class RegexSearcher: FrameSearcher {
-    let pattern: Pattern
-    let maxBytes: Int?
+    @usableFromInline let pattern: Pattern
+    @usableFromInline let maxBytes: Int?
     private let scratch: RegexScratch
     /// Group ranges of the match found by the last successful search (index 0: the whole match).
     private(set) var groups: [Range<Int>?] = []
     private var validatedUpTo = 0  // UTF patterns: the bytes before this are valid UTF-8
 
+    /// Forgets the previous read's state, for reuse by the next read.
+    @usableFromInline
+    func reset() {
+        validatedUpTo = 0
+    }
+
+    /// The frame and the groups of the match just found, copied.
+    @usableFromInline
+    func match(_ frame: UnsafeRawBufferPointer) -> RegexMatch {
+        RegexMatch(bytes: Array(frame), groups: groups, groupNumbers: pattern.groupNumbers)
+    }
+
+    /// The frame and the groups of the match just found, lent.
+    @usableFromInline
+    func view(_ frame: UnsafeRawBufferPointer) -> RegexMatchView {
+        RegexMatchView(bytes: frame, groups: groups, groupNumbers: pattern.groupNumbers)
+    }
+
+    @usableFromInline
     init(pattern: Pattern, maxBytes: Int?, scratch: RegexScratch) {
         self.pattern = pattern
         self.maxBytes = maxBytes
         self.scratch = scratch
     }
 
+    @usableFromInline
     func frameEnd(
         in bytes: UnsafeRawBufferPointer, scanOffset: inout Int, atEOF: Bool, bytesScanned: inout Int
     ) throws -> Int? {
@@ -55,14 +76,15 @@ final class RegexSearcher: FrameSearcher {
         let rc = ws_pcre2_match(
             pattern.code, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject),
             length, start, options, data)
-        bytesScanned += length - start
         let ovector = pcre2_get_ovector_pointer_8(data)!
         if rc >= 0 {
             let end = ovector[1]
+            bytesScanned += end - start  // the search stopped at the match
             if let maxBytes, end > maxBytes { throw unsatisfiable(maxBytes) }
             recordGroups(ovector, count: Int(rc == 0 ? UInt32(pattern.captureCount + 1) : UInt32(rc)))
             return end
         }
+        bytesScanned += length - start
         if let invalidAt, rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL {
             // No match before the invalid byte, and no match can include it.
             throw PatternMatchError(
@@ -97,6 +119,7 @@ final class RegexSearcher: FrameSearcher {
 }
 
 /// A stream's reusable PCRE2 match data, grown to the largest pattern it has seen.
+@usableFromInline
 final class RegexScratch {
     private var data: OpaquePointer?
     private var pairs = 0

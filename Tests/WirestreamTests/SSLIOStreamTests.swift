@@ -133,8 +133,11 @@ import Testing
             let client = try SSLIOStream(
                 socket: fds[1], context: try fixtures.clientContext(), serverSide: false,
                 serverHostname: "foo.example.com", loop: loop)
-            // Same loop turn: the handshake cannot finish between these two calls.
+            // Same loop turn: the handshake cannot finish between these calls.
             #expect(!client.handshakeDone)
+            client.queueWrite(bytes("sent after the handshake\n"))
+            #expect(client.writing)  // queued behind the handshake
+            let early = spawn(on: loop) { try await server.readUntil(bytes("\n")) }
             let first = CallbackBox<Void>()
             client.waitForHandshake { first.complete($0) }
             await #expect(throws: HandshakeAlreadyAwaitedError.self) { try await client.waitForHandshake() }
@@ -143,6 +146,8 @@ import Testing
             try await client.waitForHandshake()  // done: returns at once
             try await server.waitForHandshake()
             #expect(server.handshakeDone)
+            #expect(text(try await early.value) == "sent after the handshake\n")
+            #expect(!client.writing)
             client.close()
             server.close()
         }
@@ -285,6 +290,28 @@ import Testing
             #expect(client.fileno() == -1)  // the socket is closed, not leaked
             #expect(ContinuousClock.now - started < .seconds(5))
             try await silent.value.close()
+            listener.close()
+        }
+    }
+
+    @Test func aPeerResettingDuringTheHandshakeClosesQuietly() async throws {
+        try await onLoop { loop in
+            let listener = try TCPListener(loop: loop)
+            let resetter = spawn(on: loop) {
+                let plain = try await listener.accept()
+                _ = try await plain.readBytes(1)  // the ClientHello has arrived
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(plain.fileno(), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                plain.close()  // RST
+            }
+            let (logger, records) = recordingLogger()
+            let client = SSLIOStream(context: try fixtures.clientContext(), loop: loop, logger: logger)
+            let realError = await expectStreamClosed {
+                try await client.connect(host: "127.0.0.1", port: listener.port, serverHostname: "foo.example.com")
+            }
+            try await resetter.value
+            #expect((realError as? SystemError)?.errno == ECONNRESET)
+            #expect(records.all.isEmpty)  // an ordinary event: nothing logged
             listener.close()
         }
     }

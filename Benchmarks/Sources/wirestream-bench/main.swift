@@ -3,7 +3,7 @@ import Wirestream
 
 /// One benchmark run: `wirestream-bench CONTENDER WORKLOAD PORT [COUNT]`.
 /// Connects to the producer on 127.0.0.1:PORT, consumes the workload, prints
-/// `count seconds maxRSSKiB bytesScanned`.
+/// `count seconds maxRSSKiB bytesScanned cpuSeconds`.
 let arguments = CommandLine.arguments
 guard arguments.count >= 4, let port = Int(arguments[3]) else {
     print("usage: wirestream-bench ws-callback|ws-async|ws-borrow|nio-handler|nio-async WORKLOAD PORT [COUNT]")
@@ -28,7 +28,8 @@ default:
 let elapsed = monotonicSeconds() - started
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
-print("\(outcome.count) \(elapsed) \(usage.ru_maxrss) \(outcome.scanned)")
+let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+print("\(outcome.count) \(elapsed) \(usage.ru_maxrss) \(outcome.scanned) \(cpu)")
 
 func monotonicSeconds() -> Double {
     var time = timespec()
