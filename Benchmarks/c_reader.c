@@ -1,12 +1,13 @@
 // The limit: a C reader with 64 KiB read() and memchr (lines), or plain reads (bulk, frames).
 //   c_reader PORT lines|frames|bulk
-// Prints "count seconds".
+// Prints "count seconds maxRSSKiB 0 cpuSeconds".
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +56,10 @@ int main(int argc, char **argv) {
             }
         }
     }
-    printf("%zu %.6f\n", count, now() - began);
+    double elapsed = now() - began;
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+    printf("%zu %.6f %ld 0 %.6f\n", count, elapsed, usage.ru_maxrss, cpu);
     return 0;
 }
