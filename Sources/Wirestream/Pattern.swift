@@ -1,4 +1,5 @@
 import CPCRE2
+import Glibc
 
 /// A compiled PCRE2 regular expression, JIT-compiled for complete and partial matching.
 ///
@@ -46,6 +47,8 @@ public final class Pattern: @unchecked Sendable {
     public let isJITCompiled: Bool
 
     let code: OpaquePointer
+    /// The bytes a match can start with, when PCRE2 knows them (used to skip ahead).
+    let startBytes: StartBytes
 
     /// Compiles `source`.
     /// - Throws: ``PatternError`` with PCRE2's message and the offset of the mistake.
@@ -69,6 +72,7 @@ public final class Pattern: @unchecked Sendable {
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures)
         self.captureCount = Int(captures)
         self.groupNumbers = Pattern.readNameTable(compiled)
+        self.startBytes = StartBytes(compiled, caseless: options.contains(.caseless))
     }
 
     deinit { pcre2_code_free_8(code) }
@@ -116,4 +120,75 @@ public struct PatternMatchError: Error, Equatable, CustomStringConvertible, Send
     public let message: String
 
     public var description: String { "matching \(pattern.debugDescription) failed: \(message) (\(code))" }
+}
+
+/// The set of bytes any match of a pattern starts with, read from PCRE2's compiled pattern
+/// (first code unit or first-unit bitmap), or `.any` when it is not known (anchored patterns,
+/// patterns that can match the empty string, lookbehinds).
+enum StartBytes {
+    case any
+    case single(UInt8)
+    case set(StartTable)
+
+    init(_ code: OpaquePointer, caseless: Bool) {
+        var minLength: UInt32 = 0
+        var lookbehind: UInt32 = 0
+        var type: UInt32 = 0
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_MINLENGTH), &minLength)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_MAXLOOKBEHIND), &lookbehind)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTCODETYPE), &type)
+        guard minLength > 0, lookbehind == 0 else {
+            self = .any
+            return
+        }
+        if type == 1 && !caseless {
+            var unit: UInt32 = 0
+            pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTCODEUNIT), &unit)
+            self = unit < 256 ? .single(UInt8(unit)) : .any
+            return
+        }
+        var bitmap: UnsafePointer<UInt8>?
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTBITMAP), &bitmap)
+        guard type == 0, let bitmap else {
+            self = .any
+            return
+        }
+        let table = StartTable()
+        for byte in 0..<256 where bitmap[byte / 8] & (1 << (byte % 8)) != 0 {
+            table.flags[byte] = 1
+        }
+        self = .set(table)
+    }
+
+    /// The first offset in `from..<to` where a match could start, or `nil` if none can.
+    func firstCandidate(in bytes: UnsafeRawBufferPointer, from: Int, to end: Int) -> Int? {
+        switch self {
+        case .any:
+            return from
+        case .single(let byte):
+            guard from < end, let base = bytes.baseAddress,
+                let found = memchr(base + from, Int32(byte), end - from)
+            else { return nil }
+            return base.distance(to: UnsafeRawPointer(found))
+        case .set(let table):
+            guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+            let flags = table.flags
+            var i = from
+            while i < end {
+                if flags[Int(base[i])] != 0 { return i }
+                i += 1
+            }
+            return nil
+        }
+    }
+}
+
+/// A 256-entry table of possible first bytes, in stable memory so the scan is a plain pointer loop.
+final class StartTable: @unchecked Sendable {
+    // @unchecked Sendable: filled once while the pattern is compiled, read-only after.
+    let flags = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+
+    init() { flags.initialize(repeating: 0, count: 256) }
+
+    deinit { flags.deallocate() }
 }

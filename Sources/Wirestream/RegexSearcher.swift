@@ -73,9 +73,14 @@ final class RegexSearcher: FrameSearcher {
         let start = min(scanOffset, length)
         let data = scratch.matchData(pairs: pattern.captureCount + 1)
         if !endsAtData { options |= UInt32(PCRE2_PARTIAL_HARD) }
-        let rc = ws_pcre2_match(
-            pattern.code, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject),
-            length, start, options, data)
+        // Partial-hard matching turns off PCRE2's own start-of-match search, so do it here: every
+        // match, complete or partial, begins with one of the pattern's possible first bytes.
+        var rc = PCRE2_ERROR_NOMATCH
+        if let from = pattern.startBytes.firstCandidate(in: bytes, from: start, to: length) {
+            rc = ws_pcre2_match(
+                pattern.code, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject),
+                length, from, options, data)
+        }
         let ovector = pcre2_get_ovector_pointer_8(data)!
         if rc >= 0 {
             let end = ovector[1]

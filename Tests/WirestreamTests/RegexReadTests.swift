@@ -181,3 +181,24 @@ import Testing
         }
     }
 }
+
+@Suite struct PatternStartBytesTests {
+    func candidates(_ pattern: Pattern) -> [UInt8] {
+        let all = [UInt8](0...255)
+        return all.filter { byte in
+            [byte].withUnsafeBytes { pattern.startBytes.firstCandidate(in: $0, from: 0, to: 1) == 0 }
+        }
+    }
+
+    @Test func aPatternsPossibleFirstBytesComeFromPCRE2() throws {
+        #expect(candidates(try Pattern(#"\r?\n"#)) == [10, 13])
+        #expect(candidates(try Pattern("[0-9]+;")) == Array(48...57))
+        #expect(candidates(try Pattern("GET ")) == [71])
+        let caseless = candidates(try Pattern("get", options: .caseless))
+        #expect(caseless.contains(71) && caseless.contains(103))  // never narrower than the truth
+        // Unknown or unusable: every byte is a candidate.
+        #expect(candidates(try Pattern("(?m)^abc")).count == 256)
+        #expect(candidates(try Pattern("a*")).count == 256)  // can match the empty string
+        #expect(candidates(try Pattern("(?<=x)y")).count == 256)  // lookbehind
+    }
+}
