@@ -43,7 +43,7 @@ import Testing
             #expect(pair.reader.readBuffer.count == 8)
             let chunks = EventLog()
             let streamed = spawn(on: loop) { try await pair.reader.readUntilClose { chunks.add(text(Array($0))) } }
-            try await pause(10)
+            #expect(try await eventually { chunks.entries.count == 1 })  // the buffered bytes, at once
             try await pair.writer.write(bytes(" later"))
             try await pause(10)
             pair.writer.close()
@@ -63,9 +63,9 @@ import Testing
             let streamed = spawn(on: loop) {
                 try await pair.reader.readBytes(100) { chunk in chunkSizes.add(String(chunk.count)) }
             }
-            try await pause(10)
+            #expect(try await eventually { chunkSizes.entries.count == 1 })
             try await pair.writer.write([UInt8](repeating: 2, count: 50))
-            try await pause(10)
+            #expect(try await eventually { chunkSizes.entries.count == 2 })
             try await pair.writer.write([UInt8](repeating: 3, count: 40))  // 20 past the 100
             try await streamed.value
             #expect(chunkSizes.entries == ["30", "50", "20"])  // min(remaining, buffered) each time
@@ -194,7 +194,7 @@ import Testing
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop)
             let first = spawn(on: loop) { try await pair.reader.readUntil(bytes("\n")) }
-            try await pause(5)
+            #expect(try await eventually { pair.reader.reading })  // the first read is the pending one
             await #expect(throws: ReadInProgressError.self) { try await pair.reader.readBytes(1) }
             try await pair.writer.write(bytes("line\n"))
             #expect(text(try await first.value) == "line\n")
