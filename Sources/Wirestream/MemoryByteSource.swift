@@ -1,0 +1,121 @@
+/// A ``ByteSource`` over bytes in memory, delivered in the chunks given, then EOF.
+///
+/// ```
+///   MemoryByteSource(chunks: [Array("HTTP/1.0 2".utf8), Array("00 OK\r\n".utf8)])
+///   readUntil("\r\n")  → looks at "HTTP/1.0 2", takes the next chunk, finds "HTTP/1.0 200 OK\r\n"
+/// ```
+/// A read sees one more chunk each time the buffered bytes do not satisfy it — the same order of
+/// events as a stream receiving those chunks — so a parser's results can be checked for every split
+/// of its input. Searches resume as the stream's do, and limits and errors are the stream's.
+/// Reads never suspend.
+public final class MemoryByteSource: ByteSource {
+    private var buffer: [UInt8] = []
+    private var start = 0  // first unconsumed byte of `buffer`
+    private var pending: [[UInt8]]  // chunks not yet delivered, in reverse order
+    private var closedError: (any Error)??  // set once the source is closed: .some(nil) is a plain EOF
+    private let scratch = RegexScratch()
+
+    /// Bytes consumed so far: the offset of the next frame in the whole input.
+    public private(set) var offset = 0
+
+    /// A source delivering `chunks` one by one, then EOF.
+    public init(chunks: [[UInt8]]) {
+        self.pending = chunks.reversed()
+    }
+
+    /// A source delivering `bytes` in chunks of `chunkSize` (the last may be shorter).
+    public convenience init(_ bytes: [UInt8], chunkSize: Int = .max) {
+        precondition(chunkSize > 0)
+        var chunks: [[UInt8]] = []
+        var index = 0
+        while index < bytes.count {
+            let end = index + min(chunkSize, bytes.count - index)
+            chunks.append(Array(bytes[index..<end]))
+            index = end
+        }
+        self.init(chunks: chunks)
+    }
+
+    /// True once every chunk has been delivered.
+    public var atEOF: Bool { pending.isEmpty }
+
+    public func readUntil<R>(
+        _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
+        var scanOffset = 0
+        return try read(body) { bytes, _ in
+            let limit = min(bytes.count, maxBytes ?? .max)
+            let from = max(0, scanOffset - (delimiter.count - 1))
+            if limit - from >= delimiter.count,
+                let found = delimiter.withUnsafeBytes({
+                    BaseIOStream.find($0, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
+                })
+            {
+                return bytes.baseAddress!.distance(to: found) + delimiter.count
+            }
+            scanOffset = max(scanOffset, limit)
+            if let maxBytes, bytes.count >= maxBytes {
+                throw UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "delimiter \(BaseIOStream.describe(delimiter))")
+            }
+            return nil
+        }
+    }
+
+    public func readBytes<R>(
+        _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        precondition(count >= 0, "readBytes: negative count")
+        return try read(body) { bytes, _ in
+            bytes.count >= count || (partial && !bytes.isEmpty) ? min(count, bytes.count) : nil
+        }
+    }
+
+    public func readUntilRegex<R>(
+        _ pattern: Pattern, maxBytes: Int? = nil, _ body: (RegexMatchView) throws -> R
+    ) async throws -> R {
+        let searcher = RegexSearcher(pattern: pattern, maxBytes: maxBytes, scratch: scratch)
+        var scanOffset = 0
+        var scanned = 0
+        return try read({ try body(searcher.view($0)) }) { bytes, atEOF in
+            try searcher.frameEnd(in: bytes, scanOffset: &scanOffset, atEOF: atEOF, bytesScanned: &scanned)
+        }
+    }
+
+    /// Finds a frame with `frameEnd` (called again after each new chunk), lends it, consumes it.
+    private func read<R>(
+        _ body: (UnsafeRawBufferPointer) throws -> R,
+        frameEnd: (UnsafeRawBufferPointer, _ atEOF: Bool) throws -> Int?
+    ) throws -> R {
+        while true {
+            let end: Int?
+            do {
+                end = try buffer.withUnsafeBytes { raw in
+                    try frameEnd(UnsafeRawBufferPointer(rebasing: raw[start...]), closedError != nil)
+                }
+            } catch {
+                closedError = .some(error)  // an unsatisfiable read closes the source, as it closes a stream
+                throw StreamClosedError(realError: error)
+            }
+            if let end {
+                defer {
+                    start += end
+                    offset += end
+                }
+                return try buffer.withUnsafeBytes { raw in
+                    try body(UnsafeRawBufferPointer(rebasing: raw[start..<(start + end)]))
+                }
+            }
+            if let closedError { throw StreamClosedError(realError: closedError) }
+            guard let chunk = pending.popLast() else {
+                closedError = .some(nil)  // EOF: one more search at EOF (a regex may complete), then fail
+                continue
+            }
+            if start > 0 && start * 2 >= buffer.count {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            buffer += chunk
+        }
+    }
+}
