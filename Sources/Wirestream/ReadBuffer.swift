@@ -11,10 +11,12 @@ import Glibc
 /// `memmove` only when the tail is too small, so each byte is moved O(1) times amortised;
 /// there is never a list of chunks to join.
 final class ReadBuffer {
-    private var storage: UnsafeMutableRawPointer?
-    private(set) var capacity = 0
-    private var start = 0  // first unconsumed byte
-    private var end = 0  // one past the last received byte
+    // @exclusivity(unchecked): touched on every read of a loop-confined stream; no overlapping
+    // accesses are possible, and the dynamic checks cost ~10% of a buffered read.
+    @exclusivity(unchecked) private var storage: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private(set) var capacity = 0
+    @exclusivity(unchecked) private var start = 0  // first unconsumed byte
+    @exclusivity(unchecked) private var end = 0  // one past the last received byte
 
     deinit { free(storage) }
 
