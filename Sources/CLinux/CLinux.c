@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -79,15 +78,13 @@ ssize_t ws_writev(int fd, const struct iovec *iov, int iovcnt) {
     return n < 0 ? -errno : n;
 }
 
-int ws_iov_max(void) { return IOV_MAX; }
 
-#include <string.h>
 #include <signal.h>
-const void *ws_memmem(const void *haystack, size_t hlen, const void *needle, size_t nlen) {
-    return memmem(haystack, hlen, needle, nlen);
-}
 
-void ws_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+#include <pthread.h>
+static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
+static void ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+void ws_ignore_sigpipe(void) { pthread_once(&sigpipe_once, ignore_sigpipe); }  // once per process
 
 #include <sys/socket.h>
 int ws_accept(int fd) {

@@ -19,7 +19,7 @@ extension BaseIOStream {
         precondition(count >= 0, "readBytes: negative count")
         let target = ReadTarget.bytes(count: count, partial: partial)
         if let bytes = try readBuffered(target, { [UInt8]($0) }) { return bytes }
-        return try await performRead(target, streaming: nil) { [UInt8]($0) }
+        return try await waitForRead(target, streaming: nil) { [UInt8]($0) }
     }
 
     /// Reads `count` bytes (or 1…`count` with `partial`) and lends them to `body` in place; returns
@@ -31,7 +31,7 @@ extension BaseIOStream {
         precondition(count >= 0, "readBytes: negative count")
         let target = ReadTarget.bytes(count: count, partial: partial)
         if let result = try readBuffered(target, body) { return result }
-        return try await performRead(target, streaming: nil, body)
+        return try await waitForRead(target, streaming: nil, body)
     }
 
     /// Hands `count` bytes to `streaming` in chunks as they arrive (on the loop thread).
@@ -50,7 +50,7 @@ extension BaseIOStream {
         precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
         if let frame = try readBuffered(target, { [UInt8]($0) }) { return frame }
-        return try await performRead(target, streaming: nil) { [UInt8]($0) }
+        return try await waitForRead(target, streaming: nil) { [UInt8]($0) }
     }
 
     /// The borrowing delimiter read: lends the frame (delimiter included) to `body` in place.
@@ -61,7 +61,7 @@ extension BaseIOStream {
         precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
         if let result = try readBuffered(target, body) { return result }
-        return try await performRead(target, streaming: nil, body)
+        return try await waitForRead(target, streaming: nil, body)
     }
 
     /// Reads everything until EOF. On a closed stream, returns what is buffered.
@@ -97,13 +97,22 @@ extension BaseIOStream {
         return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
     }
 
-    @usableFromInline
+    /// The read, for callers that have not tried ``readBuffered(_:_:)``: tries it, then waits.
     func performRead<R>(
         _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         if streaming == nil, let result = try readBuffered(target, body) { return result }
-        return try await withoutActuallyEscaping(body) { body in
+        return try await waitForRead(target, streaming: streaming, body)
+    }
+
+    /// The read after ``readBuffered(_:_:)`` found no frame: starts it on the loop and waits.
+    @usableFromInline
+    func waitForRead<R>(
+        _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        try await withoutActuallyEscaping(body) { body in
             try await suspendForRead(target, streaming: streaming, body)
         }
     }

@@ -13,7 +13,7 @@ extension BaseIOStream {
         let searcher = regexSearcher(pattern, maxBytes: maxBytes)
         let target = ReadTarget.search(searcher)
         if let match = try readBuffered(target, { searcher.match($0) }) { return match }
-        return try await performRead(target, streaming: nil) { searcher.match($0) }
+        return try await waitForRead(target, streaming: nil) { searcher.match($0) }
     }
 
     /// The borrowing form: lends the frame and its groups to `body` in place.
@@ -24,7 +24,7 @@ extension BaseIOStream {
         let searcher = regexSearcher(pattern, maxBytes: maxBytes)
         let target = ReadTarget.search(searcher)
         if let result = try readBuffered(target, { try body(searcher.view($0)) }) { return result }
-        return try await performRead(target, streaming: nil) { try body(searcher.view($0)) }
+        return try await waitForRead(target, streaming: nil) { try body(searcher.view($0)) }
     }
 
     /// The searcher for a regex read: the stream keeps the last one and reuses it for the same

@@ -62,6 +62,7 @@ open class BaseIOStream: @unchecked Sendable {
     @exclusivity(unchecked) var state: State = .open
     let readBuffer = ReadBuffer()
     @exclusivity(unchecked) var pendingRead: PendingRead?
+    @exclusivity(unchecked) var pendingScanOffset = 0  // resume the pending read's search here
     var writeQueue = WriteQueue()
     private var flushWaiters = FIFO<FlushWaiter>()
     private var bytesQueued: UInt64 = 0
@@ -335,7 +336,8 @@ open class BaseIOStream: @unchecked Sendable {
             completion.fail(ReadInProgressError())
             return
         }
-        pendingRead = PendingRead(target: target, scanOffset: 0, streaming: streaming, completion: completion)
+        pendingRead = PendingRead(target: target, streaming: streaming, completion: completion)
+        pendingScanOffset = 0
         if completionDepth > 0 || trampolining {
             // Started from a read's completion: the completing frame below tries it when the
             // callback returns, so a chain of reads satisfied from the buffer loops, not recurses.
@@ -383,48 +385,14 @@ open class BaseIOStream: @unchecked Sendable {
 
     /// Where the pending read's frame ends in the buffer, or `nil` if it is not there yet.
     func findReadPosition() throws -> Int? {
-        guard var read = pendingRead else { return nil }
-        let end = try frameEnd(for: read.target, scanOffset: &read.scanOffset)
-        pendingRead?.scanOffset = read.scanOffset
-        return end
+        guard let target = pendingRead?.target else { return nil }
+        return try frameEnd(for: target, scanOffset: &pendingScanOffset)
     }
 
     /// Where a frame for `target` ends in the buffered bytes, or `nil` if it is not complete.
-    /// A delimiter search starts at `scanOffset - (delimiter.count - 1)` and records where it stopped.
     func frameEnd(for target: ReadTarget, scanOffset: inout Int) throws -> Int? {
-        let buffered = readBuffer.count
-        switch target {
-        case .bytes(let count, let partial):
-            if buffered >= count || (partial && buffered > 0) { return min(count, buffered) }
-            return nil
-        case .streamingBytes(let remaining):
-            return remaining == 0 ? 0 : nil
-        case .untilClose:
-            return nil
-        case .delimiter(let delimiter, let maxBytes):
-            let bytes = readBuffer.bytes
-            let limit = min(buffered, maxBytes ?? Int.max)
-            let from = max(0, scanOffset - (delimiter.count - 1))
-            if limit - from >= delimiter.count {
-                let found = delimiter.withUnsafeBytes { needle in
-                    Self.find(needle, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
-                }
-                if let found {
-                    let end = bytes.baseAddress!.distance(to: found) + delimiter.count
-                    bytesScanned += end - from  // memmem stops at the match
-                    return end
-                }
-                bytesScanned += limit - from
-            }
-            scanOffset = max(scanOffset, limit)
-            if let maxBytes, buffered >= maxBytes {
-                throw UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "delimiter \(Self.describe(delimiter))")
-            }
-            return nil
-        case .search(let searcher):
-            return try searcher.frameEnd(
-                in: readBuffer.bytes, scanOffset: &scanOffset, atEOF: state == .closed, bytesScanned: &bytesScanned)
-        }
+        try target.frameEnd(
+            in: readBuffer.bytes, scanOffset: &scanOffset, atEOF: state == .closed, bytesScanned: &bytesScanned)
     }
 
     /// Hands buffered bytes to a streaming read's callback.
@@ -555,11 +523,6 @@ open class BaseIOStream: @unchecked Sendable {
         }
     }
 
-    /// Fails a flush waiter whose task was cancelled; its bytes stay queued.
-    func cancelFlushWaiter(_ waiter: FlushWaiter) {
-        waiter.fire(.failure(CancellationError()))
-    }
-
     // MARK: - Event handling
 
     /// Registers with the loop for what the stream now waits for (Tornado's `_handle_events` tail).
@@ -657,38 +620,6 @@ open class BaseIOStream: @unchecked Sendable {
         updateInterest()
     }
 
-    /// The first occurrence of `needle` in `haystack`. `memchr` (vectorised in glibc) finds each
-    /// candidate first byte and `memcmp` checks the rest: for protocol delimiters (`"\r\n"`,
-    /// `"\r\n\r\n"`) this runs at memchr speed, where glibc's general `memmem` is ~4x slower.
-    static func find(_ needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer) -> UnsafeRawPointer? {
-        guard let base = haystack.baseAddress, needle.count <= haystack.count else { return nil }
-        let first = Int32(needle[0])
-        let rest = needle.count - 1
-        var position = base
-        let lastStart = base + (haystack.count - needle.count)
-        while position <= lastStart {
-            guard let candidate = memchr(position, first, lastStart - position + 1) else { return nil }
-            let start = UnsafeRawPointer(candidate)
-            if rest == 0 || memcmp(start + 1, needle.baseAddress! + 1, rest) == 0 { return start }
-            position = start + 1
-        }
-        return nil
-    }
-
-    static func describe(_ bytes: [UInt8]) -> String {
-        var text = "\""
-        for byte in bytes {
-            switch byte {
-            case 0x0A: text += "\\n"
-            case 0x0D: text += "\\r"
-            case 0x09: text += "\\t"
-            case 0x22: text += "\\\""
-            case 0x20..<0x7F: text.append(Character(Unicode.Scalar(byte)))
-            default: text += "\\x" + String(byte, radix: 16)
-            }
-        }
-        return text + "\""
-    }
 }
 
 /// Someone waiting for the bytes queued up to `target` to reach the kernel.

@@ -5,7 +5,6 @@ struct FIFO<Element> {
     private var head = 0
 
     var isEmpty: Bool { head == items.count }
-    var count: Int { items.count - head }
     var first: Element? { isEmpty ? nil : items[head] }
 
     mutating func append(_ element: Element) {

@@ -43,55 +43,35 @@ public final class MemoryByteSource: ByteSource {
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
-        var scanOffset = 0
-        return try read(body) { bytes, _ in
-            let limit = min(bytes.count, maxBytes ?? .max)
-            let from = max(0, scanOffset - (delimiter.count - 1))
-            if limit - from >= delimiter.count,
-                let found = delimiter.withUnsafeBytes({
-                    BaseIOStream.find($0, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
-                })
-            {
-                return bytes.baseAddress!.distance(to: found) + delimiter.count
-            }
-            scanOffset = max(scanOffset, limit)
-            if let maxBytes, bytes.count >= maxBytes {
-                throw UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "delimiter \(BaseIOStream.describe(delimiter))")
-            }
-            return nil
-        }
+        return try read(.delimiter(delimiter, maxBytes: maxBytes), body)
     }
 
     public func readBytes<R>(
         _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         precondition(count >= 0, "readBytes: negative count")
-        return try read(body) { bytes, _ in
-            bytes.count >= count || (partial && !bytes.isEmpty) ? min(count, bytes.count) : nil
-        }
+        return try read(.bytes(count: count, partial: partial), body)
     }
 
     public func readUntilRegex<R>(
         _ pattern: Pattern, maxBytes: Int? = nil, _ body: (RegexMatchView) throws -> R
     ) async throws -> R {
         let searcher = RegexSearcher(pattern: pattern, maxBytes: maxBytes, scratch: scratch)
-        var scanOffset = 0
-        var scanned = 0
-        return try read({ try body(searcher.view($0)) }) { bytes, atEOF in
-            try searcher.frameEnd(in: bytes, scanOffset: &scanOffset, atEOF: atEOF, bytesScanned: &scanned)
-        }
+        return try read(.search(searcher)) { try body(searcher.view($0)) }
     }
 
-    /// Finds a frame with `frameEnd` (called again after each new chunk), lends it, consumes it.
-    private func read<R>(
-        _ body: (UnsafeRawBufferPointer) throws -> R,
-        frameEnd: (UnsafeRawBufferPointer, _ atEOF: Bool) throws -> Int?
-    ) throws -> R {
+    /// Finds the target's frame (searching again after each new chunk, as a stream does), lends
+    /// it to `body`, consumes it.
+    private func read<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        var scanOffset = 0
+        var scanned = 0
         while true {
             let end: Int?
             do {
                 end = try buffer.withUnsafeBytes { raw in
-                    try frameEnd(UnsafeRawBufferPointer(rebasing: raw[start...]), closedError != nil)
+                    try target.frameEnd(
+                        in: UnsafeRawBufferPointer(rebasing: raw[start...]), scanOffset: &scanOffset,
+                        atEOF: closedError != nil, bytesScanned: &scanned)
                 }
             } catch {
                 closedError = .some(error)  // an unsatisfiable read closes the source, as it closes a stream

@@ -30,7 +30,6 @@ protocol FrameSearcher: AnyObject {
 /// A read waiting for data: its target, where its search stopped, and who to tell.
 struct PendingRead {
     var target: ReadTarget
-    var scanOffset: Int  // resume the delimiter search here (minus the delimiter's length - 1)
     let streaming: ((UnsafeRawBufferPointer) -> Void)?
     let completion: ReadCompletion
 }

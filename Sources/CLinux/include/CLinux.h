@@ -35,10 +35,7 @@ void *ws_current_loop_get(void);
 void ws_current_loop_set(void *loop);
 
 ssize_t ws_writev(int fd, const struct iovec *iov, int iovcnt);
-int ws_iov_max(void);
 
-/// memmem(3): the first occurrence of needle in haystack, or NULL.
-const void *ws_memmem(const void *haystack, size_t hlen, const void *needle, size_t nlen);
 void ws_ignore_sigpipe(void);
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; the new fd or -errno.
