@@ -166,15 +166,19 @@ extension BaseIOStream {
     /// - Throws: ``StreamClosedError`` on a closed stream or if it closes first;
     ///   ``StreamBufferFullError`` past ``maxWriteBufferSize`` (the stream stays open).
     public func write(_ data: [UInt8]) async throws {
-        try await waitForFlush { stream, callback in stream.write(data, callback: callback) }
+        try await withOperation(cancellable: true) { stream, callback in stream.write(data, callback: callback) }
     }
 
     /// Returns once everything queued so far has been handed to the kernel.
     public func flush() async throws {
-        try await waitForFlush { stream, callback in stream.flush(callback: callback) }
+        try await withOperation(cancellable: true) { stream, callback in stream.flush(callback: callback) }
     }
 
-    private func waitForFlush(
+    /// Runs a callback-form operation on the loop and awaits its callback; returns without
+    /// suspending when called on the loop and the operation completes at once. With `cancellable`,
+    /// cancelling the task throws `CancellationError` (the operation itself goes on).
+    func withOperation(
+        cancellable: Bool = false,
         _ operation: @escaping @Sendable (BaseIOStream, @escaping (Result<Void, any Error>) -> Void) -> Void
     ) async throws {
         let outcome = OneShot()
@@ -183,17 +187,21 @@ extension BaseIOStream {
             operation(self) { outcome.complete($0) }
             if let result = outcome.result { return try result.get() }
         }
-        try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
+        let wait = { [self] in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 if onLoop {
                     outcome.attach(continuation)
                 } else {
-                    loop.addCallback {
+                    self.loop.addCallback {
                         outcome.attach(continuation)
                         operation(self) { outcome.complete($0) }
                     }
                 }
             }
+        }
+        guard cancellable else { return try await wait() }
+        try await withTaskCancellationHandler {
+            try await wait()
         } onCancel: {
             loop.addCallback { outcome.complete(.failure(CancellationError())) }
         }

@@ -208,18 +208,3 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
 public struct ConnectStateError: Error, CustomStringConvertible, Sendable {
     public var description: String { "connect called on a stream that is connecting or in use" }
 }
-
-extension BaseIOStream {
-    /// Runs a callback-form operation on the loop and awaits its callback.
-    func withOperation(
-        _ operation: @escaping @Sendable (BaseIOStream, @escaping (Result<Void, any Error>) -> Void) -> Void
-    ) async throws {
-        let outcome = OneShot()
-        try await withUnsafeThrowingContinuation { continuation in
-            loop.execute {
-                outcome.attach(continuation)
-                operation(self) { outcome.complete($0) }
-            }
-        }
-    }
-}

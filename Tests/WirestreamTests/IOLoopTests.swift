@@ -118,12 +118,17 @@ import Testing
             #expect(pipe(&fds) == 0)
             defer { close(fds[0]); close(fds[1]) }
             let fired = CallbackBox<IOEvents>()
+            var calls = 0
             try loop.addHandler(fds[0], events: .read) { events in
+                calls += 1
                 loop.removeHandler(fds[0])
                 fired.complete(.success(events))
             }
             _ = write(fds[1], "x", 1)
             #expect(try await fired.value().contains(.read))
+            // Still readable (the byte was never read), but removed: no further calls.
+            try await pause(20)
+            #expect(calls == 1)
         }
     }
 }

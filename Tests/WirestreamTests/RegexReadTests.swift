@@ -23,10 +23,12 @@ import Testing
         }
     }
 
-    @Test func utfPatternsRejectInvalidUTF8PatternsUpFront() {
-        let invalid = String(decoding: [0x61, 0xFF], as: UTF8.self)  // becomes U+FFFD: valid
-        #expect(throws: Never.self) { try Pattern(invalid, options: .utf) }
-        #expect(throws: PatternError.self) { try Pattern("\\x{110000}", options: .utf) }
+    @Test func aUTFPatternNamingAnImpossibleCodePointIsRejectedUpFront() {
+        // A Swift String is always valid UTF-8, so the pattern text itself cannot be malformed;
+        // what PCRE2 must refuse is a code point beyond U+10FFFF.
+        #expect(throws: PatternError(pattern: "\\x{110000}", offset: 9, message: "character code point value in \\x{} or \\o{} is too large")) {
+            try Pattern("\\x{110000}", options: .utf)
+        }
     }
 }
 

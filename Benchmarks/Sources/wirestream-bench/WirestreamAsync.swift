@@ -11,24 +11,15 @@ enum WirestreamAsync {
             defer { stream.close() }
             if workload.hasPrefix("write") { return try await write(stream, workload: workload, count: count) }
             var n = 0
-            let newline: [UInt8] = [10]
-            let crlf: [UInt8] = [13, 10]
             do {
                 switch workload {
-                case "lines-lf", "longline":
+                case "lines-lf", "longline", "lines-crlf":
+                    let delimiter: [UInt8] = workload == "lines-crlf" ? [13, 10] : [10]
                     while true {
                         if borrowing {
-                            n += try await stream.readUntil(newline) { $0.count > 0 ? 1 : 0 }
+                            n += try await stream.readUntil(delimiter) { $0.count > 0 ? 1 : 0 }
                         } else {
-                            n += try await stream.readUntil(newline).isEmpty ? 0 : 1
-                        }
-                    }
-                case "lines-crlf":
-                    while true {
-                        if borrowing {
-                            n += try await stream.readUntil(crlf) { $0.count > 0 ? 1 : 0 }
-                        } else {
-                            n += try await stream.readUntil(crlf).isEmpty ? 0 : 1
+                            n += try await stream.readUntil(delimiter).isEmpty ? 0 : 1
                         }
                     }
                 case "regex":
