@@ -76,6 +76,17 @@ extension BaseIOStream {
         }
     }
 
+    /// Lends the next `count` bytes to `body` without consuming them (lookahead); fewer than
+    /// `count` only when the stream reaches EOF first.
+    /// - Throws: ``StreamClosedError`` if the stream closes with nothing buffered.
+    @inlinable
+    public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
+        precondition(count >= 0, "peek: negative count")
+        let target = ReadTarget.peek(count: count)
+        if let result = try readBuffered(target, body) { return result }
+        return try await waitForRead(target, streaming: nil, body)
+    }
+
     /// Reads into `buffer` (fully, or 1…`buffer.count` bytes with `partial`); returns the count.
     public func readInto(_ buffer: UnsafeMutableRawBufferPointer, partial: Bool = false) async throws -> Int {
         try await performRead(.bytes(count: buffer.count, partial: partial), streaming: nil) { frame in
@@ -93,7 +104,7 @@ extension BaseIOStream {
         guard pendingRead == nil, !readBuffer.isEmpty, loop.inLoopThread else { return nil }
         var scanOffset = 0
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
-        defer { readBuffer.consume(end) }  // consumed even if `body` throws
+        defer { readBuffer.consume(target.consumed(end)) }  // consumed even if `body` throws
         return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
     }
 

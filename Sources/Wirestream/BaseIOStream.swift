@@ -418,7 +418,7 @@ open class BaseIOStream: @unchecked Sendable {
         guard let read = pendingRead else { return }
         pendingRead = nil
         read.completion.take(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
-        readBuffer.consume(end)
+        readBuffer.consume(read.target.consumed(end))
         if readBuffer.isEmpty { readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144)) }
         completionDepth += 1
         read.completion.succeed()

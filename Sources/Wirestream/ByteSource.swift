@@ -7,9 +7,6 @@
 ///
 /// Errors are the streams': ``StreamClosedError`` at EOF (or after a close), with `realError`
 /// ``UnsatisfiableReadError`` when a frame does not end within `maxBytes`.
-///
-/// Still to come with the grammar compiler (issue 5): `peek` (lookahead without consuming) and a
-/// limited, throwing `readUntilClose(maxBytes:_:)` for streamed fields.
 public protocol ByteSource: AnyObject {
     /// Lends the bytes through the end of `delimiter` (ending within `maxBytes`), then consumes them.
     func readUntil<R>(
@@ -21,6 +18,38 @@ public protocol ByteSource: AnyObject {
 
     /// Lends the bytes through the end of the first match of `pattern`, with its groups, then consumes them.
     func readUntilRegex<R>(_ pattern: Pattern, maxBytes: Int?, _ body: (RegexMatchView) throws -> R) async throws -> R
+
+    /// Lends the next `count` bytes without consuming them (fewer only at EOF): lookahead.
+    func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R
+}
+
+extension ByteSource {
+    /// Lends every chunk until EOF to `chunk` in turn, as it arrives; stops with
+    /// ``UnsatisfiableReadError`` (nothing more read) once more than `maxBytes` would have been lent.
+    /// Returns the number of bytes lent. A stream closed by an error throws that error's
+    /// ``StreamClosedError``; a plain EOF ends the read.
+    public func readUntilClose(
+        maxBytes: Int? = nil, chunkSize: Int = 65_536, _ chunk: (UnsafeRawBufferPointer) throws -> Void
+    ) async throws -> Int {
+        var total = 0
+        while true {
+            let limit = maxBytes.map { $0 - total } ?? chunkSize
+            // One byte past the limit tells "exactly at the limit, then EOF" from "over the limit".
+            let want = min(chunkSize, max(limit, 0) + 1)
+            do {
+                let count = try await readBytes(want, partial: true) { bytes in
+                    if let maxBytes, total + bytes.count > maxBytes {
+                        throw UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "end of stream")
+                    }
+                    try chunk(bytes)
+                    return bytes.count
+                }
+                total += count
+            } catch let error as StreamClosedError where error.realError == nil {
+                return total
+            }
+        }
+    }
 }
 
 extension BaseIOStream: ByteSource {}

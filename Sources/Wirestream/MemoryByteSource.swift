@@ -60,6 +60,11 @@ public final class MemoryByteSource: ByteSource {
         return try read(.search(searcher)) { try body(searcher.view($0)) }
     }
 
+    public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
+        precondition(count >= 0, "peek: negative count")
+        return try read(.peek(count: count), body)
+    }
+
     /// Finds the target's frame (searching again after each new chunk, as a stream does), lends
     /// it to `body`, consumes it.
     private func read<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
@@ -79,8 +84,8 @@ public final class MemoryByteSource: ByteSource {
             }
             if let end {
                 defer {
-                    start += end
-                    offset += end
+                    start += target.consumed(end)
+                    offset += target.consumed(end)
                 }
                 return try buffer.withUnsafeBytes { raw in
                     try body(UnsafeRawBufferPointer(rebasing: raw[start..<(start + end)]))

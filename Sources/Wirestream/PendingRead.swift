@@ -13,6 +13,15 @@ enum ReadTarget {
     case search(any FrameSearcher)
     /// Everything until EOF (streamed to the callback if there is one).
     case untilClose
+    /// The next `count` bytes (fewer only at EOF), lent without being consumed: lookahead.
+    case peek(count: Int)
+
+    /// How many bytes a frame ending at `end` consumes: all of it, except for a peek.
+    @inlinable
+    func consumed(_ end: Int) -> Int {
+        if case .peek = self { return 0 }
+        return end
+    }
 }
 
 /// Finds where a frame ends in buffered bytes. `readUntilRegex` plugs in here.

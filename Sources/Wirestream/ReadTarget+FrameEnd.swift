@@ -19,6 +19,9 @@ extension ReadTarget {
             return remaining == 0 ? 0 : nil
         case .untilClose:
             return nil
+        case .peek(let count):
+            if buffered >= count || (atEOF && buffered > 0) { return min(count, buffered) }
+            return nil
         case .delimiter(let delimiter, let maxBytes):
             let limit = min(buffered, maxBytes ?? Int.max)
             let from = max(0, scanOffset - (delimiter.count - 1))

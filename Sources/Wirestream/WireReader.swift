@@ -1,0 +1,285 @@
+/// What a generated parser reads with: a ``ByteSource`` plus where the parser is (message, field,
+/// byte offset), so every failure becomes a ``WireProtocolError`` that names its place.
+///
+/// Each read lends its frame to a conversion in place (nothing copied on the way) and checks its
+/// limit before any memory is spent: a length or count over its `max` is refused before reading.
+/// An EOF before the first byte of the top-level message is a clean close and stays a
+/// ``StreamClosedError``; an EOF later is ``WireProtocolError/Kind/truncated``.
+public struct WireReader<Source: ByteSource> {
+    public let source: Source
+    /// Bytes consumed since the top-level message began.
+    public var offset = 0
+    /// The message and field being read, for errors.
+    public var message: StaticString
+    public var field: StaticString = ""
+
+    @inlinable
+    public init(_ source: Source, message: StaticString) {
+        self.source = source
+        self.message = message
+    }
+
+    // MARK: Framing
+
+    /// The bytes before `delimiter` (the frame, delimiter included, ends within `max` bytes).
+    @inlinable
+    public mutating func until<R>(
+        _ delimiter: [UInt8], max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        let start = offset
+        var length = 0
+        do {
+            let value = try await source.readUntil(delimiter, maxBytes: max) { frame in
+                length = frame.count
+                return try convert(UnsafeRawBufferPointer(rebasing: frame[0..<(frame.count - delimiter.count)]))
+            }
+            offset = start + length
+            return value
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    /// Exactly `count` bytes; a negative `count` or one over `max` is refused before reading.
+    @inlinable
+    public mutating func bytes<R>(
+        _ count: Int, max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        let start = offset
+        try checkLength(count, max: max)
+        do {
+            let value = try await source.readBytes(count, partial: false, convert)
+            offset = start + count
+            return value
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    /// Exactly `count` bytes, lent to `chunk` piece by piece as they arrive (a streamed field).
+    @inlinable
+    public mutating func bytes(
+        _ count: Int, max: Int, chunks chunk: (UnsafeRawBufferPointer) throws -> Void
+    ) async throws {
+        let start = offset
+        try checkLength(count, max: max)
+        var remaining = count
+        do {
+            while remaining > 0 {
+                remaining -= try await source.readBytes(Swift.min(remaining, 65_536), partial: true) { piece in
+                    try chunk(piece)
+                    return piece.count
+                }
+            }
+            offset = start + count
+        } catch {
+            throw translate(error, at: start + count - remaining)
+        }
+    }
+
+    /// Everything until EOF, at most `max` bytes, converted whole.
+    @inlinable
+    public mutating func rest<R>(max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
+        var collected: [UInt8] = []
+        try await rest(max: max) { collected.append(contentsOf: $0) }
+        let start = offset - collected.count
+        do {
+            return try collected.withUnsafeBytes(convert)
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    /// Everything until EOF, lent to `chunk` piece by piece (a streamed field), at most `max` bytes.
+    @inlinable
+    public mutating func rest(max: Int, chunks chunk: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        let start = offset
+        do {
+            offset += try await source.readUntilClose(maxBytes: max, chunk)
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    /// The frame through the first match of `pattern` (ending within `max` bytes), lent with its groups.
+    @inlinable
+    public mutating func regex<R>(
+        _ pattern: Pattern, max: Int, _ convert: (RegexMatchView) throws -> R
+    ) async throws -> R {
+        let start = offset
+        var length = 0
+        do {
+            let value = try await source.readUntilRegex(pattern, maxBytes: max) { match in
+                length = match.bytes.count
+                return try convert(match)
+            }
+            offset = start + length
+            return value
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    /// A binary integer of `T`'s size, big- or little-endian.
+    @inlinable
+    public mutating func binary<T: FixedWidthInteger>(_: T.Type, bigEndian: Bool) async throws -> T {
+        try await bytes(MemoryLayout<T>.size, max: MemoryLayout<T>.size) { frame in
+            let raw = frame.loadUnaligned(as: T.self)
+            return bigEndian ? T(bigEndian: raw) : T(littleEndian: raw)
+        }
+    }
+
+    // MARK: Literals and lookahead
+
+    /// Consumes `literal`, or fails with what was there instead (`text` is the literal as written).
+    @inlinable
+    public mutating func expect(_ literal: [UInt8], _ text: StaticString) async throws {
+        let start = offset
+        do {
+            try await source.readBytes(literal.count, partial: false) { frame in
+                if !frame.elementsEqual(literal) {
+                    throw WireConversionFailure(.unexpectedBytes(expected: "\(text)", found: [UInt8](frame)))
+                }
+            }
+            offset = start + literal.count
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    /// Whether the input continues with `literal`, without consuming it (`false` if the input ends
+    /// before the literal could be complete; the next read reports the truncation).
+    @inlinable
+    public mutating func peekMatches(_ literal: [UInt8]) async throws -> Bool {
+        do {
+            return try await source.peek(literal.count) { $0.elementsEqual(literal) }
+        } catch {
+            throw translate(error, at: offset)
+        }
+    }
+
+    /// The index of the first of `literals` the input starts with (consumed if `consume`), for a
+    /// switch. Literals are tried in order, so longer ones come first where one prefixes another.
+    /// - Throws: ``WireProtocolError/Kind/noAlternative(found:)``.
+    @inlinable
+    public mutating func choose(_ literals: [[UInt8]], longest: Int, consume: Bool) async throws -> Int {
+        let start = offset
+        do {
+            let (index, found) = try await source.peek(longest) { ahead -> (Int, [UInt8]) in
+                for (index, literal) in literals.enumerated()
+                where literal.count <= ahead.count && UnsafeRawBufferPointer(rebasing: ahead[0..<literal.count]).elementsEqual(literal) {
+                    return (index, [])
+                }
+                return (-1, [UInt8](ahead))
+            }
+            guard index >= 0 else { throw WireConversionFailure(.noAlternative(found: found)) }
+            if consume {
+                let count = literals[index].count
+                try await source.readBytes(count, partial: false) { _ in }
+                offset = start + count
+            }
+            return index
+        } catch let failure as WireConversionFailure {
+            throw fail(failure.kind, at: start)
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    /// The next byte, consumed: the fast switch when every alternative starts with one byte.
+    @inlinable
+    public mutating func prefixByte() async throws -> UInt8 {
+        let start = offset
+        do {
+            let byte = try await source.readBytes(1, partial: false) { $0[0] }
+            offset = start + 1
+            return byte
+        } catch {
+            throw translate(error, at: start)
+        }
+    }
+
+    // MARK: Limits and nesting
+
+    /// Checks a length before anything is read.
+    @inlinable
+    public func checkLength(_ count: Int, max: Int) throws {
+        if count < 0 { throw fail(.negativeLength(count)) }
+        if count > max { throw fail(.limitExceeded(limit: max, value: count)) }
+    }
+
+    /// Enters a nested message: fails past `limit`; returns the outer message's name for ``leave(_:)``.
+    @inlinable
+    public mutating func enter(_ message: StaticString, depth: Int, limit: Int) throws -> StaticString {
+        if depth > limit { throw fail(.tooDeep(limit: limit)) }
+        let outer = self.message
+        self.message = message
+        return outer
+    }
+
+    @inlinable
+    public mutating func leave(_ outer: StaticString) {
+        message = outer
+        field = ""
+    }
+
+    /// An integer as `Int`, refused if it does not fit (lengths and counts are `Int`s).
+    @inlinable
+    public func int<T: BinaryInteger>(_ value: T) throws -> Int {
+        guard let int = Int(exactly: value) else { throw fail(.arithmeticOverflow) }
+        return int
+    }
+
+    @inlinable
+    public func add(_ a: Int, _ b: Int) throws -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw fail(.arithmeticOverflow) }
+        return sum
+    }
+
+    @inlinable
+    public func subtract(_ a: Int, _ b: Int) throws -> Int {
+        let (difference, overflow) = a.subtractingReportingOverflow(b)
+        if overflow { throw fail(.arithmeticOverflow) }
+        return difference
+    }
+
+    @inlinable
+    public func multiply(_ a: Int, _ b: Int) throws -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        if overflow { throw fail(.arithmeticOverflow) }
+        return product
+    }
+
+    // MARK: Errors
+
+    /// A protocol error at the current field, at `offset` (by default where the reader is).
+    @inlinable
+    public func fail(_ kind: WireProtocolError.Kind, at offset: Int? = nil) -> WireProtocolError {
+        WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
+    }
+
+    /// The error a failed read becomes: conversions and stream limits turn into
+    /// ``WireProtocolError``s; a clean EOF before the message began stays a ``StreamClosedError``;
+    /// other stream errors (resets, TLS) pass through unchanged.
+    @usableFromInline
+    func translate(_ error: any Error, at start: Int) -> any Error {
+        switch error {
+        case let failure as WireConversionFailure:
+            return fail(failure.kind, at: start)
+        case let closed as StreamClosedError:
+            switch closed.realError {
+            case nil:
+                return start == 0 ? closed : fail(.truncated, at: start)
+            case let unsatisfiable as UnsatisfiableReadError:
+                return fail(.limitExceeded(limit: unsatisfiable.maxBytes, value: nil), at: start)
+            default:
+                return closed
+            }
+        case let unsatisfiable as UnsatisfiableReadError:
+            return fail(.limitExceeded(limit: unsatisfiable.maxBytes, value: nil), at: start)
+        default:
+            return error
+        }
+    }
+}

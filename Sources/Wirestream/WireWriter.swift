@@ -1,0 +1,90 @@
+/// What a generated encoder writes with: a byte buffer plus the message and field, for errors.
+/// Every value is checked against its grammar (a delimited value must not contain its delimiter,
+/// a length must match, limits hold) so an encoder never writes bytes its own parser would refuse.
+public struct WireWriter {
+    public var bytes: [UInt8]
+    public var message: StaticString
+    public var field: StaticString = ""
+
+    @inlinable
+    public init(message: StaticString, reservingCapacity capacity: Int = 64) {
+        self.message = message
+        self.bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// A literal of the grammar.
+    @inlinable
+    public mutating func literal(_ literal: [UInt8]) {
+        bytes.append(contentsOf: literal)
+    }
+
+    /// A value followed by `delimiter` (`until "…"` fields), refused if it contains the delimiter
+    /// or if value plus delimiter exceed `max`.
+    public mutating func delimited(_ value: some Collection<UInt8>, delimiter: [UInt8], max: Int) throws {
+        if value.count + delimiter.count > max { throw fail("\(value.count + delimiter.count) bytes exceed the limit of \(max)") }
+        let start = bytes.count
+        bytes.append(contentsOf: value)
+        if Self.contains(bytes[start...], delimiter) {
+            bytes.removeSubrange(start...)
+            throw fail("contains the delimiter \(WireText.quote(delimiter))")
+        }
+        bytes.append(contentsOf: delimiter)
+    }
+
+    /// A value of exactly `count` bytes (`bytes(N)` fields).
+    @inlinable
+    public mutating func exact(_ value: some Collection<UInt8>, count: Int, max: Int) throws {
+        guard value.count == count else { throw fail("has \(value.count) bytes where the grammar says \(count)") }
+        guard count <= max else { throw fail("\(count) bytes exceed the limit of \(max)") }
+        bytes.append(contentsOf: value)
+    }
+
+    /// A binary integer (`u16be` …).
+    @inlinable
+    public mutating func binary<T: FixedWidthInteger>(_ value: T, bigEndian: Bool) {
+        withUnsafeBytes(of: bigEndian ? value.bigEndian : value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// An `Int` (a derived length or count) as the binary type `T`, refused if it does not fit.
+    @inlinable
+    public mutating func binary<T: FixedWidthInteger>(_ value: Int, as _: T.Type, bigEndian: Bool) throws {
+        guard let narrow = T(exactly: value) else { throw fail("\(value) does not fit in \(T.self)") }
+        binary(narrow, bigEndian: bigEndian)
+    }
+
+    /// A repetition count, checked against its limit.
+    @inlinable
+    public func checkCount(_ count: Int, max: Int) throws {
+        if count > max { throw fail("\(count) elements exceed the limit of \(max)") }
+    }
+
+    @inlinable
+    public func fail(_ reason: String) -> WireEncodingError {
+        WireEncodingError(message: "\(message)", field: "\(field)", reason: reason)
+    }
+
+    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        var index = haystack.startIndex
+        while index + needle.count <= haystack.endIndex {
+            if haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
+    }
+}
+
+/// Text forms the encoders write for `as int`, `as hex`, … fields.
+public enum WireFormat {
+    @inlinable
+    public static func decimal<T: BinaryInteger>(_ value: T) -> [UInt8] { Array(String(value).utf8) }
+
+    @inlinable
+    public static func hex<T: BinaryInteger>(_ value: T) -> [UInt8] { Array(String(value, radix: 16).utf8) }
+
+    public static func double(_ value: Double) -> [UInt8] {
+        if value.isInfinite { return Array((value < 0 ? "-inf" : "inf").utf8) }
+        return Array(value.description.utf8)
+    }
+}
