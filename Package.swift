@@ -5,6 +5,13 @@ let package = Package(
     name: "Wirestream",
     products: [
         .library(name: "Wirestream", targets: ["Wirestream"]),
+        .library(name: "WireRedis", targets: ["WireRedis"]),
+        .library(name: "WireHTTP", targets: ["WireHTTP"]),
+        .library(name: "WireLines", targets: ["WireLines"]),
+        .library(name: "WireGrammar", targets: ["WireGrammar"]),
+        .executable(name: "wirec", targets: ["wirec"]),
+        .plugin(name: "WireGrammarPlugin", targets: ["WireGrammarPlugin"]),
+        .plugin(name: "WireGenerateCommand", targets: ["WireGenerateCommand"]),
         .executable(name: "http-fetch", targets: ["HTTPFetch"]),
     ],
     dependencies: [
@@ -19,6 +26,22 @@ let package = Package(
             name: "Wirestream",
             dependencies: ["CLinux", "CPCRE2", "COpenSSL", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(name: "WireGrammar", dependencies: ["CPCRE2"]),
+        .executableTarget(
+            name: "wirec",
+            dependencies: ["WireGrammar", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .plugin(name: "WireGrammarPlugin", capability: .buildTool(), dependencies: ["wirec"]),
+        .plugin(
+            name: "WireGenerateCommand",
+            capability: .command(
+                intent: .custom(verb: "generate-wire-sources", description: "Write the Swift generated from wire grammars to Generated/"),
+                permissions: [.writeToPackageDirectory(reason: "writes the generated Swift to Generated/<target>/")]),
+            dependencies: ["wirec"]
+        ),
+        .target(name: "WireRedis", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireHTTP", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireLines", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .executableTarget(
             name: "HTTPFetch",
             dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -159,10 +159,10 @@ public struct WireReader<Source: ByteSource> {
     }
 
     /// The index of the first of `literals` the input starts with (consumed if `consume`), for a
-    /// switch. Literals are tried in order, so longer ones come first where one prefixes another.
-    /// - Throws: ``WireProtocolError/Kind/noAlternative(found:)``.
+    /// switch; tried in order. With `orElse`, -1 when none matches (the switch's `else`).
+    /// - Throws: ``WireProtocolError/Kind/noAlternative(found:)`` when none matches.
     @inlinable
-    public mutating func choose(_ literals: [[UInt8]], longest: Int, consume: Bool) async throws -> Int {
+    public mutating func choose(_ literals: [[UInt8]], longest: Int, consume: Bool, orElse: Bool) async throws -> Int {
         let start = offset
         do {
             let (index, found) = try await source.peek(longest) { ahead -> (Int, [UInt8]) in
@@ -172,7 +172,10 @@ public struct WireReader<Source: ByteSource> {
                 }
                 return (-1, [UInt8](ahead))
             }
-            guard index >= 0 else { throw WireConversionFailure(.noAlternative(found: found)) }
+            guard index >= 0 else {
+                if orElse { return -1 }
+                throw WireConversionFailure(.noAlternative(found: found))
+            }
             if consume {
                 let count = literals[index].count
                 try await source.readBytes(count, partial: false) { _ in }

@@ -1,0 +1,38 @@
+import Foundation
+import PackagePlugin
+
+/// `swift package --allow-writing-to-package-directory generate-wire-sources [--target NAME]`:
+/// writes the Swift generated from each target's grammars to `Generated/<target>/<grammar>.swift`
+/// in the package, for review and for editors that do not look into `.build/`. The build does not
+/// compile these copies (the build plugin generates its own), so they cannot clash.
+@main
+struct WireGenerateCommand: CommandPlugin {
+    func performCommand(context: PluginContext, arguments: [String]) async throws {
+        var extractor = ArgumentExtractor(arguments)
+        let wanted = Set(extractor.extractOption(named: "target"))
+        let wirec = try context.tool(named: "wirec").url
+        for target in context.package.targets {
+            guard let target = target as? SourceModuleTarget, wanted.isEmpty || wanted.contains(target.name) else { continue }
+            let shared = context.package.directoryURL.appending(components: "Grammars", target.name)
+            let files = (try? FileManager.default.contentsOfDirectory(at: shared, includingPropertiesForKeys: nil)) ?? []
+            let grammars = target.sourceFiles(withSuffix: "wire").map(\.url) + files.filter { $0.pathExtension == "wire" }
+            guard !grammars.isEmpty else { continue }
+            let folder = context.package.directoryURL.appending(components: "Generated", target.name)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for grammar in grammars {
+                let output = folder.appending(component: grammar.deletingPathExtension().lastPathComponent + ".swift")
+                let process = try Process.run(wirec, arguments: [grammar.path(percentEncoded: false), "-o", output.path(percentEncoded: false)])
+                process.waitUntilExit()
+                guard process.terminationStatus == 0 else {
+                    throw WireGenerateError(grammar: grammar.lastPathComponent)
+                }
+                print("wrote \(output.path(percentEncoded: false))")
+            }
+        }
+    }
+}
+
+struct WireGenerateError: Error, CustomStringConvertible {
+    let grammar: String
+    var description: String { "wirec failed on \(grammar) (its errors are above)" }
+}

@@ -1,0 +1,194 @@
+/// The parsed form of a grammar file.
+public struct Grammar {
+    public var name: String?
+    var declarations: [Declaration] = []
+}
+
+enum Declaration {
+    case message(MessageDeclaration)
+    case enumeration(EnumDeclaration)
+    case externType(name: String, location: SourceLocation)
+
+    var name: String {
+        switch self {
+        case .message(let message): message.name
+        case .enumeration(let enumeration): enumeration.name
+        case .externType(let name, _): name
+        }
+    }
+
+    var location: SourceLocation {
+        switch self {
+        case .message(let message): message.location
+        case .enumeration(let enumeration): enumeration.location
+        case .externType(_, let location): location
+        }
+    }
+}
+
+/// `[request] message Name [depth N] { items }` or `… = switch [peek] { cases }`.
+struct MessageDeclaration {
+    let name: String
+    let location: SourceLocation
+    let isRequest: Bool
+    let depthLimit: Int?
+    let documentation: [String]
+    let body: MessageBody
+}
+
+enum MessageBody {
+    case sequence([Item])
+    case choice(Switch)
+}
+
+/// Alternatives chosen by the literal the input starts with (consumed unless `peek`).
+struct Switch {
+    let peek: Bool
+    let location: SourceLocation
+    var cases: [Case]
+}
+
+struct Case {
+    /// `nil` for the `else` case.
+    let literal: Literal?
+    let name: String
+    let location: SourceLocation
+    let payload: CasePayload
+}
+
+enum CasePayload {
+    case none
+    case single(Read)
+    case block([Item])
+}
+
+/// One step of a sequence.
+enum Item {
+    /// Bytes that must come next.
+    case literal(Literal)
+    /// A stored field.
+    case field(name: String, location: SourceLocation, read: Read)
+    /// A value read (or computed by a hook) for later lengths, counts and conditions; not stored.
+    case local(name: String, location: SourceLocation, value: LocalValue)
+    /// Items read only when `condition` holds; their fields are optional.
+    case conditional(condition: Expression, items: [Item], location: SourceLocation)
+    /// A regex read whose named groups become fields.
+    case regex(pattern: String, location: SourceLocation, max: Limit?, captures: [Capture])
+}
+
+enum LocalValue {
+    case read(Read)
+    /// `call name(arg, …)`: a static function written by hand beside the generated type.
+    case call(function: String, arguments: [(String, SourceLocation)], location: SourceLocation)
+}
+
+struct Capture {
+    let name: String
+    let location: SourceLocation
+    let conversion: Conversion
+    let optional: Bool
+}
+
+struct Literal {
+    let bytes: [UInt8]
+    /// As written, quotes included (for messages).
+    let text: String
+    let location: SourceLocation
+}
+
+struct Limit {
+    let value: Int
+    let location: SourceLocation
+}
+
+/// How a frame's bytes become a value.
+enum Conversion: Equatable {
+    case raw, string, int, uint, hex, uhex, double
+    /// An enumeration or extern type of the grammar.
+    case named(String, SourceLocation)
+
+    static let builtin: [String: Conversion] = [
+        "raw": .raw, "string": .string, "int": .int, "uint": .uint, "hex": .hex, "uhex": .uhex, "double": .double,
+    ]
+
+    var isInteger: Bool { [.int, .uint, .hex, .uhex].contains(self) }
+}
+
+/// A binary integer type: `u8`, `i16be`, `u32le`, …
+struct BinaryType: Equatable {
+    let signed: Bool
+    let bytes: Int
+    let bigEndian: Bool
+
+    init?(_ word: String) {
+        var rest = Substring(word)
+        guard let first = rest.first, first == "u" || first == "i" else { return nil }
+        signed = first == "i"
+        rest = rest.dropFirst()
+        if rest.hasSuffix("be") || rest.hasSuffix("le") {
+            bigEndian = rest.hasSuffix("be")
+            rest = rest.dropLast(2)
+        } else {
+            bigEndian = true
+            guard rest == "8" else { return nil }  // only one-byte integers have no byte order
+        }
+        guard let bits = Int(rest), [8, 16, 32, 64].contains(bits) else { return nil }
+        bytes = bits / 8
+    }
+
+    var swiftName: String { (signed ? "Int" : "UInt") + String(bytes * 8) }
+}
+
+/// How a value is framed on the wire.
+indirect enum Read {
+    case until(delimiter: Literal, max: Limit?, conversion: Conversion?, location: SourceLocation)
+    case bytes(count: Expression, max: Limit?, conversion: Conversion?, stream: Bool, location: SourceLocation)
+    case rest(max: Limit?, conversion: Conversion?, stream: Bool, location: SourceLocation)
+    case binary(BinaryType, location: SourceLocation)
+    case reference(String, location: SourceLocation)
+    case repeatCount(element: Read, count: Expression, max: Limit?, location: SourceLocation)
+    case repeatUntil(element: Read, terminator: Literal, max: Limit?, location: SourceLocation)
+    /// `condition ? a : b`, either side `null` (`nil`), making the field optional.
+    case conditional(condition: Expression, then: Read?, else: Read?, location: SourceLocation)
+
+    var location: SourceLocation {
+        switch self {
+        case .until(_, _, _, let location), .bytes(_, _, _, _, let location), .rest(_, _, _, let location),
+            .binary(_, let location), .reference(_, let location), .repeatCount(_, _, _, let location),
+            .repeatUntil(_, _, _, let location), .conditional(_, _, _, let location):
+            location
+        }
+    }
+
+    var isStreamed: Bool {
+        switch self {
+        case .bytes(_, _, _, let stream, _), .rest(_, _, let stream, _): stream
+        case .conditional(_, let a, let b, _): (a?.isStreamed ?? false) || (b?.isStreamed ?? false)
+        default: false
+        }
+    }
+}
+
+/// Integer arithmetic and conditions over earlier fields.
+indirect enum Expression {
+    case integer(Int, SourceLocation)
+    case name(String, SourceLocation)
+    case binary(String, Expression, Expression, SourceLocation)
+
+    var location: SourceLocation {
+        switch self {
+        case .integer(_, let location), .name(_, let location), .binary(_, _, _, let location): location
+        }
+    }
+
+    static let comparisons: Set<String> = ["<", "<=", ">", ">=", "==", "!="]
+    static let logical: Set<String> = ["&&", "||"]
+}
+
+/// `enum Name { case = "literal" … }`
+struct EnumDeclaration {
+    let name: String
+    let location: SourceLocation
+    let documentation: [String]
+    let cases: [(name: String, literal: Literal)]
+}

@@ -1,0 +1,571 @@
+/// Checks a parsed grammar and works out what code generation needs: the type of every name,
+/// the regex group numbers, which messages stream a field, how encoders derive lengths.
+///
+/// Catches: undefined and duplicate names, names used before they are parsed, non-integer
+/// lengths, unbounded reads, bad limits, invalid regexes and missing groups, unreachable
+/// alternatives, left recursion, structs that contain themselves, streamed fields in the wrong
+/// place, and request messages that cannot be encoded.
+struct Checker {
+    let grammar: Grammar
+    private(set) var diagnostics: [Diagnostic] = []
+
+    private(set) var messages: [String: MessageDeclaration] = [:]
+    private(set) var enumerations: [String: EnumDeclaration] = [:]
+    private(set) var externTypes: Set<String> = []
+    /// Group numbers of each regex, by the regex item's location.
+    private(set) var regexGroups: [SourceLocation: [String: Int]] = [:]
+    /// Messages with a streamed field (their parser takes a chunk handler).
+    private(set) var streamingMessages: Set<String> = []
+    /// The type of every field, local and capture, by message and then name.
+    private(set) var types: [String: [String: ValueType]] = [:]
+
+    init(grammar: Grammar) {
+        self.grammar = grammar
+    }
+
+    mutating func check() {
+        collectDeclarations()
+        for case .message(let message) in grammar.declarations {
+            checkMessage(message)
+        }
+        checkStreamingUse()
+        checkLeftRecursion()
+        checkSelfContainment()
+    }
+
+    // MARK: Declarations
+
+    private mutating func collectDeclarations() {
+        var seen: [String: SourceLocation] = [:]
+        for declaration in grammar.declarations {
+            if let earlier = seen[declaration.name] {
+                error(declaration.location, "'\(declaration.name)' is already declared (line \(earlier.line))")
+                continue
+            }
+            seen[declaration.name] = declaration.location
+            switch declaration {
+            case .message(let message): messages[message.name] = message
+            case .enumeration(let enumeration):
+                enumerations[enumeration.name] = enumeration
+                checkEnumeration(enumeration)
+            case .externType(let name, _): externTypes.insert(name)
+            }
+        }
+    }
+
+    private mutating func checkEnumeration(_ enumeration: EnumDeclaration) {
+        var names: Set<String> = []
+        var values: Set<[UInt8]> = []
+        if enumeration.cases.isEmpty { error(enumeration.location, "enumeration '\(enumeration.name)' has no values") }
+        for (name, literal) in enumeration.cases {
+            if !names.insert(name).inserted { error(literal.location, "duplicate case '\(name)' in '\(enumeration.name)'") }
+            if !values.insert(literal.bytes).inserted { error(literal.location, "duplicate value \(literal.text) in '\(enumeration.name)'") }
+        }
+    }
+
+    // MARK: Messages
+
+    /// Names visible while checking a sequence, in parse order.
+    private struct Scope {
+        var types: [String: ValueType] = [:]
+        var locations: [String: SourceLocation] = [:]
+        /// Every name the message declares anywhere, to tell "used too early" from "undefined".
+        var declaredLater: [String: SourceLocation] = [:]
+    }
+
+    private mutating func checkMessage(_ message: MessageDeclaration) {
+        var streamed: [SourceLocation] = []
+        switch message.body {
+        case .sequence(let items):
+            var scope = Scope()
+            collectNames(items, into: &scope.declaredLater)
+            checkItems(items, in: message, scope: &scope, streamed: &streamed)
+            types[message.name, default: [:]].merge(scope.types) { a, _ in a }
+        case .choice(let choice):
+            checkSwitch(choice, in: message, streamed: &streamed)
+        }
+        if streamed.count > 1 {
+            error(streamed[1], "only one field of a message can be streamed ('\(message.name)' streams another at line \(streamed[0].line))")
+        }
+        if !streamed.isEmpty { streamingMessages.insert(message.name) }
+        if message.isRequest { checkEncodable(message) }
+    }
+
+    private mutating func checkSwitch(_ choice: Switch, in message: MessageDeclaration, streamed: inout [SourceLocation]) {
+        var names: Set<String> = []
+        var earlier: [Literal] = []
+        if choice.cases.isEmpty { error(choice.location, "a switch needs at least one alternative") }
+        for alternative in choice.cases {
+            if !names.insert(alternative.name).inserted {
+                error(alternative.location, "duplicate alternative name '\(alternative.name)'")
+            }
+            if let literal = alternative.literal {
+                if let shadow = earlier.first(where: { literal.bytes.starts(with: $0.bytes) }) {
+                    let why = shadow.bytes == literal.bytes ? "repeats" : "starts with"
+                    error(literal.location, "unreachable alternative: \(literal.text) \(why) \(shadow.text) (line \(shadow.location.line)), which is tried first")
+                }
+                earlier.append(literal)
+            }
+            var scope = Scope()
+            switch alternative.payload {
+            case .none:
+                break
+            case .single(let read):
+                let type = checkRead(read, in: message, scope: scope, streamed: &streamed)
+                if let type { types[message.name, default: [:]][alternative.name] = type }
+            case .block(let items):
+                collectNames(items, into: &scope.declaredLater)
+                checkItems(items, in: message, scope: &scope, streamed: &streamed)
+                for (name, type) in scope.types { types[message.name, default: [:]]["\(alternative.name).\(name)"] = type }
+            }
+        }
+    }
+
+    private func collectNames(_ items: [Item], into names: inout [String: SourceLocation]) {
+        for item in items {
+            switch item {
+            case .field(let name, let location, _), .local(let name, let location, _):
+                if names[name] == nil { names[name] = location }
+            case .conditional(_, let inner, _):
+                collectNames(inner, into: &names)
+            case .regex(_, _, _, let captures):
+                for capture in captures where names[capture.name] == nil { names[capture.name] = capture.location }
+            case .literal:
+                break
+            }
+        }
+    }
+
+    private mutating func checkItems(
+        _ items: [Item], in message: MessageDeclaration, scope: inout Scope, streamed: inout [SourceLocation]
+    ) {
+        for item in items {
+            switch item {
+            case .literal:
+                break
+            case .field(let name, let location, let read):
+                if let type = checkRead(read, in: message, scope: scope, streamed: &streamed) {
+                    declare(name, location, type, in: &scope)
+                }
+            case .local(let name, let location, .read(let read)):
+                if read.isStreamed { error(read.location, "a 'let' cannot be streamed; stream a field instead") }
+                if let type = checkRead(read, in: message, scope: scope, streamed: &streamed) {
+                    declare(name, location, type, in: &scope)
+                }
+            case .local(let name, let location, .call(_, let arguments, _)):
+                for (argument, argumentLocation) in arguments { _ = lookUp(argument, argumentLocation, scope: scope) }
+                declare(name, location, .int, in: &scope)
+            case .conditional(let condition, let inner, _):
+                checkCondition(condition, scope: scope)
+                // Inside the block its names are present; after it they are optional.
+                var inside = scope
+                checkItems(inner, in: message, scope: &inside, streamed: &streamed)
+                for (name, type) in inside.types where scope.types[name] == nil {
+                    declare(name, inside.locations[name]!, wrapOptional(type), in: &scope)
+                }
+            case .regex(let pattern, let location, let max, let captures):
+                checkLimit(max)
+                switch RegexInspector.groups(of: pattern) {
+                case .failure(let failure):
+                    error(SourceLocation(line: location.line, column: location.column), "invalid regex at offset \(failure.offset): \(failure.message)")
+                case .success(let groups):
+                    regexGroups[location] = groups
+                    for capture in captures {
+                        if groups[capture.name] == nil {
+                            let known = groups.keys.sorted().joined(separator: ", ")
+                            error(capture.location, "the regex has no group named '\(capture.name)'" + (known.isEmpty ? " (it has no named groups)" : " (it has: \(known))"))
+                        }
+                        guard let type = conversionType(capture.conversion) else { continue }
+                        let captured = capture.optional ? ValueType.optional(type) : type
+                        declare(capture.name, capture.location, captured, in: &scope)
+                    }
+                }
+            }
+        }
+    }
+
+    private func wrapOptional(_ type: ValueType) -> ValueType {
+        if case .optional = type { return type }
+        return .optional(type)
+    }
+
+    private mutating func declare(_ name: String, _ location: SourceLocation, _ type: ValueType, in scope: inout Scope) {
+        if let earlier = scope.locations[name] {
+            error(location, "duplicate name '\(name)' (line \(earlier.line))")
+            return
+        }
+        scope.types[name] = type
+        scope.locations[name] = location
+    }
+
+    // MARK: Reads
+
+    /// The type `read` produces, or nil after reporting why it has none.
+    private mutating func checkRead(
+        _ read: Read, in message: MessageDeclaration, scope: Scope, streamed: inout [SourceLocation], element: Bool = false
+    ) -> ValueType? {
+        if read.isStreamed && !element { streamed.append(read.location) }
+        switch read {
+        case .until(let delimiter, let max, let conversion, _):
+            _ = delimiter
+            checkLimit(max)
+            return conversion.map { conversionType($0) } ?? .bytes
+        case .bytes(let count, let max, let conversion, let stream, let location):
+            checkLimit(max)
+            checkInteger(count, scope: scope)
+            if stream && conversion != nil && conversion != .raw { error(location, "a streamed field is raw bytes; drop 'as …'") }
+            return conversion.map { conversionType($0) } ?? .bytes
+        case .rest(let max, let conversion, let stream, let location):
+            checkLimit(max)
+            if max == nil && !stream { error(location, "unbounded read: 'rest' needs 'max N' (or 'stream' to hand it over in chunks)") }
+            if stream && conversion != nil && conversion != .raw { error(location, "a streamed field is raw bytes; drop 'as …'") }
+            return conversion.map { conversionType($0) } ?? .bytes
+        case .binary(let binary, _):
+            return .binary(binary)
+        case .reference(let name, let location):
+            if messages[name] != nil { return .message(name) }
+            if enumerations[name] != nil || externTypes.contains(name) {
+                error(location, "'\(name)' needs framing: write e.g. 'until \"\\r\\n\" as \(name)'")
+            } else if let first = name.first, first.isLowercase {
+                error(location, "undefined message '\(name)' (a read is 'until', 'bytes(…)', 'rest', a binary integer such as 'u32be', or a message)")
+            } else {
+                error(location, "undefined message '\(name)'")
+            }
+            return nil
+        case .repeatCount(let element, let count, let max, _):
+            checkLimit(max)
+            checkInteger(count, scope: scope)
+            return checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
+        case .repeatUntil(let element, _, let max, _):
+            checkLimit(max)
+            return checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
+        case .conditional(let condition, let then, let otherwise, let location):
+            checkCondition(condition, scope: scope)
+            let a = then.flatMap { checkRead($0, in: message, scope: scope, streamed: &streamed, element: true) }
+            let b = otherwise.flatMap { checkRead($0, in: message, scope: scope, streamed: &streamed, element: true) }
+            if then == nil && otherwise == nil { error(location, "both sides of the condition are null") }
+            if let a, let b, a != b { error(location, "the two sides of the condition read different types (\(a.swiftName) and \(b.swiftName))") }
+            if let then, let otherwise, then.isStreamed != otherwise.isStreamed {
+                error(location, "stream both sides of the condition or neither")
+            }
+            guard let type = a ?? b else { return nil }
+            return then == nil || otherwise == nil ? wrapOptional(type) : type
+        }
+    }
+
+    private mutating func checkElement(
+        _ element: Read, in message: MessageDeclaration, scope: Scope, streamed: inout [SourceLocation]
+    ) -> ValueType? {
+        if element.isStreamed { error(element.location, "elements of a repetition cannot be streamed") }
+        return checkRead(element, in: message, scope: scope, streamed: &streamed, element: true)
+    }
+
+    private mutating func conversionType(_ conversion: Conversion) -> ValueType? {
+        switch conversion {
+        case .raw: return .bytes
+        case .string: return .string
+        case .int, .hex: return .int
+        case .uint, .uhex: return .uint
+        case .double: return .double
+        case .named(let name, let location):
+            if enumerations[name] != nil { return .enumeration(name) }
+            if externTypes.contains(name) { return .extern(name) }
+            if messages[name] != nil {
+                error(location, "'\(name)' is a message, not a conversion: read it as a field of its own")
+            } else if let first = name.first, first.isLowercase {
+                error(location, "unknown conversion '\(name)' (one of: \(Conversion.builtin.keys.sorted().joined(separator: ", ")), an enum, or an 'extern type')")
+            } else {
+                error(location, "undefined type '\(name)' (declare it with 'enum' or 'extern type')")
+            }
+            return nil
+        }
+    }
+
+    private mutating func checkLimit(_ limit: Limit?) {
+        if let limit, limit.value <= 0 { error(limit.location, "a limit must be positive") }
+    }
+
+    // MARK: Expressions
+
+    private mutating func lookUp(_ name: String, _ location: SourceLocation, scope: Scope) -> ValueType? {
+        if let type = scope.types[name] { return type }
+        if let later = scope.declaredLater[name] {
+            error(location, "'\(name)' is used before it is parsed (line \(later.line))")
+        } else {
+            error(location, "undefined name '\(name)'")
+        }
+        return nil
+    }
+
+    private mutating func checkInteger(_ expression: Expression, scope: Scope) {
+        switch expression {
+        case .integer:
+            break
+        case .name(let name, let location):
+            guard let type = lookUp(name, location, scope: scope) else { return }
+            if case .optional = type {
+                error(location, "'\(name)' may be absent (it is read conditionally) and cannot be a length or count")
+            } else if !type.isInteger {
+                error(location, "'\(name)' is \(type.description), not an integer: read it 'as int'")
+            }
+        case .binary(let op, let a, let b, let location):
+            if Expression.comparisons.contains(op) || Expression.logical.contains(op) {
+                error(location, "a length or count cannot be a condition ('\(op)')")
+            }
+            checkInteger(a, scope: scope)
+            checkInteger(b, scope: scope)
+        }
+    }
+
+    private mutating func checkCondition(_ expression: Expression, scope: Scope) {
+        guard case .binary(let op, let a, let b, let location) = expression else {
+            error(expression.location, "a condition compares: write e.g. 'n >= 0'")
+            return
+        }
+        if Expression.logical.contains(op) {
+            checkCondition(a, scope: scope)
+            checkCondition(b, scope: scope)
+        } else if Expression.comparisons.contains(op) {
+            checkInteger(a, scope: scope)
+            checkInteger(b, scope: scope)
+        } else {
+            error(location, "a condition compares: write e.g. 'n >= 0'")
+        }
+    }
+
+    // MARK: Whole-grammar rules
+
+    /// A message with a streamed field returns after its chunks were handed over; it cannot be
+    /// nested in another message, whose value would have to hold it.
+    private mutating func checkStreamingUse() {
+        for case .message(let message) in grammar.declarations {
+            forEachReference(in: message) { name, location in
+                if streamingMessages.contains(name) {
+                    error(location, "'\(name)' streams a field and can only be read at the top level, not inside '\(message.name)'")
+                }
+            }
+        }
+    }
+
+    /// A message that can reach itself before consuming a byte would recurse forever.
+    private mutating func checkLeftRecursion() {
+        var reported: Set<String> = []
+        for case .message(let message) in grammar.declarations where !reported.contains(message.name) {
+            if let cycle = leftCycle(from: message.name, path: [message.name]) {
+                error(message.location, "left recursion: \(cycle.joined(separator: " → ")) reads itself before consuming any input")
+                reported.formUnion(cycle)
+            }
+        }
+    }
+
+    private func leftCycle(from name: String, path: [String]) -> [String]? {
+        guard let message = messages[name] else { return nil }
+        for next in leadingReferences(of: message) {
+            if next == path[0] { return path + [next] }
+            if path.contains(next) { continue }
+            if let cycle = leftCycle(from: next, path: path + [next]) { return cycle }
+        }
+        return nil
+    }
+
+    /// Messages that may be read first, before any byte of `message` is consumed.
+    private func leadingReferences(of message: MessageDeclaration) -> [String] {
+        switch message.body {
+        case .sequence(let items):
+            return leading(items).names
+        case .choice(let choice):
+            guard choice.peek || choice.cases.contains(where: { $0.literal == nil }) else { return [] }
+            return choice.cases.filter { choice.peek || $0.literal == nil }.flatMap { alternative -> [String] in
+                switch alternative.payload {
+                case .none: []
+                case .single(let read): leading(read).names
+                case .block(let items): leading(items).names
+                }
+            }
+        }
+    }
+
+    /// Leading references of a sequence and whether it can end without consuming anything.
+    private func leading(_ items: [Item]) -> (names: [String], mayBeEmpty: Bool) {
+        var names: [String] = []
+        for item in items {
+            let step: (names: [String], mayBeEmpty: Bool)
+            switch item {
+            case .literal(let literal): step = ([], literal.bytes.isEmpty)
+            case .field(_, _, let read), .local(_, _, .read(let read)): step = leading(read)
+            case .local(_, _, .call): step = ([], true)
+            case .conditional(_, let inner, _): step = (leading(inner).names, true)
+            case .regex: step = ([], false)
+            }
+            names += step.names
+            if !step.mayBeEmpty { return (names, false) }
+        }
+        return (names, true)
+    }
+
+    private func leading(_ read: Read) -> (names: [String], mayBeEmpty: Bool) {
+        switch read {
+        case .until, .binary: return ([], false)
+        case .bytes, .rest: return ([], true)
+        case .reference(let name, _): return ([name], false)
+        case .repeatCount(let element, _, _, _): return (leading(element).names, true)
+        case .repeatUntil(let element, _, _, _): return (leading(element).names, false)
+        case .conditional(_, let a, let b, _):
+            return ((a.map { leading($0).names } ?? []) + (b.map { leading($0).names } ?? []), true)
+        }
+    }
+
+    /// Swift structs cannot contain themselves; the language needs a repetition or a switch
+    /// message (an indirect enum) in between.
+    private mutating func checkSelfContainment() {
+        for case .message(let message) in grammar.declarations {
+            guard case .sequence = message.body else { continue }
+            if let path = structCycle(from: message.name, path: [message.name]) {
+                error(message.location, "'\(message.name)' contains itself (\(path.joined(separator: " → "))): put the recursion inside a repetition or a switch message")
+            }
+        }
+    }
+
+    private func structCycle(from name: String, path: [String]) -> [String]? {
+        guard let message = messages[name], case .sequence(let items) = message.body else { return nil }
+        for next in directStructFields(items) {
+            if next == path[0] { return path + [next] }
+            if path.contains(next) { continue }
+            if let cycle = structCycle(from: next, path: path + [next]) { return cycle }
+        }
+        return nil
+    }
+
+    private func directStructFields(_ items: [Item]) -> [String] {
+        items.flatMap { item -> [String] in
+            switch item {
+            case .field(_, _, let read): directStructReads(read)
+            case .conditional(_, let inner, _): directStructFields(inner)
+            default: []
+            }
+        }
+    }
+
+    private func directStructReads(_ read: Read) -> [String] {
+        switch read {
+        case .reference(let name, _): [name]
+        case .conditional(_, let a, let b, _): (a.map(directStructReads) ?? []) + (b.map(directStructReads) ?? [])
+        default: []
+        }
+    }
+
+    private func forEachReference(in message: MessageDeclaration, _ body: (String, SourceLocation) -> Void) {
+        func visit(_ read: Read) {
+            switch read {
+            case .reference(let name, let location): body(name, location)
+            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _): visit(element)
+            case .conditional(_, let a, let b, _):
+                if let a { visit(a) }
+                if let b { visit(b) }
+            default: break
+            }
+        }
+        func visit(_ items: [Item]) {
+            for item in items {
+                switch item {
+                case .field(_, _, let read), .local(_, _, .read(let read)): visit(read)
+                case .conditional(_, let inner, _): visit(inner)
+                default: break
+                }
+            }
+        }
+        switch message.body {
+        case .sequence(let items): visit(items)
+        case .choice(let choice):
+            for alternative in choice.cases {
+                switch alternative.payload {
+                case .none: break
+                case .single(let read): visit(read)
+                case .block(let items): visit(items)
+                }
+            }
+        }
+    }
+
+    // MARK: Encoders
+
+    /// A request message is written as well as read: every part must be writable from the
+    /// stored fields, and every `let` must be a length or count the encoder can derive.
+    private mutating func checkEncodable(_ message: MessageDeclaration) {
+        func checkRead(_ read: Read) {
+            switch read {
+            case .reference(let name, let location):
+                if let referenced = messages[name], !referenced.isRequest {
+                    error(location, "'\(name)' is part of request message '\(message.name)', so it must be a request message too")
+                }
+            case .conditional(_, _, _, let location):
+                error(location, "a request message cannot contain a conditional read (its encoder could not choose)")
+            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _):
+                checkRead(element)
+            case .bytes(_, _, _, true, let location), .rest(_, _, true, let location):
+                error(location, "a request message cannot stream a field (its encoder writes values)")
+            default:
+                break
+            }
+        }
+        func checkItems(_ items: [Item]) {
+            for (index, item) in items.enumerated() {
+                switch item {
+                case .literal: break
+                case .field(_, _, let read): checkRead(read)
+                case .local(let name, let location, .read(let read)):
+                    checkRead(read)
+                    if !Self.isIntegerFraming(read) {
+                        error(location, "'\(name)' cannot be encoded: a 'let' in a request message must be an integer length or count")
+                    } else if Self.derivation(of: name, in: Array(items[(index + 1)...])) == nil {
+                        error(location, "'\(name)' cannot be encoded: use it as 'bytes(\(name))' or '… * \(name)' of a later field so the encoder can derive it")
+                    }
+                case .local(_, let location, .call):
+                    error(location, "a request message cannot call hand-written code to compute a value (its encoder could not invert it)")
+                case .conditional(_, _, let location):
+                    error(location, "a request message cannot contain 'if' (its encoder could not choose)")
+                case .regex(_, let location, _, _):
+                    error(location, "a request message cannot contain a regex read (its encoder cannot write a match)")
+                }
+            }
+        }
+        switch message.body {
+        case .sequence(let items): checkItems(items)
+        case .choice(let choice):
+            for alternative in choice.cases {
+                switch alternative.payload {
+                case .none: break
+                case .single(let read): checkRead(read)
+                case .block(let items): checkItems(items)
+                }
+            }
+        }
+    }
+
+    static func isIntegerFraming(_ read: Read) -> Bool {
+        switch read {
+        case .binary: true
+        case .until(_, _, let conversion?, _): conversion.isInteger
+        default: false
+        }
+    }
+
+    /// The later field whose size gives `name` when encoding: `field: bytes(name)` (its byte
+    /// count) or `field: X * name` (its element count).
+    static func derivation(of name: String, in items: [Item]) -> (field: String, read: Read)? {
+        for item in items {
+            guard case .field(let field, _, let read) = item else { continue }
+            switch read {
+            case .bytes(.name(name, _), _, _, _, _), .repeatCount(_, .name(name, _), _, _):
+                return (field, read)
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    private mutating func error(_ location: SourceLocation, _ message: String) {
+        diagnostics.append(Diagnostic(location, message))
+    }
+}

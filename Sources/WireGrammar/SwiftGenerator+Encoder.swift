@@ -1,0 +1,159 @@
+/// Encoder generation for request messages: `encode(into:)` writes the items in grammar order,
+/// deriving each length or count `let` from the field it measures.
+extension SwiftGenerator {
+    mutating func generateEncoder(_ message: MessageDeclaration) {
+        var body = CodeWriter()
+        swap(&body, &code)
+        switch message.body {
+        case .sequence(let items):
+            var values: [String: String] = [:]
+            for field in storedFields(items, in: message.name, prefix: "") {
+                values[field.name] = "self.\(SwiftNames.identifier(field.name))"
+            }
+            emitEncoding(items, values: values)
+        case .choice(let choice):
+            code.line("switch self {")
+            for alternative in choice.cases {
+                let payload = casePayload(alternative, in: message.name)
+                let name = SwiftNames.identifier(alternative.name)
+                var values: [String: String] = [:]
+                var bindings: [String] = []
+                for (index, field) in payload.enumerated() {
+                    let local = "_v\(index)"
+                    values[field.name.isEmpty ? "" : field.name] = local
+                    bindings.append("let \(local)")
+                }
+                code.line("case .\(name)\(bindings.isEmpty ? "" : "(" + bindings.joined(separator: ", ") + ")"):")
+                var inner = CodeWriter()
+                swap(&inner, &code)
+                code.line("writer.field = \(SwiftNames.stringLiteral(alternative.name))")
+                if let literal = alternative.literal { code.line("writer.literal(\(SwiftNames.bytes(literal.bytes)))") }
+                switch alternative.payload {
+                case .none: break
+                case .single(let read): emitFieldEncoding(read, value: values[""] ?? "_v0", items: [], values: values)
+                case .block(let items): emitEncoding(items, values: values)
+                }
+                swap(&inner, &code)
+                code.indented { code in code.append(inner) }
+            }
+            code.line("}")
+        }
+        swap(&body, &code)
+        let name = message.name
+        code.block("extension \(name): WireRequest") { code in
+            code.line("/// Appends this message's bytes to `writer`, checked against the grammar.")
+            code.block("public func encode(into writer: inout WireWriter) throws") { code in
+                code.line("let _outer = writer.message")
+                code.line("writer.message = \(SwiftNames.stringLiteral(name))")
+                code.append(body)
+                code.line("writer.message = _outer")
+                code.line("writer.field = \"\"")
+            }
+        }
+    }
+
+    /// Items in order; `values` maps stored fields to the Swift expressions holding them.
+    private mutating func emitEncoding(_ items: [Item], values: [String: String]) {
+        var values = values
+        // Derived lets first: each is the size of the later field that uses it.
+        for (index, item) in items.enumerated() {
+            guard case .local(let name, _, .read) = item,
+                let (field, read) = Checker.derivation(of: name, in: Array(items[(index + 1)...])),
+                let value = values[field]
+            else { continue }
+            let local = "_\(name)"
+            switch read {
+            case .bytes(_, _, let conversion, _, _):
+                code.line("let \(local) = \(encodedBytes(value, conversion)).count")
+            default:
+                code.line("let \(local) = \(value).count")
+            }
+            values[name] = local
+        }
+        for item in items {
+            switch item {
+            case .literal(let literal):
+                code.line("writer.literal(\(SwiftNames.bytes(literal.bytes)))")
+            case .field(let name, _, let read):
+                code.line("writer.field = \(SwiftNames.stringLiteral(name))")
+                emitFieldEncoding(read, value: values[name] ?? "self.\(SwiftNames.identifier(name))", items: items, values: values)
+            case .local(let name, _, .read(let read)):
+                code.line("writer.field = \(SwiftNames.stringLiteral(name))")
+                let value = values[name] ?? "0"
+                switch read {
+                case .binary(let binary, _):
+                    code.line("try writer.binary(\(value), as: \(binary.swiftName).self, bigEndian: \(binary.bigEndian))")
+                case .until(let delimiter, let max, let conversion, _):
+                    let text = conversion == .hex || conversion == .uhex ? "WireFormat.hex(\(value))" : "WireFormat.decimal(\(value))"
+                    code.line("try writer.delimited(\(text), delimiter: \(SwiftNames.bytes(delimiter.bytes)), max: \(limit(max, default: Self.defaultUntilMax)))")
+                default:
+                    break  // the checker allows only integer framings here
+                }
+            case .local(_, _, .call), .conditional, .regex:
+                break  // refused by the checker for request messages
+            }
+        }
+    }
+
+    /// Writes one field's `value` as `read` frames it.
+    private mutating func emitFieldEncoding(_ read: Read, value: String, items: [Item], values: [String: String]) {
+        switch read {
+        case .until(let delimiter, let max, let conversion, _):
+            code.line("try writer.delimited(\(encodedBytes(value, conversion)), delimiter: \(SwiftNames.bytes(delimiter.bytes)), max: \(limit(max, default: Self.defaultUntilMax)))")
+        case .bytes(let count, let max, let conversion, _, _):
+            code.line("try writer.exact(\(encodedBytes(value, conversion)), count: \(encoderExpression(count, values: values)), max: \(limit(max, default: Self.defaultBytesMax)))")
+        case .rest(_, let conversion, _, _):
+            code.line("writer.bytes.append(contentsOf: \(encodedBytes(value, conversion)))")
+        case .binary(let binary, _):
+            code.line("writer.binary(\(value), bigEndian: \(binary.bigEndian))")
+        case .reference:
+            code.line("try \(value).encode(into: &writer)")
+        case .repeatCount(let element, let count, let max, _):
+            let expected = encoderExpression(count, values: values)
+            code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
+            code.line("guard \(value).count == \(expected) else { throw writer.fail(\"has \\(\(value).count) elements where the grammar says \\(\(expected))\") }")
+            code.line("for _element in \(value) {")
+            var inner = CodeWriter()
+            swap(&inner, &code)
+            emitFieldEncoding(element, value: "_element", items: [], values: values)
+            swap(&inner, &code)
+            code.indented { code in code.append(inner) }
+            code.line("}")
+        case .repeatUntil(let element, let terminator, let max, _):
+            code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
+            code.line("for _element in \(value) {")
+            var inner = CodeWriter()
+            swap(&inner, &code)
+            emitFieldEncoding(element, value: "_element", items: [], values: values)
+            swap(&inner, &code)
+            code.indented { code in code.append(inner) }
+            code.line("}")
+            code.line("writer.literal(\(SwiftNames.bytes(terminator.bytes)))")
+        case .conditional:
+            break  // refused by the checker for request messages
+        }
+    }
+
+    /// The bytes a value is written as, for its conversion.
+    private func encodedBytes(_ value: String, _ conversion: Conversion?) -> String {
+        switch conversion {
+        case nil, .raw?: value
+        case .string?: "Array(\(value).utf8)"
+        case .int?, .uint?: "WireFormat.decimal(\(value))"
+        case .hex?, .uhex?: "WireFormat.hex(\(value))"
+        case .double?: "WireFormat.double(\(value))"
+        case .named(let name, _)?: checker.enumerations[name] != nil ? "\(value).wireLiteral" : "try \(value).wireBytes()"
+        }
+    }
+
+    /// A length or count expression over the encoder's values (wrapping arithmetic: a wrong
+    /// result only fails the length check).
+    private func encoderExpression(_ expression: Expression, values: [String: String]) -> String {
+        switch expression {
+        case .integer(let value, _): String(value)
+        case .name(let name, _): "Int(truncatingIfNeeded: \(values[name] ?? SwiftNames.identifier(name)))"
+        case .binary(let op, let a, let b, _):
+            "(\(encoderExpression(a, values: values)) \(op == "+" ? "&+" : op == "-" ? "&-" : "&*") \(encoderExpression(b, values: values)))"
+        }
+    }
+}

@@ -1,0 +1,351 @@
+/// Parser generation: `read(_:depth:)` for each message, one statement per grammar item.
+extension SwiftGenerator {
+    /// Names visible to expressions: grammar name → Swift local and its type.
+    struct Names {
+        var locals: [String: (swift: String, type: ValueType)] = [:]
+    }
+
+    mutating func generateParser(_ message: MessageDeclaration) {
+        let streams = checker.streamingMessages.contains(message.name)
+        let chunkParameter = streams ? ", chunks: (UnsafeRawBufferPointer) throws -> Void" : ""
+        let depth = message.depthLimit ?? Self.defaultDepth
+        patterns = []
+        var body = CodeWriter()
+        swap(&body, &code)
+        generateParserBody(message)
+        swap(&body, &code)
+        let patterns = self.patterns
+        let name = message.name
+        code.block("extension \(name)\(streams ? "" : ": WireMessage")") { code in
+            for (index, pattern) in patterns.enumerated() {
+                code.line("/// `/\(pattern)/`, anchored where the message continues; compiled by wirec when it")
+                code.line("/// generated this file, so `try!` cannot fail.")
+                code.line("static let _pattern\(index) = try! Pattern(\(SwiftNames.stringLiteral("\\A(?:" + pattern + ")")))")
+                code.line()
+            }
+            if streams {
+                code.line("/// Reads one message from `source`, handing the streamed field to `chunks` as it arrives.")
+                code.block("public static func read(from source: some ByteSource\(chunkParameter)) async throws -> \(name)") { code in
+                    code.line("var reader = WireReader(source, message: \(SwiftNames.stringLiteral(name)))")
+                    code.line("return try await read(&reader, depth: 0, chunks: chunks)")
+                }
+                code.line()
+            }
+            code.line("/// Reads one message with `_wire`, nested `_depth` levels deep.")
+            code.block("public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int\(chunkParameter)) async throws -> \(name)") { code in
+                code.line("let _outer = try _wire.enter(\(SwiftNames.stringLiteral(name)), depth: _depth, limit: \(depth))")
+                code.append(body)
+            }
+        }
+    }
+
+    private mutating func generateParserBody(_ message: MessageDeclaration) {
+        switch message.body {
+        case .sequence(let items):
+            var names = Names()
+            emitItems(items, names: &names)
+            let fields = storedFields(items, in: message.name, prefix: "")
+            code.line("_wire.leave(_outer)")
+            let arguments = fields.map { "\(SwiftNames.identifier($0.name)): \(names.locals[$0.name]?.swift ?? SwiftNames.identifier($0.name))" }
+            code.line("return \(message.name)(\(arguments.joined(separator: ", ")))")
+        case .choice(let choice):
+            code.line("let _result: \(message.name)")
+            let literals = choice.cases.compactMap(\.literal)
+            let hasElse = choice.cases.contains { $0.literal == nil }
+            if !choice.peek && !hasElse && literals.allSatisfy({ $0.bytes.count == 1 }) {
+                code.line("_wire.field = \"\"")
+                code.line("let _prefix = try await _wire.prefixByte()")
+                code.line("switch _prefix {")
+                for alternative in choice.cases {
+                    let literal = alternative.literal!
+                    code.line("case \(literal.bytes[0]):  // \(literal.text)")
+                    code.indented { code in code.line("_wire.field = \(SwiftNames.stringLiteral(alternative.name))") }
+                    emitCase(alternative, in: message)
+                }
+                code.line("default:")
+                code.indented { code in code.line("throw _wire.fail(.noAlternative(found: [_prefix]), at: _wire.offset - 1)") }
+                code.line("}")
+            } else {
+                let longest = literals.map(\.bytes.count).max() ?? 0
+                let list = "[" + literals.map { SwiftNames.bytes($0.bytes) }.joined(separator: ", ") + "]"
+                code.line("_wire.field = \"\"")
+                code.line("switch try await _wire.choose(\(list), longest: \(longest), consume: \(!choice.peek), orElse: \(hasElse)) {")
+                var index = 0
+                var elseCase: Case?
+                for alternative in choice.cases {
+                    guard let literal = alternative.literal else {
+                        elseCase = alternative
+                        continue
+                    }
+                    code.line("case \(index):  // \(literal.text)")
+                    index += 1
+                    code.indented { code in code.line("_wire.field = \(SwiftNames.stringLiteral(alternative.name))") }
+                    emitCase(alternative, in: message)
+                }
+                code.line("default:")
+                if let elseCase {
+                    emitCase(elseCase, in: message)
+                } else {
+                    code.indented { code in code.line("throw _wire.fail(.noAlternative(found: []))") }
+                }
+                code.line("}")
+            }
+            code.line("_wire.leave(_outer)")
+            code.line("return _result")
+        }
+    }
+
+    private mutating func emitCase(_ alternative: Case, in message: MessageDeclaration) {
+        var inner = CodeWriter()
+        swap(&inner, &code)
+        let name = SwiftNames.identifier(alternative.name)
+        switch alternative.payload {
+        case .none:
+            code.line("_result = .\(name)")
+        case .single(let read):
+            let names = Names()
+            emitRead(read, into: "_value", names: names)
+            code.line(read.isStreamed ? "_result = .\(name)" : "_result = .\(name)(_value)")
+        case .block(let items):
+            var names = Names()
+            emitItems(items, names: &names)
+            let fields = storedFields(items, in: message.name, prefix: alternative.name + ".")
+            if fields.isEmpty {
+                code.line("_result = .\(name)")
+            } else {
+                let arguments = fields.map { "\(SwiftNames.identifier($0.name)): \(names.locals[$0.name]?.swift ?? SwiftNames.identifier($0.name))" }
+                code.line("_result = .\(name)(\(arguments.joined(separator: ", ")))")
+            }
+        }
+        swap(&inner, &code)
+        code.indented { code in code.append(inner) }
+    }
+
+    // MARK: Items
+
+    mutating func emitItems(_ items: [Item], names: inout Names) {
+        for item in items {
+            switch item {
+            case .literal(let literal):
+                code.line("try await _wire.expect(\(SwiftNames.bytes(literal.bytes)), \(SwiftNames.stringLiteral(literal.text)))")
+            case .field(let name, _, let read), .local(let name, _, .read(let read)):
+                fieldLiteral = SwiftNames.stringLiteral(name)
+                code.line("_wire.field = \(fieldLiteral)")
+                let local = SwiftNames.identifier(name)
+                emitRead(read, into: local, names: names)
+                if !read.isStreamed { names.locals[name] = (local, type(of: read)) }
+            case .local(let name, _, .call(let function, let arguments, _)):
+                let local = SwiftNames.identifier(name)
+                let values = arguments.map { names.locals[$0.0]?.swift ?? SwiftNames.identifier($0.0) }
+                code.line("_wire.field = \(SwiftNames.stringLiteral(name))")
+                code.line("let \(local): Int = try Self.\(SwiftNames.identifier(function))(\(values.joined(separator: ", ")))")
+                names.locals[name] = (local, .int)
+            case .conditional(let condition, let inner, _):
+                // Names read inside the block are optional after it: declared here, set inside.
+                var inside = names
+                var declared: [(name: String, outer: String)] = []
+                for (name, type) in blockNames(inner) where names.locals[name] == nil {
+                    let outer = unique(name)
+                    code.line("var \(outer): \(type.swiftName)? = nil")
+                    declared.append((name, outer))
+                }
+                let test = expression(condition, names: names)
+                code.line("if \(tryPrefix(test))\(test) {")
+                var body = CodeWriter()
+                swap(&body, &code)
+                emitItems(inner, names: &inside)
+                for (name, outer) in declared {
+                    if let local = inside.locals[name] { code.line("\(outer) = \(local.swift)") }
+                }
+                swap(&body, &code)
+                code.indented { code in code.append(body) }
+                code.line("}")
+                for (name, outer) in declared {
+                    if let type = inside.locals[name]?.type { names.locals[name] = (outer, .optional(type)) }
+                }
+            case .regex(let pattern, let location, let max, let captures):
+                let index = patterns.count
+                patterns.append(pattern)
+                let groups = checker.regexGroups[location] ?? [:]
+                code.line("_wire.field = \(SwiftNames.stringLiteral(captures.first?.name ?? ""))")
+                let values = captures.map { capture -> String in
+                    let number = groups[capture.name] ?? 0
+                    let convert = conversionCall(capture.conversion, bytes: "$0")
+                    if capture.optional {
+                        return "try _match[\(number)].map { \(convert) }"
+                    }
+                    return "try { \(convert) }(WireConvert.group(_match, \(number), \(SwiftNames.stringLiteral(capture.name))))"
+                }
+                fieldLiteral = SwiftNames.stringLiteral(captures.first?.name ?? "")
+                let bound = captures.map { SwiftNames.identifier($0.name) }
+                let target = captures.isEmpty ? "_" : "(\(bound.joined(separator: ", ")))"
+                let closure = captures.isEmpty ? "{ _ in }" : "{ _match in (\(values.joined(separator: ", "))) }"
+                code.line("let \(target) = try await _wire.regex(Self._pattern\(index), max: \(limit(max, default: Self.defaultUntilMax))) \(closure)")
+                for capture in captures {
+                    var captured = type(ofConversion: capture.conversion)
+                    if capture.optional { captured = .optional(captured) }
+                    names.locals[capture.name] = (SwiftNames.identifier(capture.name), captured)
+                }
+            }
+        }
+    }
+
+    /// The names a conditional block declares, with their types inside it.
+    private func blockNames(_ items: [Item]) -> [(String, ValueType)] {
+        var result: [(String, ValueType)] = []
+        for item in items {
+            switch item {
+            case .field(let name, _, let read), .local(let name, _, .read(let read)):
+                if !read.isStreamed { result.append((name, type(of: read))) }
+            case .local(let name, _, .call): result.append((name, .int))
+            case .conditional(_, let inner, _):
+                result += blockNames(inner).map { ($0.0, ValueType.optional($0.1)) }
+            case .regex(_, _, _, let captures):
+                result += captures.map { ($0.name, $0.optional ? .optional(type(ofConversion: $0.conversion)) : type(ofConversion: $0.conversion)) }
+            case .literal:
+                break
+            }
+        }
+        return result
+    }
+
+    func type(ofConversion conversion: Conversion) -> ValueType {
+        type(of: .until(delimiter: Literal(bytes: [], text: "", location: SourceLocation(line: 0, column: 0)), max: nil, conversion: conversion, location: SourceLocation(line: 0, column: 0)))
+    }
+
+    // MARK: Reads
+
+    /// Statements that read `read` into a new local `target` (nothing for a streamed read).
+    mutating func emitRead(_ read: Read, into target: String, names: Names) {
+        switch read {
+        case .repeatCount(let element, let count, let max, _):
+            let countLocal = unique("count")
+            let elementType = type(of: element)
+            let countCode = expression(count, names: names)
+            code.line("let \(countLocal) = \(tryPrefix(countCode))\(countCode)")
+            code.line("try _wire.checkLength(\(countLocal), max: \(limit(max, default: Self.defaultCountMax)))")
+            code.line("var \(target): [\(elementType.swiftName)] = []")
+            code.line("\(target).reserveCapacity(Swift.min(\(countLocal), 1024))")
+            let field = currentField()
+            let value = valueExpression(element, names: names)
+            code.block("for _ in 0..<\(countLocal)") { code in
+                code.line("\(target).append(\(value))")
+                code.line("_wire.field = \(field)")
+            }
+        case .repeatUntil(let element, let terminator, let max, _):
+            let elementType = type(of: element)
+            let limit = limit(max, default: Self.defaultCountMax)
+            code.line("var \(target): [\(elementType.swiftName)] = []")
+            let field = currentField()
+            let value = valueExpression(element, names: names)
+            code.block("while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes)))") { code in
+                code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
+                code.line("\(target).append(\(value))")
+                code.line("_wire.field = \(field)")
+            }
+            code.line("try await _wire.expect(\(SwiftNames.bytes(terminator.bytes)), \(SwiftNames.stringLiteral(terminator.text)))")
+        case .conditional(let condition, let then, let otherwise, _):
+            let resultType = type(of: read)
+            let test = expression(condition, names: names)
+            if read.isStreamed {
+                code.line("if \(tryPrefix(test))\(test) {")
+                emitBranch(then, into: nil, names: names)
+                code.line("} else {")
+                emitBranch(otherwise, into: nil, names: names)
+                code.line("}")
+                return
+            }
+            code.line("let \(target): \(resultType.swiftName)")
+            code.line("if \(tryPrefix(test))\(test) {")
+            emitBranch(then, into: target, names: names)
+            code.line("} else {")
+            emitBranch(otherwise, into: target, names: names)
+            code.line("}")
+        case .bytes(let count, let max, _, true, _):
+            let countCode = expression(count, names: names)
+            code.line("try await _wire.bytes(\(tryPrefix(countCode))\(countCode), max: \(limit(max, default: Self.defaultBytesMax)), chunks: chunks)")
+        case .rest(let max, _, true, _):
+            code.line("try await _wire.rest(max: \(max?.value ?? Int.max), chunks: chunks)")
+        default:
+            code.line("let \(target) = \(valueExpression(read, names: names))")
+        }
+    }
+
+    private mutating func emitBranch(_ read: Read?, into target: String?, names: Names) {
+        var branch = CodeWriter()
+        swap(&branch, &code)
+        if let read {
+            if let target {
+                let temporary = unique("branch")
+                emitRead(read, into: temporary, names: names)
+                code.line("\(target) = \(temporary)")
+            } else {
+                emitRead(read, into: "_", names: names)
+            }
+        } else if let target {
+            code.line("\(target) = nil")
+        }
+        swap(&branch, &code)
+        code.indented { code in code.append(branch) }
+    }
+
+    /// The field being read (a Swift literal), to restore after nested messages reset it.
+    private func currentField() -> String { fieldLiteral }
+
+    /// `try ` where an expression calls the reader's checked arithmetic.
+    func tryPrefix(_ code: String) -> String { code.contains("_wire.") ? "try " : "" }
+
+    /// An expression reading one value (reads that need no statements of their own).
+    func valueExpression(_ read: Read, names: Names) -> String {
+        switch read {
+        case .until(let delimiter, let max, let conversion, _):
+            return "try await _wire.until(\(SwiftNames.bytes(delimiter.bytes)), max: \(limit(max, default: Self.defaultUntilMax))) { \(conversionCall(conversion, bytes: "$0")) }"
+        case .bytes(let count, let max, let conversion, _, _):
+            let countCode = expression(count, names: names)
+            return "try await _wire.bytes(\(tryPrefix(countCode))\(countCode), max: \(limit(max, default: Self.defaultBytesMax))) { \(conversionCall(conversion, bytes: "$0")) }"
+        case .rest(let max, let conversion, _, _):
+            return "try await _wire.rest(max: \(max?.value ?? Int.max)) { \(conversionCall(conversion, bytes: "$0")) }"
+        case .binary(let binary, _):
+            return "try await _wire.binary(\(binary.swiftName).self, bigEndian: \(binary.bigEndian))"
+        case .reference(let name, _):
+            return "try await \(name).read(&_wire, depth: _depth + 1)"
+        case .repeatCount, .repeatUntil, .conditional:
+            preconditionFailure("repetitions and conditionals are statements")  // the parser never nests them as elements
+        }
+    }
+
+    /// The conversion of lent `bytes` as Swift.
+    func conversionCall(_ conversion: Conversion?, bytes: String) -> String {
+        switch conversion {
+        case nil, .raw?: "WireConvert.raw(\(bytes))"
+        case .string?: "try WireConvert.string(\(bytes))"
+        case .int?: "try WireConvert.int(\(bytes))"
+        case .uint?: "try WireConvert.uint(\(bytes))"
+        case .hex?: "try WireConvert.hex(\(bytes))"
+        case .uhex?: "try WireConvert.uhex(\(bytes))"
+        case .double?: "try WireConvert.double(\(bytes))"
+        case .named(let name, _)?:
+            checker.enumerations[name] != nil ? "try WireConvert.value(\(bytes), as: \(name).self)" : "try \(name)(wireBytes: \(bytes))"
+        }
+    }
+
+    /// An integer or condition expression; `try` goes in front of the whole expression.
+    func expression(_ expression: Expression, names: Names) -> String {
+        switch expression {
+        case .integer(let value, _):
+            return String(value)
+        case .name(let name, _):
+            guard let local = names.locals[name] else { return SwiftNames.identifier(name) }
+            return local.type == .int ? local.swift : "_wire.int(\(local.swift))"
+        case .binary(let op, let a, let b, _):
+            let left = self.expression(a, names: names)
+            let right = self.expression(b, names: names)
+            switch op {
+            case "+": return "_wire.add(\(left), \(right))"
+            case "-": return "_wire.subtract(\(left), \(right))"
+            case "*": return "_wire.multiply(\(left), \(right))"
+            default: return "(\(left) \(op) \(right))"
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// Generated parsers: Grammars/WireRedis/resp.wire

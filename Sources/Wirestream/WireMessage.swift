@@ -1,0 +1,40 @@
+/// A message type generated from a grammar: it reads itself from any ``ByteSource``.
+public protocol WireMessage: Sendable {
+    /// Reads one message with `reader`, nested `depth` levels deep (for the depth limit).
+    static func read<Source: ByteSource>(_ reader: inout WireReader<Source>, depth: Int) async throws -> Self
+}
+
+extension WireMessage {
+    /// Reads one message from `source`.
+    /// - Throws: ``WireProtocolError`` for input that does not follow the grammar (nothing
+    ///   more is read); ``StreamClosedError`` if the source ends before the message begins.
+    @inlinable
+    public static func read(from source: some ByteSource) async throws -> Self {
+        var reader = WireReader(source, message: "")
+        return try await read(&reader, depth: 0)
+    }
+}
+
+/// A request message generated from a grammar: it writes itself as its grammar says.
+public protocol WireRequest {
+    /// Appends the message's bytes to `writer`.
+    /// - Throws: ``WireEncodingError`` for a value its own grammar would refuse.
+    func encode(into writer: inout WireWriter) throws
+}
+
+extension WireRequest {
+    /// The message's bytes.
+    public func encoded() throws -> [UInt8] {
+        var writer = WireWriter(message: "")
+        try encode(into: &writer)
+        return writer.bytes
+    }
+}
+
+extension BaseIOStream {
+    /// Encodes `request` and queues it (see ``queueWrite(_:)-([UInt8])``): requests can be
+    /// pipelined without waiting.
+    public func queueWrite(_ request: some WireRequest) throws {
+        queueWrite(try request.encoded())
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import WireGrammar
+
+/// `wirec FILE.wire -o OUT.swift`: compiles a wire grammar into Swift parsers and encoders.
+@main
+struct Wirec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wirec",
+        abstract: "Compile a wire grammar (.wire) into Swift parsers and encoders for Wirestream.",
+        discussion: """
+            The generated file imports Wirestream: per message a struct or enum with typed fields and \
+            `read(from:)` for any ByteSource; per request message an encoder (`encode(into:)`, \
+            `encoded()`). Mistakes are printed as FILE:LINE:COL: error: MESSAGE, all of them, and \
+            the exit status is 1. The language is described in docs/grammar.md.
+            """)
+
+    @Argument(help: "The grammar file to compile.")
+    var grammar: String
+
+    @Option(name: .shortAndLong, help: "Where to write the Swift source (default: standard output).")
+    var output: String?
+
+    func run() throws {
+        let source: String
+        do {
+            source = try String(contentsOfFile: grammar, encoding: .utf8)
+        } catch {
+            FileHandle.standardError.write(Data("\(grammar): error: cannot read the grammar: \(error.localizedDescription)\n".utf8))
+            throw ExitCode(1)
+        }
+        let result = WireCompiler.compile(source, fileName: (grammar as NSString).lastPathComponent)
+        guard let swift = result.swift else {
+            for diagnostic in result.diagnostics {
+                FileHandle.standardError.write(Data((diagnostic.formatted(file: grammar) + "\n").utf8))
+            }
+            throw ExitCode(1)
+        }
+        if let output {
+            // Rewrite only on change, so the build does not recompile an unchanged file.
+            if (try? String(contentsOfFile: output, encoding: .utf8)) != swift {
+                try swift.write(toFile: output, atomically: true, encoding: .utf8)
+            }
+        } else {
+            print(swift, terminator: "")
+        }
+    }
+}
