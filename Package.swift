@@ -48,6 +48,8 @@ let package = Package(
             path: "Examples/HTTPFetch"
         ),
         .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
+        .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar", "wirec"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["Wirestream", "WireRedis", "WireHTTP", "WireLines"]),
     ],
     swiftLanguageModes: [.v6]
 )

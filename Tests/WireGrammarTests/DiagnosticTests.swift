@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+@testable import WireGrammar
+
+/// Bad grammars → the diagnostics the compiler owes, at the right line and column.
+struct DiagnosticTests {
+    struct BadGrammar: CustomTestStringConvertible, Sendable {
+        let name: String
+        let source: String
+        /// "LINE:COL" and a fragment of the message.
+        let location: String
+        let message: String
+        var testDescription: String { name }
+    }
+
+    static let cases: [BadGrammar] = [
+        BadGrammar(name: "undefined message", source: """
+            message A {
+              b: Missing
+            }
+            """, location: "2:6", message: "undefined message 'Missing'"),
+        BadGrammar(name: "undefined length name", source: """
+            message A {
+              data: bytes(n)
+            }
+            """, location: "2:15", message: "undefined name 'n'"),
+        BadGrammar(name: "length used before it is parsed", source: """
+            message A {
+              data: bytes(n)
+              let n = until "\\r\\n" as int
+            }
+            """, location: "2:15", message: "'n' is used before it is parsed (line 3)"),
+        BadGrammar(name: "unbounded rest", source: """
+            message A {
+              body: rest
+            }
+            """, location: "2:9", message: "unbounded read: 'rest' needs 'max N'"),
+        BadGrammar(name: "duplicate alternative", source: """
+            message A = switch {
+              "+" => a
+              "+" => b
+            }
+            """, location: "3:3", message: "unreachable alternative: \"+\" repeats \"+\" (line 2)"),
+        BadGrammar(name: "alternative shadowed by a shorter prefix", source: """
+            message A = switch {
+              "GET" => short
+              "GET /" => long
+            }
+            """, location: "3:3", message: "unreachable alternative: \"GET /\" starts with \"GET\""),
+        BadGrammar(name: "alternative after else", source: """
+            message A = switch peek {
+              else => other { x: until "\\n" }
+              "a" => a
+            }
+            """, location: "3:3", message: "alternative after 'else' (line 2) is unreachable"),
+        BadGrammar(name: "left recursion through two messages", source: """
+            message A {
+              b: B
+              "x"
+            }
+            message B {
+              a: A
+            }
+            """, location: "1:9", message: "left recursion: A → B → A"),
+        BadGrammar(name: "struct containing itself", source: """
+            message A {
+              "x"
+              inner: A
+            }
+            """, location: "1:9", message: "'A' contains itself"),
+        BadGrammar(name: "duplicate field", source: """
+            message A {
+              x: until "\\n"
+              x: until "\\n"
+            }
+            """, location: "3:3", message: "duplicate name 'x' (line 2)"),
+        BadGrammar(name: "duplicate declaration", source: """
+            message A { x: until "\\n" }
+            message A { y: until "\\n" }
+            """, location: "2:9", message: "'A' is already declared (line 1)"),
+        BadGrammar(name: "unknown conversion", source: """
+            message A { x: until "\\n" as integer }
+            """, location: "1:30", message: "unknown conversion 'integer'"),
+        BadGrammar(name: "invalid regex", source: """
+            message A { regex /(?<a>x/ { a: string } }
+            """, location: "1:13", message: "invalid regex at offset 6: missing closing parenthesis"),
+        BadGrammar(name: "regex without the named group", source: """
+            message A { regex /(?<a>x)/ { b: string } }
+            """, location: "1:31", message: "the regex has no group named 'b' (it has: a)"),
+        BadGrammar(name: "request with a regex", source: """
+            request message A { regex /(?<a>x)/ { a: string } }
+            """, location: "1:21", message: "a request message cannot contain a regex read"),
+        BadGrammar(name: "request let that cannot be derived", source: """
+            request message A {
+              let n = until " " as int
+              x: until "\\n"
+            }
+            """, location: "2:7", message: "'n' cannot be encoded: use it as 'bytes(n)'"),
+        BadGrammar(name: "length that is a string", source: """
+            message A {
+              n: until " " as string
+              data: bytes(n)
+            }
+            """, location: "3:15", message: "'n' is a string, not an integer"),
+        BadGrammar(name: "zero limit", source: """
+            message A { x: until "\\n" max 0 }
+            """, location: "1:31", message: "a limit must be positive"),
+        BadGrammar(name: "unterminated string", source: """
+            message A { x: until "\\n }
+            """, location: "1:22", message: "unterminated string"),
+        BadGrammar(name: "unknown escape", source: """
+            message A { x: until "\\q" }
+            """, location: "1:23", message: "unknown escape '\\q'"),
+        BadGrammar(name: "missing colon", source: """
+            message A {
+              x until "\\n"
+            }
+            """, location: "2:5", message: "expected ':', found 'until'"),
+        BadGrammar(name: "two streamed fields", source: """
+            message A {
+              let n = until "\\n" as int
+              a: bytes(n) stream
+              b: rest stream
+            }
+            """, location: "4:6", message: "only one field of a message can be streamed"),
+        BadGrammar(name: "streamed message nested", source: """
+            message A { b: rest stream }
+            message B { a: A }
+            """, location: "2:16", message: "'A' streams a field and can only be read at the top level"),
+        BadGrammar(name: "enumeration read without framing", source: """
+            enum E { a = "a" }
+            message A { e: E }
+            """, location: "2:16", message: "'E' needs framing"),
+        BadGrammar(name: "request uses a non-request message", source: """
+            message P { x: until "\\n" }
+            request message A { p: P }
+            """, location: "2:24", message: "'P' is part of request message 'A', so it must be a request message too"),
+        BadGrammar(name: "length that may be absent", source: """
+            message A {
+              let flag = until " " as int
+              if flag == 1 { let n = until " " as int }
+              data: bytes(n)
+            }
+            """, location: "4:15", message: "'n' may be absent"),
+    ]
+
+    @Test("a bad grammar is reported at its line and column", arguments: cases)
+    func reportsTheMistake(_ bad: BadGrammar) {
+        let result = WireCompiler.compile(bad.source, fileName: "bad.wire")
+        #expect(result.swift == nil)
+        let printed = result.diagnostics.map { $0.formatted(file: "bad.wire") }
+        #expect(
+            printed.contains { $0.hasPrefix("bad.wire:\(bad.location): error: ") && $0.contains(bad.message) },
+            "got: \(printed)")
+    }
+
+    @Test func severalMistakesAreReportedInOneRun() {
+        let source = """
+            message A {
+              x: Missing
+            }
+            message B {
+              y until "\\n"
+            }
+            message C {
+              z: rest
+            }
+            """
+        let lines = WireCompiler.compile(source, fileName: "g.wire").diagnostics.map(\.location.line)
+        #expect(lines == [2, 5, 8])
+    }
+
+    @Test func theBundledGrammarsCompileCleanly() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = root.appending(path: "Grammars")
+        let grammars = try FileManager.default.subpathsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".wire") }
+        #expect(grammars.count >= 4)
+        for grammar in grammars {
+            let source = try String(contentsOf: folder.appending(path: grammar), encoding: .utf8)
+            let result = WireCompiler.compile(source, fileName: grammar)
+            #expect(result.diagnostics.isEmpty, "\(grammar): \(result.diagnostics)")
+            #expect(result.swift?.contains("import Wirestream") == true)
+        }
+    }
+}
