@@ -66,10 +66,9 @@ extension SwiftGenerator {
                 code.indented { code in code.line("throw _wire.fail(.noAlternative(found: [_prefix]), at: _wire.offset - 1)") }
                 code.line("}")
             } else {
-                let longest = literals.map(\.bytes.count).max() ?? 0
                 let list = "[" + literals.map { SwiftNames.bytes($0.bytes) }.joined(separator: ", ") + "]"
                 code.line("_wire.field = \"\"")
-                code.line("switch try await _wire.choose(\(list), longest: \(longest), consume: \(!choice.peek), orElse: \(hasElse)) {")
+                code.line("switch try await _wire.choose(\(list), consume: \(!choice.peek), orElse: \(hasElse)) {")
                 var index = 0
                 var elseCase: Case?
                 for alternative in choice.cases {

@@ -36,7 +36,7 @@ public struct WireReader<Source: ByteSource> {
             offset = start + length
             return value
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
     }
 
@@ -52,7 +52,7 @@ public struct WireReader<Source: ByteSource> {
             offset = start + count
             return value
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
     }
 
@@ -73,7 +73,7 @@ public struct WireReader<Source: ByteSource> {
             }
             offset = start + count
         } catch {
-            throw translate(error, at: start + count - remaining)
+            throw await translate(error, at: start + count - remaining)
         }
     }
 
@@ -86,7 +86,7 @@ public struct WireReader<Source: ByteSource> {
         do {
             return try collected.withUnsafeBytes(convert)
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
     }
 
@@ -97,7 +97,7 @@ public struct WireReader<Source: ByteSource> {
         do {
             offset += try await source.readUntilClose(maxBytes: max, chunk)
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
     }
 
@@ -116,7 +116,7 @@ public struct WireReader<Source: ByteSource> {
             offset = start + length
             return value
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
     }
 
@@ -143,7 +143,7 @@ public struct WireReader<Source: ByteSource> {
             }
             offset = start + literal.count
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
     }
 
@@ -151,42 +151,61 @@ public struct WireReader<Source: ByteSource> {
     /// before the literal could be complete; the next read reports the truncation).
     @inlinable
     public mutating func peekMatches(_ literal: [UInt8]) async throws -> Bool {
-        do {
-            return try await source.peek(literal.count) { $0.elementsEqual(literal) }
-        } catch {
-            throw translate(error, at: offset)
-        }
+        try await choose([literal], consume: false, orElse: true) == 0
     }
 
     /// The index of the first of `literals` the input starts with (consumed if `consume`), for a
-    /// switch; tried in order. With `orElse`, -1 when none matches (the switch's `else`).
+    /// switch; tried in declaration order. With `orElse`, -1 when none matches (the `else`).
+    ///
+    /// Looks ahead only as far as it must, one more byte at a time while the first possible literal
+    /// is incomplete — so a short reply (`END\r\n`) is recognised without waiting for bytes a
+    /// longer alternative would need. (Buffered bytes make each step a plain function call.)
     /// - Throws: ``WireProtocolError/Kind/noAlternative(found:)`` when none matches.
     @inlinable
-    public mutating func choose(_ literals: [[UInt8]], longest: Int, consume: Bool, orElse: Bool) async throws -> Int {
+    public mutating func choose(_ literals: [[UInt8]], consume: Bool, orElse: Bool) async throws -> Int {
         let start = offset
         do {
-            let (index, found) = try await source.peek(longest) { ahead -> (Int, [UInt8]) in
-                for (index, literal) in literals.enumerated()
-                where literal.count <= ahead.count && UnsafeRawBufferPointer(rebasing: ahead[0..<literal.count]).elementsEqual(literal) {
-                    return (index, [])
+            var want = 1
+            while true {
+                let (decision, found, next) = try await source.peek(want) { ahead in
+                    Self.decide(literals, ahead: ahead, complete: ahead.count < want)
                 }
-                return (-1, [UInt8](ahead))
+                switch decision {
+                case .chosen(let index):
+                    if consume {
+                        let count = literals[index].count
+                        try await source.readBytes(count, partial: false) { _ in }
+                        offset = start + count
+                    }
+                    return index
+                case .none:
+                    if orElse { return -1 }
+                    throw WireConversionFailure(.noAlternative(found: found))
+                case .needMore:
+                    want = next
+                }
             }
-            guard index >= 0 else {
-                if orElse { return -1 }
-                throw WireConversionFailure(.noAlternative(found: found))
-            }
-            if consume {
-                let count = literals[index].count
-                try await source.readBytes(count, partial: false) { _ in }
-                offset = start + count
-            }
-            return index
-        } catch let failure as WireConversionFailure {
-            throw fail(failure.kind, at: start)
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
+    }
+
+    @usableFromInline
+    enum Decision {
+        case chosen(Int), none, needMore
+    }
+
+    /// Walks `literals` in order against the bytes seen so far: the first still possible one
+    /// decides — chosen if complete, else more bytes are needed (unless the input has ended).
+    @usableFromInline
+    static func decide(_ literals: [[UInt8]], ahead: UnsafeRawBufferPointer, complete: Bool) -> (Decision, [UInt8], Int) {
+        for (index, literal) in literals.enumerated() {
+            let seen = Swift.min(literal.count, ahead.count)
+            guard UnsafeRawBufferPointer(rebasing: ahead[0..<seen]).elementsEqual(literal[0..<seen]) else { continue }
+            if seen == literal.count { return (.chosen(index), [], 0) }
+            if !complete { return (.needMore, [], ahead.count + 1) }
+        }
+        return (.none, [UInt8](ahead), 0)
     }
 
     /// The next byte, consumed: the fast switch when every alternative starts with one byte.
@@ -198,7 +217,7 @@ public struct WireReader<Source: ByteSource> {
             offset = start + 1
             return byte
         } catch {
-            throw translate(error, at: start)
+            throw await translate(error, at: start)
         }
     }
 
@@ -262,18 +281,25 @@ public struct WireReader<Source: ByteSource> {
         WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
     }
 
+    @usableFromInline
+    func hasLeftoverBytes() async -> Bool {
+        ((try? await source.peek(1) { $0.count }) ?? 0) > 0
+    }
+
     /// The error a failed read becomes: conversions and stream limits turn into
     /// ``WireProtocolError``s; a clean EOF before the message began stays a ``StreamClosedError``;
     /// other stream errors (resets, TLS) pass through unchanged.
     @usableFromInline
-    func translate(_ error: any Error, at start: Int) -> any Error {
+    func translate(_ error: any Error, at start: Int) async -> any Error {
         switch error {
         case let failure as WireConversionFailure:
             return fail(failure.kind, at: start)
         case let closed as StreamClosedError:
             switch closed.realError {
             case nil:
-                return start == 0 ? closed : fail(.truncated, at: start)
+                // Nothing of the message consumed and nothing left over: the peer closed between messages.
+                if start == 0, await !hasLeftoverBytes() { return closed }
+                return fail(.truncated, at: start)
             case let unsatisfiable as UnsatisfiableReadError:
                 return fail(.limitExceeded(limit: unsatisfiable.maxBytes, value: nil), at: start)
             default:

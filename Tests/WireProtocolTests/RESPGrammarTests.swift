@@ -1,0 +1,140 @@
+import Testing
+import WireRedis
+import Wirestream
+
+/// The RESP grammar (Grammars/WireRedis/resp.wire) on fixtures, at every split of the input.
+struct RESPGrammarTests {
+    /// Reads replies until the source is exhausted.
+    static func replies(_ source: MemoryByteSource) async throws -> [Reply] {
+        var replies: [Reply] = []
+        while true {
+            do {
+                replies.append(try await Reply.read(from: source))
+            } catch is StreamClosedError {
+                return replies
+            }
+        }
+    }
+
+    @Test func resp2Replies() async throws {
+        let input = bytes("+OK\r\n-ERR wrong type\r\n:-42\r\n$5\r\nhello\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n*2\r\n$1\r\na\r\n*1\r\n:1\r\n")
+        let replies = try await readEverySplit(input, Self.replies)
+        #expect(replies == [
+            .simple("OK"), .error("ERR wrong type"), .integer(-42), .bulk(value: bytes("hello")), .bulk(value: []),
+            .bulk(value: nil), .array(elements: nil), .array(elements: []),
+            .array(elements: [.bulk(value: bytes("a")), .array(elements: [.integer(1)])]),
+        ])
+    }
+
+    @Test func resp3Replies() async throws {
+        let input = bytes(
+            "_\r\n#t\r\n#f\r\n,3.5\r\n,-inf\r\n(3492890328409238509324850943850943825024385\r\n!9\r\nSYNTAX no\r\n"
+                + "=8\r\ntxt:abcd\r\n%2\r\n+a\r\n:1\r\n+b\r\n_\r\n~1\r\n+x\r\n>2\r\n+message\r\n$2\r\nhi\r\n"
+                + "|1\r\n+ttl\r\n:3600\r\n$1\r\nv\r\n")
+        let replies = try await readEverySplit(input, Self.replies)
+        #expect(replies == [
+            .null, .boolean(.true), .boolean(.false), .double(3.5), .double(-.infinity),
+            .bigNumber("3492890328409238509324850943850943825024385"), .blobError(message: "SYNTAX no"),
+            .verbatim(text: "txt:abcd"),
+            .map(entries: [Pair(key: .simple("a"), value: .integer(1)), Pair(key: .simple("b"), value: .null)]),
+            .set(elements: [.simple("x")]), .push(elements: [.simple("message"), .bulk(value: bytes("hi"))]),
+            .attribute(attributes: [Pair(key: .simple("ttl"), value: .integer(3600))], reply: .bulk(value: bytes("v"))),
+        ])
+    }
+
+    @Test func commandEncoderWritesAnArrayOfBulkStrings() throws {
+        let command = Command(arguments: ["SET", "key", "a\r\nb"].map { Argument(value: bytes($0)) })
+        #expect(try command.encoded() == bytes("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$4\r\na\r\nb\r\n"))
+    }
+
+    @Test func encodedCommandsReadBack() async throws {
+        let command = Command(arguments: [Argument(value: bytes("LRANGE")), Argument(value: []), Argument(value: bytes("-1"))])
+        let decoded = try await readEverySplit(try command.encoded()) { try await Command.read(from: $0) }
+        #expect(decoded == command)
+    }
+
+    // MARK: Bad input
+
+    func replyError(_ input: String) async -> WireProtocolError? {
+        await protocolError(bytes(input)) { try await Reply.read(from: $0) }
+    }
+
+    @Test func oversizeLineIsRefusedAtItsLimit() async throws {
+        let error = await replyError("+" + String(repeating: "a", count: 70_000))
+        #expect(error?.kind == .limitExceeded(limit: 65_536, value: nil))
+        #expect(error?.field == "simple")
+        #expect(error?.offset == 1)
+    }
+
+    @Test func lengthOverTheLimitIsRefusedBeforeReading() async throws {
+        // Only the header is there: the limit, not a truncation, must be what fails.
+        let error = await replyError("$600000000\r\n")
+        #expect(error?.kind == .limitExceeded(limit: 512 << 20, value: 600_000_000))
+        #expect(error?.field == "value")
+        #expect(error?.offset == 12)
+    }
+
+    @Test func countOverTheLimitIsRefusedBeforeReading() async throws {
+        let error = await replyError("*20000000\r\n")
+        #expect(error?.kind == .limitExceeded(limit: 16_000_000, value: 20_000_000))
+        #expect(error?.field == "elements")
+    }
+
+    @Test func negativeLengthIsRefused() async throws {
+        let error = await replyError("$-5\r\n")
+        #expect(error?.kind == .negativeLength(-5))
+        let array = await replyError("*-2\r\n")
+        #expect(array?.kind == .negativeLength(-2))
+    }
+
+    @Test func badIntegerIsRefused() async throws {
+        let error = await replyError(":12a\r\n")
+        #expect(error?.kind == .invalidNumber(expected: "decimal integer", text: bytes("12a")))
+        #expect(error?.message == "Reply")
+        #expect(error?.field == "integer")
+        let overflow = await replyError(":99999999999999999999\r\n")
+        #expect(overflow?.kind == .invalidNumber(expected: "decimal integer", text: bytes("99999999999999999999")))
+    }
+
+    @Test func truncatedMessageIsReported() async throws {
+        let error = await replyError("*2\r\n$5\r\nhel")
+        #expect(error?.kind == .truncated)
+        #expect(error?.field == "value")
+        #expect(error?.offset == 8)
+    }
+
+    @Test func nestingTooDeepIsRefused() async throws {
+        let error = await replyError(String(repeating: "*1\r\n", count: 40) + ":1\r\n")
+        #expect(error?.kind == .tooDeep(limit: 32))
+        #expect(error?.offset == 33 * 4)
+    }
+
+    @Test func unknownTypeByteIsRefused() async throws {
+        let error = await replyError("?x\r\n")
+        #expect(error?.kind == .noAlternative(found: bytes("?")))
+        #expect(error?.offset == 0)
+    }
+
+    @Test func missingCRLFAfterBulkIsRefused() async throws {
+        let error = await replyError("$3\r\nabcXY")
+        #expect(error?.kind == .unexpectedBytes(expected: "\"\\r\\n\"", found: bytes("XY")))
+        #expect(error?.offset == 7)
+    }
+
+    @Test func invalidUTF8InASimpleStringIsRefused() async throws {
+        let raw: [UInt8] = [UInt8(ascii: "+"), 0xC3, 0x28, 13, 10]
+        let utf = await protocolError(raw) { try await Reply.read(from: $0) }
+        #expect(utf?.kind == .invalidUTF8)
+    }
+
+    @Test func cleanEOFBetweenRepliesIsAStreamClose() async throws {
+        let source = MemoryByteSource(bytes(":1\r\n"))
+        #expect(try await Reply.read(from: source) == .integer(1))
+        await #expect(throws: StreamClosedError.self) { try await Reply.read(from: source) }
+    }
+
+    @Test func encoderRefusesWhatItsParserWouldRefuse() throws {
+        let tooMany = Command(arguments: Array(repeating: Argument(value: []), count: 1_000_001))
+        #expect(throws: WireEncodingError.self) { try tooMany.encoded() }
+    }
+}

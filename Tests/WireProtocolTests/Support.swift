@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import Wirestream
+
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+/// Reads with `read` from `input` fed whole, one byte per chunk, and split in two at every
+/// position; every feeding must give the same result and consume all of `input`. Returns it.
+func readEverySplit<T: Equatable>(
+    _ input: [UInt8], sourceLocation: SourceLocation = #_sourceLocation,
+    _ read: (MemoryByteSource) async throws -> T
+) async throws -> T {
+    let whole = MemoryByteSource(input)
+    let expected = try await read(whole)
+    #expect(whole.offset == input.count, "whole input not consumed", sourceLocation: sourceLocation)
+    var feedings = [MemoryByteSource(input, chunkSize: 1)]
+    for split in 1..<max(input.count, 1) {
+        feedings.append(MemoryByteSource(chunks: [Array(input[..<split]), Array(input[split...])]))
+    }
+    for (index, source) in feedings.enumerated() {
+        let value = try await read(source)
+        #expect(value == expected, "feeding \(index) differs", sourceLocation: sourceLocation)
+        #expect(source.offset == input.count, "feeding \(index) left bytes", sourceLocation: sourceLocation)
+    }
+    return expected
+}
+
+/// Reads with `read` from `input` (whole and byte by byte) and returns the protocol error both
+/// feedings must throw (the same one).
+func protocolError<T>(
+    _ input: [UInt8], sourceLocation: SourceLocation = #_sourceLocation,
+    _ read: (MemoryByteSource) async throws -> T
+) async -> WireProtocolError? {
+    var errors: [WireProtocolError] = []
+    for source in [MemoryByteSource(input), MemoryByteSource(input, chunkSize: 1)] {
+        do {
+            _ = try await read(source)
+            Issue.record("no error for \(String(decoding: input.prefix(40), as: UTF8.self))", sourceLocation: sourceLocation)
+        } catch let error as WireProtocolError {
+            errors.append(error)
+        } catch {
+            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+        }
+    }
+    guard errors.count == 2 else { return nil }
+    #expect(errors[0] == errors[1], "whole and byte-by-byte feedings fail differently", sourceLocation: sourceLocation)
+    return errors[0]
+}
+
+/// A server process started by a test on a free loopback port, killed when the test ends.
+final class ServerProcess: @unchecked Sendable {
+    // @unchecked Sendable: used by one test at a time; Process is thread-safe for these calls.
+    let process: Process
+    let port: Int
+
+    init(_ executable: String, arguments: (Int) -> [String], directory: URL? = nil) throws {
+        port = try Self.freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments(port)
+        if let directory { process.currentDirectoryURL = directory }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !Self.accepts(port) {
+            guard Date() < deadline, process.isRunning else { throw ServerDidNotStart(executable: executable) }
+            usleep(20_000)
+        }
+    }
+
+    deinit { stop() }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Finds an executable on the PATH or in the usual system folders.
+    static func locate(_ name: String) -> String? {
+        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+            + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
+        return folders.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    private static func accepts(_ port: Int) -> Bool {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        let address = SocketAddress(ipAddress: "127.0.0.1", port: port)!
+        return address.withSockAddr { connect(probe, $0, $1) } == 0
+    }
+
+    private static func freePort() throws -> Int {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        let address = SocketAddress(ipAddress: "127.0.0.1", port: 0)!
+        _ = address.withSockAddr { bind(probe, $0, $1) }
+        var storage = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: storage.sin_port))
+    }
+}
+
+struct ServerDidNotStart: Error {
+    let executable: String
+}
+
+/// A connected stream to 127.0.0.1:`port` on the shared loop.
+func connect(port: Int) async throws -> IOStream {
+    let stream = IOStream(loop: .shared)
+    try await stream.connect(host: "127.0.0.1", port: port)
+    return stream
+}
