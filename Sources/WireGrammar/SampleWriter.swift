@@ -22,12 +22,12 @@ struct SampleWriter {
             default: text += "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
             }
         }
-        return bytes.count > 160 ? text + "…" : text
+        return bytes.count > 160 ? text + "..." : text
     }
 
     private mutating func write(_ message: MessageDeclaration, into bytes: inout [UInt8]) {
         guard depth < 3 else {
-            bytes += Array("…".utf8)
+            bytes += Array("...".utf8)
             return
         }
         depth += 1
@@ -62,7 +62,7 @@ struct SampleWriter {
             case .conditional(let condition, let inner, _):
                 if evaluate(condition) != 0 { write(inner, into: &bytes) }
             case .regex(let pattern, _, _, _):
-                bytes += Array("⟨/\(pattern)/⟩".utf8)
+                bytes += Array("<match of /\(pattern)/>".utf8)
             }
         }
     }
@@ -81,7 +81,7 @@ struct SampleWriter {
             bytes += (0..<length).map { text.isEmpty ? UInt8(ascii: "x") : text[$0 % text.count] }
             return nil
         case .rest:
-            bytes += Array("…".utf8)
+            bytes += Array("...".utf8)
             return nil
         case .binary(let binary, _):
             var value = [UInt8](repeating: 0, count: binary.bytes)

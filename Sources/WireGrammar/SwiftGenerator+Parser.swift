@@ -173,7 +173,8 @@ extension SwiftGenerator {
                     if capture.optional {
                         return "try _match[\(number)].map { \(convert) }"
                     }
-                    return "try { \(convert) }(WireConvert.group(_match, \(number), \(SwiftNames.stringLiteral(capture.name))))"
+                    let call = conversionCall(capture.conversion, bytes: "WireConvert.group(_match, \(number), \(SwiftNames.stringLiteral(capture.name)))")
+                    return call.hasPrefix("try ") ? call : "try " + call
                 }
                 fieldLiteral = SwiftNames.stringLiteral(captures.first?.name ?? "")
                 let bound = captures.map { SwiftNames.identifier($0.name) }
