@@ -18,6 +18,7 @@ let package = Package(
             name: "wirestream-bench",
             dependencies: [
                 .product(name: "Wirestream", package: mainPackage),
+                .product(name: "WireRedis", package: mainPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

@@ -26,9 +26,11 @@ public struct ResponseHead: Sendable, Hashable {
 extension ResponseHead: WireMessage {
     /// `/HTTP\/(?<major>[0-9])\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\r\n]*))?\r\n/`, anchored where the message continues; compiled by wirec when it
     /// generated this file, so `try!` cannot fail.
-    static let _pattern0 = try! Pattern("\\A(?:HTTP\\/(?<major>[0-9])\\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\\r\\n]*))?\\r\\n)")
+    @usableFromInline static let _pattern0 = try! Pattern("\\A(?:HTTP\\/(?<major>[0-9])\\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\\r\\n]*))?\\r\\n)")
 
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ResponseHead {
         let _outer = try _wire.enter("ResponseHead", depth: _depth, limit: 64)
         _wire.field = "major"
@@ -64,9 +66,11 @@ public struct Header: Sendable, Hashable {
 extension Header: WireMessage {
     /// `/(?<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(?<value>[^\r\n]*?)[ \t]*\r\n/`, anchored where the message continues; compiled by wirec when it
     /// generated this file, so `try!` cannot fail.
-    static let _pattern0 = try! Pattern("\\A(?:(?<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \\t]*(?<value>[^\\r\\n]*?)[ \\t]*\\r\\n)")
+    @usableFromInline static let _pattern0 = try! Pattern("\\A(?:(?<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \\t]*(?<value>[^\\r\\n]*?)[ \\t]*\\r\\n)")
 
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Header {
         let _outer = try _wire.enter("Header", depth: _depth, limit: 64)
         _wire.field = "name"
@@ -93,7 +97,9 @@ public struct Response: Sendable, Hashable {
 }
 
 extension Response: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Response {
         let _outer = try _wire.enter("Response", depth: _depth, limit: 64)
         _wire.field = "head"
@@ -129,12 +135,15 @@ public struct StreamedResponse: Sendable, Hashable {
 
 extension StreamedResponse {
     /// Reads one message from `source`, handing the streamed field to `chunks` as it arrives.
+    @inlinable
     public static func read(from source: some ByteSource, chunks: (UnsafeRawBufferPointer) throws -> Void) async throws -> StreamedResponse {
         var reader = WireReader(source, message: "StreamedResponse")
         return try await read(&reader, depth: 0, chunks: chunks)
     }
 
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int, chunks: (UnsafeRawBufferPointer) throws -> Void) async throws -> StreamedResponse {
         let _outer = try _wire.enter("StreamedResponse", depth: _depth, limit: 64)
         _wire.field = "head"
@@ -170,7 +179,9 @@ public struct Request: Sendable, Hashable {
 }
 
 extension Request: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Request {
         let _outer = try _wire.enter("Request", depth: _depth, limit: 64)
         _wire.field = "method"
@@ -228,7 +239,9 @@ public struct RequestHeader: Sendable, Hashable {
 }
 
 extension RequestHeader: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RequestHeader {
         let _outer = try _wire.enter("RequestHeader", depth: _depth, limit: 64)
         _wire.field = "name"

@@ -15,7 +15,9 @@ public enum RetrievalReply: Sendable, Hashable {
 }
 
 extension RetrievalReply: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RetrievalReply {
         let _outer = try _wire.enter("RetrievalReply", depth: _depth, limit: 64)
         let _result: RetrievalReply
@@ -77,9 +79,11 @@ public struct Item: Sendable, Hashable {
 extension Item: WireMessage {
     /// `/VALUE (?<key>[^ \r\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/`, anchored where the message continues; compiled by wirec when it
     /// generated this file, so `try!` cannot fail.
-    static let _pattern0 = try! Pattern("\\A(?:VALUE (?<key>[^ \\r\\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\\r\\n)")
+    @usableFromInline static let _pattern0 = try! Pattern("\\A(?:VALUE (?<key>[^ \\r\\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\\r\\n)")
 
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Item {
         let _outer = try _wire.enter("Item", depth: _depth, limit: 64)
         _wire.field = "key"
@@ -108,7 +112,9 @@ public enum StorageReply: Sendable, Hashable {
 }
 
 extension StorageReply: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> StorageReply {
         let _outer = try _wire.enter("StorageReply", depth: _depth, limit: 64)
         let _result: StorageReply
@@ -159,7 +165,9 @@ public enum DeletionReply: Sendable, Hashable {
 }
 
 extension DeletionReply: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> DeletionReply {
         let _outer = try _wire.enter("DeletionReply", depth: _depth, limit: 64)
         let _result: DeletionReply
@@ -232,7 +240,9 @@ public struct StorageCommand: Sendable, Hashable {
 }
 
 extension StorageCommand: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> StorageCommand {
         let _outer = try _wire.enter("StorageCommand", depth: _depth, limit: 64)
         _wire.field = "verb"
@@ -291,7 +301,9 @@ public struct RetrievalCommand: Sendable, Hashable {
 }
 
 extension RetrievalCommand: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RetrievalCommand {
         let _outer = try _wire.enter("RetrievalCommand", depth: _depth, limit: 64)
         try await _wire.expect([103, 101, 116, 32], "\"get \"")
@@ -329,7 +341,9 @@ public struct DeletionCommand: Sendable, Hashable {
 }
 
 extension DeletionCommand: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> DeletionCommand {
         let _outer = try _wire.enter("DeletionCommand", depth: _depth, limit: 64)
         try await _wire.expect([100, 101, 108, 101, 116, 101, 32], "\"delete \"")

@@ -27,7 +27,9 @@ public enum Reply: Sendable, Hashable {
 }
 
 extension Reply: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Reply {
         let _outer = try _wire.enter("Reply", depth: _depth, limit: 32)
         let _result: Reply
@@ -196,7 +198,9 @@ public struct Pair: Sendable, Hashable {
 }
 
 extension Pair: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Pair {
         let _outer = try _wire.enter("Pair", depth: _depth, limit: 64)
         _wire.field = "key"
@@ -237,7 +241,9 @@ public struct Command: Sendable, Hashable {
 }
 
 extension Command: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Command {
         let _outer = try _wire.enter("Command", depth: _depth, limit: 64)
         try await _wire.expect([42], "\"*\"")
@@ -291,7 +297,9 @@ public struct Argument: Sendable, Hashable {
 }
 
 extension Argument: WireMessage {
-    /// Reads one message with `_wire`, nested `_depth` levels deep.
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Argument {
         let _outer = try _wire.enter("Argument", depth: _depth, limit: 64)
         try await _wire.expect([36], "\"$\"")

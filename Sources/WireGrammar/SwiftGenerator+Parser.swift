@@ -20,18 +20,21 @@ extension SwiftGenerator {
             for (index, pattern) in patterns.enumerated() {
                 code.line("/// `/\(pattern)/`, anchored where the message continues; compiled by wirec when it")
                 code.line("/// generated this file, so `try!` cannot fail.")
-                code.line("static let _pattern\(index) = try! Pattern(\(SwiftNames.stringLiteral("\\A(?:" + pattern + ")")))")
+                code.line("@usableFromInline static let _pattern\(index) = try! Pattern(\(SwiftNames.stringLiteral("\\A(?:" + pattern + ")")))")
                 code.line()
             }
             if streams {
                 code.line("/// Reads one message from `source`, handing the streamed field to `chunks` as it arrives.")
+                code.line("@inlinable")
                 code.block("public static func read(from source: some ByteSource\(chunkParameter)) async throws -> \(name)") { code in
                     code.line("var reader = WireReader(source, message: \(SwiftNames.stringLiteral(name)))")
                     code.line("return try await read(&reader, depth: 0, chunks: chunks)")
                 }
                 code.line()
             }
-            code.line("/// Reads one message with `_wire`, nested `_depth` levels deep.")
+            code.line("/// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is")
+            code.line("/// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).")
+            code.line("@inlinable")
             code.block("public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int\(chunkParameter)) async throws -> \(name)") { code in
                 code.line("let _outer = try _wire.enter(\(SwiftNames.stringLiteral(name)), depth: _depth, limit: \(depth))")
                 code.append(body)

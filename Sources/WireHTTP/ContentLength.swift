@@ -9,6 +9,7 @@ extension ResponseHead {
     /// How the body is framed: its Content-Length, 0 for statuses that have no body, or -1 to read
     /// until the server closes.
     /// - Throws: ``WireProtocolError`` for a Content-Length that is not a number.
+    @usableFromInline
     func bodyLength() throws -> Int {
         if (100..<200).contains(status) || status == 204 || status == 304 { return 0 }
         guard let value = header("Content-Length") else { return -1 }
@@ -21,11 +22,13 @@ extension ResponseHead {
     }
 }
 
-// The grammar's `call contentLength(head)` hooks.
+// The grammar's `call contentLength(head)` hooks (`@usableFromInline`: the generated parsers are inlinable).
 extension Response {
+    @usableFromInline
     static func contentLength(_ head: ResponseHead) throws -> Int { try head.bodyLength() }
 }
 
 extension StreamedResponse {
+    @usableFromInline
     static func contentLength(_ head: ResponseHead) throws -> Int { try head.bodyLength() }
 }

@@ -6,7 +6,7 @@ import Wirestream
 /// `count seconds maxRSSKiB bytesScanned cpuSeconds`.
 let arguments = CommandLine.arguments
 guard arguments.count >= 4, let port = Int(arguments[3]) else {
-    print("usage: wirestream-bench ws-callback|ws-async|ws-borrow|nio-handler|nio-async WORKLOAD PORT [COUNT]")
+    print("usage: wirestream-bench ws-callback|ws-async|ws-borrow|nio-handler|nio-async|resp-generated|resp-handwritten WORKLOAD PORT [COUNT]")
     exit(2)
 }
 let contender = arguments[1]
@@ -21,6 +21,8 @@ case "ws-async": outcome = try WirestreamAsync.run(workload: workload, port: por
 case "ws-borrow": outcome = try WirestreamAsync.run(workload: workload, port: port, count: count, borrowing: true)
 case "nio-handler": outcome = try NIOHandlerReader.run(workload: workload, port: port)
 case "nio-async": outcome = try await NIOAsyncReader.run(workload: workload, port: port)
+case "resp-generated": outcome = try await RESPParsers.run(generated: true, rounds: count / 1000)
+case "resp-handwritten": outcome = try await RESPParsers.run(generated: false, rounds: count / 1000)
 default:
     print("unknown contender \(contender)")
     exit(2)
