@@ -1,0 +1,72 @@
+import Testing
+@testable import Wirestream
+
+/// `peek` (lookahead without consuming) and the limited `readUntilClose(maxBytes:_:)` of ByteSource.
+struct PeekTests {
+    @Test(arguments: Transport.allCases)
+    func peekWaitsForTheBytesAndConsumesNothing(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let peeking = spawn(on: loop) { try await pair.reader.peek(5) { [UInt8]($0) } }
+            try await pair.writer.write(bytes("EN"))
+            try await pause(20)
+            try await pair.writer.write(bytes("D\r\nnext"))
+            #expect(try await peeking.value == bytes("END\r\n"))
+            // Nothing was consumed: the same bytes are read again.
+            #expect(text(try await pair.reader.readUntil(bytes("\r\n"))) == "END\r\n")
+            #expect(text(try await pair.reader.peek(2) { [UInt8]($0) }) == "ne")
+            #expect(text(try await pair.reader.readBytes(4)) == "next")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func peekLendsFewerBytesOnlyAtEOFAndFailsWithNothingLeft(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("ab"))
+            pair.writer.close()
+            #expect(try await pair.reader.peek(10) { [UInt8]($0) } == bytes("ab"))
+            #expect(try await pair.reader.readBytes(2) == bytes("ab"))
+            _ = await expectStreamClosed { try await pair.reader.peek(1) { $0.count } }
+        }
+    }
+
+    @Test func memorySourcePeeksAcrossChunks() async throws {
+        let source = MemoryByteSource(chunks: [bytes("E"), bytes("ND"), bytes("\r\n")])
+        #expect(try await source.peek(4) { [UInt8]($0) } == bytes("END\r"))
+        #expect(source.offset == 0)
+        #expect(try await source.readUntil(bytes("\r\n"), maxBytes: nil) { [UInt8]($0) } == bytes("END\r\n"))
+        await #expect(throws: StreamClosedError.self) { try await source.peek(1) { $0.count } }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readUntilCloseWithinItsLimit(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let body = (0..<200_000).map { UInt8(truncatingIfNeeded: $0) }
+            let writing = spawn(on: loop) {  // more than a pipe holds: the reader must run meanwhile
+                try await pair.writer.write(body)
+                pair.writer.close()
+            }
+            var received: [UInt8] = []
+            let count = try await pair.reader.readUntilClose(maxBytes: 200_000) { received += $0 }
+            try await writing.value
+            #expect(count == 200_000)
+            #expect(received == body)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func readUntilCloseStopsPastItsLimit(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write([UInt8](repeating: 1, count: 1001))
+            pair.writer.close()
+            var received = 0
+            await #expect(throws: UnsatisfiableReadError(maxBytes: 1000, searchingFor: "end of stream")) {
+                _ = try await pair.reader.readUntilClose(maxBytes: 1000) { received += $0.count }
+            }
+            #expect(received <= 1000)
+        }
+    }
+}
