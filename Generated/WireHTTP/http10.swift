@@ -33,8 +33,9 @@ extension ResponseHead: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ResponseHead {
         let _outer = try _wire.enter("ResponseHead", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "major"
-        let (major, minor, status, reason) = try await _wire.regex(Self._pattern0, max: 8192) { _match in (try WireConvert.int(WireConvert.group(_match, 1, "major")), try WireConvert.int(WireConvert.group(_match, 2, "minor")), try WireConvert.int(WireConvert.group(_match, 3, "status")), try _match[4].map { try WireConvert.string($0) }) }
+        let (major, minor, status, reason) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 8192) { try _wire.match($0) { _match in (try WireConvert.int(WireConvert.group(_match, 1, "major")), try WireConvert.int(WireConvert.group(_match, 2, "minor")), try WireConvert.int(WireConvert.group(_match, 3, "status")), try _match[4].map { try WireConvert.string($0) }) } }
         _wire.field = "headers"
         var headers: [Header] = []
         while try await !_wire.peekMatches([13, 10]) {
@@ -42,7 +43,7 @@ extension ResponseHead: WireMessage {
             headers.append(try await Header.read(&_wire, depth: _depth + 1))
             _wire.field = "headers"
         }
-        try await _wire.expect([13, 10], "\"\\r\\n\"")
+        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         _wire.leave(_outer)
         return ResponseHead(major: major, minor: minor, status: status, reason: reason, headers: headers)
     }
@@ -73,8 +74,9 @@ extension Header: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Header {
         let _outer = try _wire.enter("Header", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "name"
-        let (name, value) = try await _wire.regex(Self._pattern0, max: 8192) { _match in (try WireConvert.string(WireConvert.group(_match, 1, "name")), try WireConvert.string(WireConvert.group(_match, 2, "value"))) }
+        let (name, value) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 8192) { try _wire.match($0) { _match in (try WireConvert.string(WireConvert.group(_match, 1, "name")), try WireConvert.string(WireConvert.group(_match, 2, "value"))) } }
         _wire.leave(_outer)
         return Header(name: name, value: value)
     }
@@ -102,6 +104,7 @@ extension Response: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Response {
         let _outer = try _wire.enter("Response", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "head"
         let head = try await ResponseHead.read(&_wire, depth: _depth + 1)
         _wire.field = "length"
@@ -109,7 +112,7 @@ extension Response: WireMessage {
         _wire.field = "body"
         let body: [UInt8]
         if (length >= 0) {
-            let _branch1 = try await _wire.bytes(length, max: 67108864) { WireConvert.raw($0) }
+            let _branch1 = try await _source.readBytes(try _wire.length(length, max: 67108864), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
             body = _branch1
         } else {
             let _branch2 = try await _wire.rest(max: 67108864) { WireConvert.raw($0) }
@@ -138,7 +141,12 @@ extension StreamedResponse {
     @inlinable
     public static func read(from source: some ByteSource, chunks: (UnsafeRawBufferPointer) throws -> Void) async throws -> StreamedResponse {
         var reader = WireReader(source, message: "StreamedResponse")
-        return try await read(&reader, depth: 0, chunks: chunks)
+        do {
+            return try await read(&reader, depth: 0, chunks: chunks)
+        }
+        catch {
+            throw await reader.translate(error, at: reader.offset)
+        }
     }
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
@@ -184,11 +192,12 @@ extension Request: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Request {
         let _outer = try _wire.enter("Request", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "method"
-        let method = try await _wire.until([32], max: 16) { try WireConvert.string($0) }
+        let method = try await _source.readUntil([32], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
         _wire.field = "target"
-        let target = try await _wire.until([32], max: 8192) { try WireConvert.string($0) }
-        try await _wire.expect([72, 84, 84, 80, 47, 49, 46, 48, 13, 10], "\"HTTP/1.0\\r\\n\"")
+        let target = try await _source.readUntil([32], maxBytes: 8192) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        try await _source.readBytes(10, partial: false) { try _wire.literal($0, [72, 84, 84, 80, 47, 49, 46, 48, 13, 10], "\"HTTP/1.0\\r\\n\"") }
         _wire.field = "headers"
         var headers: [RequestHeader] = []
         while try await !_wire.peekMatches([13, 10]) {
@@ -196,7 +205,7 @@ extension Request: WireMessage {
             headers.append(try await RequestHeader.read(&_wire, depth: _depth + 1))
             _wire.field = "headers"
         }
-        try await _wire.expect([13, 10], "\"\\r\\n\"")
+        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         _wire.leave(_outer)
         return Request(method: method, target: target, headers: headers)
     }
@@ -244,10 +253,11 @@ extension RequestHeader: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RequestHeader {
         let _outer = try _wire.enter("RequestHeader", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "name"
-        let name = try await _wire.until([58, 32], max: 256) { try WireConvert.string($0) }
+        let name = try await _source.readUntil([58, 32], maxBytes: 256) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
         _wire.field = "value"
-        let value = try await _wire.until([13, 10], max: 8192) { try WireConvert.string($0) }
+        let value = try await _source.readUntil([13, 10], maxBytes: 8192) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
         _wire.leave(_outer)
         return RequestHeader(name: name, value: value)
     }

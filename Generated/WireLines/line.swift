@@ -21,8 +21,9 @@ extension Line: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Line {
         let _outer = try _wire.enter("Line", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "text"
-        let text = try await _wire.until([10], max: 65536) { try WireConvert.string($0) }
+        let text = try await _source.readUntil([10], maxBytes: 65536) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
         _wire.leave(_outer)
         return Line(text: text)
     }

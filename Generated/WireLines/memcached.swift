@@ -20,24 +20,25 @@ extension RetrievalReply: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RetrievalReply {
         let _outer = try _wire.enter("RetrievalReply", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         let _result: RetrievalReply
         _wire.field = ""
         switch try await _wire.choose([[67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], [69, 82, 82, 79, 82, 13, 10]], consume: false, orElse: true) {
         case 0:  // "CLIENT_ERROR "
             _wire.field = "clientError"
-            try await _wire.expect([67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], "\"CLIENT_ERROR \"")
+            try await _source.readBytes(13, partial: false) { try _wire.literal($0, [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], "\"CLIENT_ERROR \"") }
             _wire.field = "message"
-            let message = try await _wire.until([13, 10], max: 1024) { try WireConvert.string($0) }
+            let message = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .clientError(message: message)
         case 1:  // "SERVER_ERROR "
             _wire.field = "serverError"
-            try await _wire.expect([83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], "\"SERVER_ERROR \"")
+            try await _source.readBytes(13, partial: false) { try _wire.literal($0, [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], "\"SERVER_ERROR \"") }
             _wire.field = "message"
-            let message = try await _wire.until([13, 10], max: 1024) { try WireConvert.string($0) }
+            let message = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .serverError(message: message)
         case 2:  // "ERROR\r\n"
             _wire.field = "error"
-            try await _wire.expect([69, 82, 82, 79, 82, 13, 10], "\"ERROR\\r\\n\"")
+            try await _source.readBytes(7, partial: false) { try _wire.literal($0, [69, 82, 82, 79, 82, 13, 10], "\"ERROR\\r\\n\"") }
             _result = .error
         default:
             _wire.field = "items"
@@ -47,7 +48,7 @@ extension RetrievalReply: WireMessage {
                 items.append(try await Item.read(&_wire, depth: _depth + 1))
                 _wire.field = "items"
             }
-            try await _wire.expect([69, 78, 68, 13, 10], "\"END\\r\\n\"")
+            try await _source.readBytes(5, partial: false) { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }
             _result = .values(items: items)
         }
         _wire.leave(_outer)
@@ -86,11 +87,12 @@ extension Item: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Item {
         let _outer = try _wire.enter("Item", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "key"
-        let (key, flags, length, cas) = try await _wire.regex(Self._pattern0, max: 1024) { _match in (try WireConvert.string(WireConvert.group(_match, 1, "key")), try WireConvert.uint(WireConvert.group(_match, 2, "flags")), try WireConvert.int(WireConvert.group(_match, 3, "length")), try _match[4].map { try WireConvert.uint($0) }) }
+        let (key, flags, length, cas) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 1024) { try _wire.match($0) { _match in (try WireConvert.string(WireConvert.group(_match, 1, "key")), try WireConvert.uint(WireConvert.group(_match, 2, "flags")), try WireConvert.int(WireConvert.group(_match, 3, "length")), try _match[4].map { try WireConvert.uint($0) }) } }
         _wire.field = "data"
-        let data = try await _wire.bytes(length, max: 1048576) { WireConvert.raw($0) }
-        try await _wire.expect([13, 10], "\"\\r\\n\"")
+        let data = try await _source.readBytes(try _wire.length(length, max: 1048576), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         _wire.leave(_outer)
         return Item(key: key, flags: flags, length: length, cas: cas, data: data)
     }
@@ -117,6 +119,7 @@ extension StorageReply: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> StorageReply {
         let _outer = try _wire.enter("StorageReply", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         let _result: StorageReply
         _wire.field = ""
         switch try await _wire.choose([[83, 84, 79, 82, 69, 68, 13, 10], [78, 79, 84, 95, 83, 84, 79, 82, 69, 68, 13, 10], [69, 88, 73, 83, 84, 83, 13, 10], [78, 79, 84, 95, 70, 79, 85, 78, 68, 13, 10], [69, 82, 82, 79, 82, 13, 10], [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32]], consume: true, orElse: false) {
@@ -137,11 +140,11 @@ extension StorageReply: WireMessage {
             _result = .error
         case 5:  // "CLIENT_ERROR "
             _wire.field = "clientError"
-            let _value = try await _wire.until([13, 10], max: 1024) { try WireConvert.string($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .clientError(_value)
         case 6:  // "SERVER_ERROR "
             _wire.field = "serverError"
-            let _value = try await _wire.until([13, 10], max: 1024) { try WireConvert.string($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .serverError(_value)
         default:
             throw _wire.fail(.noAlternative(found: []))
@@ -170,6 +173,7 @@ extension DeletionReply: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> DeletionReply {
         let _outer = try _wire.enter("DeletionReply", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         let _result: DeletionReply
         _wire.field = ""
         switch try await _wire.choose([[68, 69, 76, 69, 84, 69, 68, 13, 10], [78, 79, 84, 95, 70, 79, 85, 78, 68, 13, 10], [69, 82, 82, 79, 82, 13, 10], [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32]], consume: true, orElse: false) {
@@ -184,11 +188,11 @@ extension DeletionReply: WireMessage {
             _result = .error
         case 3:  // "CLIENT_ERROR "
             _wire.field = "clientError"
-            let _value = try await _wire.until([13, 10], max: 1024) { try WireConvert.string($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .clientError(_value)
         case 4:  // "SERVER_ERROR "
             _wire.field = "serverError"
-            let _value = try await _wire.until([13, 10], max: 1024) { try WireConvert.string($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .serverError(_value)
         default:
             throw _wire.fail(.noAlternative(found: []))
@@ -245,19 +249,20 @@ extension StorageCommand: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> StorageCommand {
         let _outer = try _wire.enter("StorageCommand", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
         _wire.field = "verb"
-        let verb = try await _wire.until([32], max: 8) { try WireConvert.value($0, as: StorageVerb.self) }
+        let verb = try await _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: StorageVerb.self) } }
         _wire.field = "key"
-        let key = try await _wire.until([32], max: 251) { try WireConvert.string($0) }
+        let key = try await _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
         _wire.field = "flags"
-        let flags = try await _wire.until([32], max: 11) { try WireConvert.uint($0) }
+        let flags = try await _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.uint($0) } }
         _wire.field = "exptime"
-        let exptime = try await _wire.until([32], max: 12) { try WireConvert.int($0) }
+        let exptime = try await _source.readUntil([32], maxBytes: 12) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
         _wire.field = "length"
-        let length = try await _wire.until([13, 10], max: 22) { try WireConvert.int($0) }
+        let length = try await _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
         _wire.field = "data"
-        let data = try await _wire.bytes(length, max: 1048576) { WireConvert.raw($0) }
-        try await _wire.expect([13, 10], "\"\\r\\n\"")
+        let data = try await _source.readBytes(try _wire.length(length, max: 1048576), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         _wire.leave(_outer)
         return StorageCommand(verb: verb, key: key, flags: flags, exptime: exptime, data: data)
     }
@@ -306,9 +311,10 @@ extension RetrievalCommand: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RetrievalCommand {
         let _outer = try _wire.enter("RetrievalCommand", depth: _depth, limit: 64)
-        try await _wire.expect([103, 101, 116, 32], "\"get \"")
+        let _source = _wire.source  // one reference for the message's reads
+        try await _source.readBytes(4, partial: false) { try _wire.literal($0, [103, 101, 116, 32], "\"get \"") }
         _wire.field = "key"
-        let key = try await _wire.until([13, 10], max: 252) { try WireConvert.string($0) }
+        let key = try await _source.readUntil([13, 10], maxBytes: 252) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
         _wire.leave(_outer)
         return RetrievalCommand(key: key)
     }
@@ -346,9 +352,10 @@ extension DeletionCommand: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> DeletionCommand {
         let _outer = try _wire.enter("DeletionCommand", depth: _depth, limit: 64)
-        try await _wire.expect([100, 101, 108, 101, 116, 101, 32], "\"delete \"")
+        let _source = _wire.source  // one reference for the message's reads
+        try await _source.readBytes(7, partial: false) { try _wire.literal($0, [100, 101, 108, 101, 116, 101, 32], "\"delete \"") }
         _wire.field = "key"
-        let key = try await _wire.until([13, 10], max: 252) { try WireConvert.string($0) }
+        let key = try await _source.readUntil([13, 10], maxBytes: 252) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
         _wire.leave(_outer)
         return DeletionCommand(key: key)
     }

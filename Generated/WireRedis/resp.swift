@@ -32,42 +32,43 @@ extension Reply: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Reply {
         let _outer = try _wire.enter("Reply", depth: _depth, limit: 32)
+        let _source = _wire.source  // one reference for the message's reads
         let _result: Reply
         _wire.field = ""
-        let _prefix = try await _wire.prefixByte()
+        let _prefix = try await _source.readBytes(1, partial: false) { _wire.byte($0) }
         switch _prefix {
         case 43:  // "+"
             _wire.field = "simple"
-            let _value = try await _wire.until([13, 10], max: 65536) { try WireConvert.string($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .simple(_value)
         case 45:  // "-"
             _wire.field = "error"
-            let _value = try await _wire.until([13, 10], max: 65536) { try WireConvert.string($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .error(_value)
         case 58:  // ":"
             _wire.field = "integer"
-            let _value = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _result = .integer(_value)
         case 36:  // "$"
             _wire.field = "bulk"
             _wire.field = "length"
-            let length = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let length = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "value"
             let value: [UInt8]?
             if (length == -1) {
                 value = nil
             } else {
-                let _branch1 = try await _wire.bytes(length, max: 536870912) { WireConvert.raw($0) }
+                let _branch1 = try await _source.readBytes(try _wire.length(length, max: 536870912), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
                 value = _branch1
             }
             if (length >= 0) {
-                try await _wire.expect([13, 10], "\"\\r\\n\"")
+                try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
             }
             _result = .bulk(value: value)
         case 42:  // "*"
             _wire.field = "array"
             _wire.field = "count"
-            let count = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let count = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "elements"
             let elements: [Reply]?
             if (count == -1) {
@@ -86,40 +87,40 @@ extension Reply: WireMessage {
             _result = .array(elements: elements)
         case 95:  // "_"
             _wire.field = "null"
-            try await _wire.expect([13, 10], "\"\\r\\n\"")
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
             _result = .null
         case 35:  // "#"
             _wire.field = "boolean"
-            let _value = try await _wire.until([13, 10], max: 3) { try WireConvert.value($0, as: Boolean.self) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 3) { try _wire.frame($0, trimming: 2) { try WireConvert.value($0, as: Boolean.self) } }
             _result = .boolean(_value)
         case 44:  // ","
             _wire.field = "double"
-            let _value = try await _wire.until([13, 10], max: 64) { try WireConvert.double($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 64) { try _wire.frame($0, trimming: 2) { try WireConvert.double($0) } }
             _result = .double(_value)
         case 40:  // "("
             _wire.field = "bigNumber"
-            let _value = try await _wire.until([13, 10], max: 65536) { try WireConvert.string($0) }
+            let _value = try await _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             _result = .bigNumber(_value)
         case 33:  // "!"
             _wire.field = "blobError"
             _wire.field = "length"
-            let length = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let length = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "message"
-            let message = try await _wire.bytes(length, max: 536870912) { try WireConvert.string($0) }
-            try await _wire.expect([13, 10], "\"\\r\\n\"")
+            let message = try await _source.readBytes(try _wire.length(length, max: 536870912), partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
             _result = .blobError(message: message)
         case 61:  // "="
             _wire.field = "verbatim"
             _wire.field = "length"
-            let length = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let length = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "text"
-            let text = try await _wire.bytes(length, max: 536870912) { try WireConvert.string($0) }
-            try await _wire.expect([13, 10], "\"\\r\\n\"")
+            let text = try await _source.readBytes(try _wire.length(length, max: 536870912), partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
             _result = .verbatim(text: text)
         case 37:  // "%"
             _wire.field = "map"
             _wire.field = "count"
-            let count = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let count = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "entries"
             let _count4 = count
             try _wire.checkLength(_count4, max: 16000000)
@@ -133,7 +134,7 @@ extension Reply: WireMessage {
         case 126:  // "~"
             _wire.field = "set"
             _wire.field = "count"
-            let count = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let count = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "elements"
             let _count5 = count
             try _wire.checkLength(_count5, max: 16000000)
@@ -147,7 +148,7 @@ extension Reply: WireMessage {
         case 62:  // ">"
             _wire.field = "push"
             _wire.field = "count"
-            let count = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let count = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "elements"
             let _count6 = count
             try _wire.checkLength(_count6, max: 16000000)
@@ -161,7 +162,7 @@ extension Reply: WireMessage {
         case 124:  // "|"
             _wire.field = "attribute"
             _wire.field = "count"
-            let count = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+            let count = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
             _wire.field = "attributes"
             let _count7 = count
             try _wire.checkLength(_count7, max: 16000000)
@@ -246,9 +247,10 @@ extension Command: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Command {
         let _outer = try _wire.enter("Command", depth: _depth, limit: 64)
-        try await _wire.expect([42], "\"*\"")
+        let _source = _wire.source  // one reference for the message's reads
+        try await _source.readBytes(1, partial: false) { try _wire.literal($0, [42], "\"*\"") }
         _wire.field = "count"
-        let count = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+        let count = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
         _wire.field = "arguments"
         let _count8 = count
         try _wire.checkLength(_count8, max: 1000000)
@@ -302,12 +304,13 @@ extension Argument: WireMessage {
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Argument {
         let _outer = try _wire.enter("Argument", depth: _depth, limit: 64)
-        try await _wire.expect([36], "\"$\"")
+        let _source = _wire.source  // one reference for the message's reads
+        try await _source.readBytes(1, partial: false) { try _wire.literal($0, [36], "\"$\"") }
         _wire.field = "length"
-        let length = try await _wire.until([13, 10], max: 32) { try WireConvert.int($0) }
+        let length = try await _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
         _wire.field = "value"
-        let value = try await _wire.bytes(length, max: 536870912) { WireConvert.raw($0) }
-        try await _wire.expect([13, 10], "\"\\r\\n\"")
+        let value = try await _source.readBytes(try _wire.length(length, max: 536870912), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         _wire.leave(_outer)
         return Argument(value: value)
     }

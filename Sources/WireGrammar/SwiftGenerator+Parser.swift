@@ -16,6 +16,7 @@ extension SwiftGenerator {
         swap(&body, &code)
         let patterns = self.patterns
         let name = message.name
+        let usesSource = body.text.contains("_source.")
         code.block("extension \(name)\(streams ? "" : ": WireMessage")") { code in
             for (index, pattern) in patterns.enumerated() {
                 code.line("/// `/\(pattern)/`, anchored where the message continues; compiled by wirec when it")
@@ -28,7 +29,8 @@ extension SwiftGenerator {
                 code.line("@inlinable")
                 code.block("public static func read(from source: some ByteSource\(chunkParameter)) async throws -> \(name)") { code in
                     code.line("var reader = WireReader(source, message: \(SwiftNames.stringLiteral(name)))")
-                    code.line("return try await read(&reader, depth: 0, chunks: chunks)")
+                    code.block("do") { code in code.line("return try await read(&reader, depth: 0, chunks: chunks)") }
+                    code.block("catch") { code in code.line("throw await reader.translate(error, at: reader.offset)") }
                 }
                 code.line()
             }
@@ -37,6 +39,7 @@ extension SwiftGenerator {
             code.line("@inlinable")
             code.block("public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int\(chunkParameter)) async throws -> \(name)") { code in
                 code.line("let _outer = try _wire.enter(\(SwiftNames.stringLiteral(name)), depth: _depth, limit: \(depth))")
+                if usesSource { code.line("let _source = _wire.source  // one reference for the message's reads") }
                 code.append(body)
             }
         }
@@ -57,7 +60,7 @@ extension SwiftGenerator {
             let hasElse = choice.cases.contains { $0.literal == nil }
             if !choice.peek && !hasElse && literals.allSatisfy({ $0.bytes.count == 1 }) {
                 code.line("_wire.field = \"\"")
-                code.line("let _prefix = try await _wire.prefixByte()")
+                code.line("let _prefix = try await _source.readBytes(1, partial: false) { _wire.byte($0) }")
                 code.line("switch _prefix {")
                 for alternative in choice.cases {
                     let literal = alternative.literal!
@@ -129,7 +132,7 @@ extension SwiftGenerator {
         for item in items {
             switch item {
             case .literal(let literal):
-                code.line("try await _wire.expect(\(SwiftNames.bytes(literal.bytes)), \(SwiftNames.stringLiteral(literal.text)))")
+                code.line(expectLiteral(literal))
             case .field(let name, _, let read), .local(let name, _, .read(let read)):
                 fieldLiteral = SwiftNames.stringLiteral(name)
                 code.line("_wire.field = \(fieldLiteral)")
@@ -183,7 +186,7 @@ extension SwiftGenerator {
                 let bound = captures.map { SwiftNames.identifier($0.name) }
                 let target = captures.isEmpty ? "_" : "(\(bound.joined(separator: ", ")))"
                 let closure = captures.isEmpty ? "{ _ in }" : "{ _match in (\(values.joined(separator: ", "))) }"
-                code.line("let \(target) = try await _wire.regex(Self._pattern\(index), max: \(limit(max, default: Self.defaultUntilMax))) \(closure)")
+                code.line("let \(target) = try await _source.readUntilRegex(Self._pattern\(index), maxBytes: \(limit(max, default: Self.defaultUntilMax))) { try _wire.match($0) \(closure) }")
                 for capture in captures {
                     var captured = type(ofConversion: capture.conversion)
                     if capture.optional { captured = .optional(captured) }
@@ -246,7 +249,7 @@ extension SwiftGenerator {
                 code.line("\(target).append(\(value))")
                 code.line("_wire.field = \(field)")
             }
-            code.line("try await _wire.expect(\(SwiftNames.bytes(terminator.bytes)), \(SwiftNames.stringLiteral(terminator.text)))")
+            code.line(expectLiteral(terminator))
         case .conditional(let condition, let then, let otherwise, _):
             let resultType = type(of: read)
             let test = expression(condition, names: names)
@@ -292,6 +295,11 @@ extension SwiftGenerator {
         code.indented { code in code.append(branch) }
     }
 
+    /// Reads `literal`'s length and checks it is the literal.
+    func expectLiteral(_ literal: Literal) -> String {
+        "try await _source.readBytes(\(literal.bytes.count), partial: false) { try _wire.literal($0, \(SwiftNames.bytes(literal.bytes)), \(SwiftNames.stringLiteral(literal.text))) }"
+    }
+
     /// The field being read (a Swift literal), to restore after nested messages reset it.
     private func currentField() -> String { fieldLiteral }
 
@@ -302,19 +310,28 @@ extension SwiftGenerator {
     func valueExpression(_ read: Read, names: Names) -> String {
         switch read {
         case .until(let delimiter, let max, let conversion, _):
-            return "try await _wire.until(\(SwiftNames.bytes(delimiter.bytes)), max: \(limit(max, default: Self.defaultUntilMax))) { \(conversionCall(conversion, bytes: "$0")) }"
+            return "try await _source.readUntil(\(SwiftNames.bytes(delimiter.bytes)), maxBytes: \(limit(max, default: Self.defaultUntilMax))) "
+                + frameClosure(conversion, trimming: delimiter.bytes.count)
         case .bytes(let count, let max, let conversion, _, _):
             let countCode = expression(count, names: names)
-            return "try await _wire.bytes(\(tryPrefix(countCode))\(countCode), max: \(limit(max, default: Self.defaultBytesMax))) { \(conversionCall(conversion, bytes: "$0")) }"
+            return "try await _source.readBytes(try _wire.length(\(countCode), max: \(limit(max, default: Self.defaultBytesMax))), partial: false) "
+                + frameClosure(conversion, trimming: 0)
         case .rest(let max, let conversion, _, _):
             return "try await _wire.rest(max: \(max?.value ?? Int.max)) { \(conversionCall(conversion, bytes: "$0")) }"
         case .binary(let binary, _):
-            return "try await _wire.binary(\(binary.swiftName).self, bigEndian: \(binary.bigEndian))"
+            return "try await _source.readBytes(\(binary.bytes), partial: false) { _wire.binary($0, \(binary.swiftName).self, bigEndian: \(binary.bigEndian)) }"
         case .reference(let name, _):
             return "try await \(name).read(&_wire, depth: _depth + 1)"
         case .repeatCount, .repeatUntil, .conditional:
             preconditionFailure("repetitions and conditionals are statements")  // the parser never nests them as elements
         }
+    }
+
+    /// `{ try _wire.frame($0, trimming: n) { conversion } }`: converts a lent frame, counts it.
+    func frameClosure(_ conversion: Conversion?, trimming: Int) -> String {
+        let convert = conversionCall(conversion, bytes: "$0")
+        let mark = convert.hasPrefix("try ") ? "try " : ""
+        return "{ \(mark)_wire.frame($0, trimming: \(trimming)) { \(convert) } }"
     }
 
     /// The conversion of lent `bytes` as Swift.

@@ -1,6 +1,8 @@
 /// A message type generated from a grammar: it reads itself from any ``ByteSource``.
 public protocol WireMessage: Sendable {
-    /// Reads one message with `reader`, nested `depth` levels deep (for the depth limit).
+    /// Reads one message with `reader`, nested `depth` levels deep (for the depth limit). Errors
+    /// come out as the source and conversions threw them; ``read(from:)`` turns them into
+    /// ``WireProtocolError``s that name the place.
     static func read<Source: ByteSource>(_ reader: inout WireReader<Source>, depth: Int) async throws -> Self
 }
 
@@ -11,7 +13,11 @@ extension WireMessage {
     @inlinable
     public static func read(from source: some ByteSource) async throws -> Self {
         var reader = WireReader(source, message: "")
-        return try await read(&reader, depth: 0)
+        do {
+            return try await read(&reader, depth: 0)
+        } catch {
+            throw await reader.translate(error, at: reader.offset)
+        }
     }
 }
 

@@ -21,39 +21,50 @@ public struct WireReader<Source: ByteSource> {
 
     // MARK: Framing
 
-    /// The bytes before `delimiter` (the frame, delimiter included, ends within `max` bytes).
-    @inlinable
-    public mutating func until<R>(
-        _ delimiter: [UInt8], max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R
-    ) async throws -> R {
-        let start = offset
-        var length = 0
-        do {
-            let value = try await source.readUntil(delimiter, maxBytes: max) { frame in
-                length = frame.count
-                return try convert(UnsafeRawBufferPointer(rebasing: frame[0..<(frame.count - delimiter.count)]))
-            }
-            offset = start + length
-            return value
-        } catch {
-            throw await translate(error, at: start)
-        }
+    // Generated parsers call the source's borrowing reads directly (one async call per frame, no
+    // wrapper frames) and convert the lent frame with these synchronous helpers, which advance
+    // `offset` only once a frame is accepted: a failure is reported where its frame began.
+
+    /// Converts a frame without its last `trimming` bytes (a delimiter), then counts it as consumed.
+    @inlinable @inline(__always)
+    public mutating func frame<R>(
+        _ frame: UnsafeRawBufferPointer, trimming: Int, _ convert: (UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
+        let value = try convert(UnsafeRawBufferPointer(rebasing: frame[0..<(frame.count - trimming)]))
+        offset &+= frame.count
+        return value
     }
 
-    /// Exactly `count` bytes; a negative `count` or one over `max` is refused before reading.
-    @inlinable
-    public mutating func bytes<R>(
-        _ count: Int, max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R
-    ) async throws -> R {
-        let start = offset
-        try checkLength(count, max: max)
-        do {
-            let value = try await source.readBytes(count, partial: false, convert)
-            offset = start + count
-            return value
-        } catch {
-            throw await translate(error, at: start)
+    /// Checks a frame read for a literal of the grammar (`text` as written there).
+    @inlinable @inline(__always)
+    public mutating func literal(_ frame: UnsafeRawBufferPointer, _ literal: [UInt8], _ text: StaticString) throws {
+        guard frame.elementsEqual(literal) else {
+            throw WireConversionFailure(.unexpectedBytes(expected: "\(text)", found: [UInt8](frame)))
         }
+        offset &+= frame.count
+    }
+
+    /// The one byte of a frame (a switch's type byte).
+    @inlinable @inline(__always)
+    public mutating func byte(_ frame: UnsafeRawBufferPointer) -> UInt8 {
+        offset &+= 1
+        return frame[0]
+    }
+
+    /// Converts a regex match's groups, then counts the matched frame as consumed.
+    @inlinable @inline(__always)
+    public mutating func match<R>(_ match: RegexMatchView, _ convert: (RegexMatchView) throws -> R) rethrows -> R {
+        let value = try convert(match)
+        offset &+= match.bytes.count
+        return value
+    }
+
+    /// A binary integer of `T`'s size from a frame of that size.
+    @inlinable @inline(__always)
+    public mutating func binary<T: FixedWidthInteger>(_ frame: UnsafeRawBufferPointer, _: T.Type, bigEndian: Bool) -> T {
+        offset &+= MemoryLayout<T>.size
+        let raw = frame.loadUnaligned(as: T.self)
+        return bigEndian ? T(bigEndian: raw) : T(littleEndian: raw)
     }
 
     /// Exactly `count` bytes, lent to `chunk` piece by piece as they arrive (a streamed field).
@@ -78,7 +89,7 @@ public struct WireReader<Source: ByteSource> {
     }
 
     /// Everything until EOF, at most `max` bytes, converted whole.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func rest<R>(max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
         var collected: [UInt8] = []
         try await rest(max: max) { collected.append(contentsOf: $0) }
@@ -91,7 +102,7 @@ public struct WireReader<Source: ByteSource> {
     }
 
     /// Everything until EOF, lent to `chunk` piece by piece (a streamed field), at most `max` bytes.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func rest(max: Int, chunks chunk: (UnsafeRawBufferPointer) throws -> Void) async throws {
         let start = offset
         do {
@@ -101,55 +112,11 @@ public struct WireReader<Source: ByteSource> {
         }
     }
 
-    /// The frame through the first match of `pattern` (ending within `max` bytes), lent with its groups.
-    @inlinable
-    public mutating func regex<R>(
-        _ pattern: Pattern, max: Int, _ convert: (RegexMatchView) throws -> R
-    ) async throws -> R {
-        let start = offset
-        var length = 0
-        do {
-            let value = try await source.readUntilRegex(pattern, maxBytes: max) { match in
-                length = match.bytes.count
-                return try convert(match)
-            }
-            offset = start + length
-            return value
-        } catch {
-            throw await translate(error, at: start)
-        }
-    }
-
-    /// A binary integer of `T`'s size, big- or little-endian.
-    @inlinable
-    public mutating func binary<T: FixedWidthInteger>(_: T.Type, bigEndian: Bool) async throws -> T {
-        try await bytes(MemoryLayout<T>.size, max: MemoryLayout<T>.size) { frame in
-            let raw = frame.loadUnaligned(as: T.self)
-            return bigEndian ? T(bigEndian: raw) : T(littleEndian: raw)
-        }
-    }
-
-    // MARK: Literals and lookahead
-
-    /// Consumes `literal`, or fails with what was there instead (`text` is the literal as written).
-    @inlinable
-    public mutating func expect(_ literal: [UInt8], _ text: StaticString) async throws {
-        let start = offset
-        do {
-            try await source.readBytes(literal.count, partial: false) { frame in
-                if !frame.elementsEqual(literal) {
-                    throw WireConversionFailure(.unexpectedBytes(expected: "\(text)", found: [UInt8](frame)))
-                }
-            }
-            offset = start + literal.count
-        } catch {
-            throw await translate(error, at: start)
-        }
-    }
+    // MARK: Lookahead
 
     /// Whether the input continues with `literal`, without consuming it (`false` if the input ends
     /// before the literal could be complete; the next read reports the truncation).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func peekMatches(_ literal: [UInt8]) async throws -> Bool {
         try await choose([literal], consume: false, orElse: true) == 0
     }
@@ -161,7 +128,7 @@ public struct WireReader<Source: ByteSource> {
     /// is incomplete — so a short reply (`END\r\n`) is recognised without waiting for bytes a
     /// longer alternative would need. (Buffered bytes make each step a plain function call.)
     /// - Throws: ``WireProtocolError/Kind/noAlternative(found:)`` when none matches.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func choose(_ literals: [[UInt8]], consume: Bool, orElse: Bool) async throws -> Int {
         let start = offset
         do {
@@ -208,26 +175,20 @@ public struct WireReader<Source: ByteSource> {
         return (.none, [UInt8](ahead), 0)
     }
 
-    /// The next byte, consumed: the fast switch when every alternative starts with one byte.
-    @inlinable
-    public mutating func prefixByte() async throws -> UInt8 {
-        let start = offset
-        do {
-            let byte = try await source.readBytes(1, partial: false) { $0[0] }
-            offset = start + 1
-            return byte
-        } catch {
-            throw await translate(error, at: start)
-        }
-    }
-
     // MARK: Limits and nesting
 
-    /// Checks a length before anything is read.
+    /// Checks a length or count before anything is read.
     @inlinable
     public func checkLength(_ count: Int, max: Int) throws {
         if count < 0 { throw fail(.negativeLength(count)) }
         if count > max { throw fail(.limitExceeded(limit: max, value: count)) }
+    }
+
+    /// `count`, once checked (for use as a read's argument).
+    @inlinable @inline(__always)
+    public func length(_ count: Int, max: Int) throws -> Int {
+        try checkLength(count, max: max)
+        return count
     }
 
     /// Enters a nested message: fails past `limit`; returns the outer message's name for ``leave(_:)``.
@@ -281,16 +242,17 @@ public struct WireReader<Source: ByteSource> {
         WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
     }
 
-    @usableFromInline
-    func hasLeftoverBytes() async -> Bool {
+    @inlinable
+    public func hasLeftoverBytes() async -> Bool {
         ((try? await source.peek(1) { $0.count }) ?? 0) > 0
     }
 
-    /// The error a failed read becomes: conversions and stream limits turn into
+    /// The error a failed read becomes (called once, by the top-level `read(from:)`, with the
+    /// offset where the failing read began): conversions and stream limits turn into
     /// ``WireProtocolError``s; a clean EOF before the message began stays a ``StreamClosedError``;
     /// other stream errors (resets, TLS) pass through unchanged.
-    @usableFromInline
-    func translate(_ error: any Error, at start: Int) async -> any Error {
+    @inlinable
+    public func translate(_ error: any Error, at start: Int) async -> any Error {
         switch error {
         case let failure as WireConversionFailure:
             return fail(failure.kind, at: start)
