@@ -48,8 +48,11 @@ let package = Package(
             path: "Examples/HTTPFetch"
         ),
         .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
-        .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar", "wirec"]),
-        .testTarget(name: "WireProtocolTests", dependencies: ["Wirestream", "WireRedis", "WireHTTP", "WireLines"]),
+        .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar"]),  // wirec itself is built for the plugins
+        .testTarget(
+            name: "WireProtocolTests", dependencies: ["Wirestream", "WireRedis", "WireHTTP", "WireLines"],
+            plugins: ["WireGrammarPlugin"]  // compiles features.wire, the language feature tests' grammar
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

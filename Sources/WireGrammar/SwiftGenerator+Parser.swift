@@ -196,14 +196,15 @@ extension SwiftGenerator {
         }
     }
 
-    /// The names a conditional block declares, with their types inside it.
+    /// The stored fields a conditional block declares, with their types inside it.
     private func blockNames(_ items: [Item]) -> [(String, ValueType)] {
         var result: [(String, ValueType)] = []
         for item in items {
             switch item {
-            case .field(let name, _, let read), .local(let name, _, .read(let read)):
+            case .field(let name, _, let read):
                 if !read.isStreamed { result.append((name, type(of: read))) }
-            case .local(let name, _, .call): result.append((name, .int))
+            case .local:
+                break  // a let inside the block is only usable inside it (the checker sees to that)
             case .conditional(_, let inner, _):
                 result += blockNames(inner).map { ($0.0, ValueType.optional($0.1)) }
             case .regex(_, _, _, let captures):

@@ -1,0 +1,99 @@
+import Testing
+import Wirestream
+
+/// A hand-written conversion for the grammar's `extern type Celsius`: "21.5C". Public, as the
+/// generated parsers that use it are.
+public struct Celsius: Hashable, Sendable, WireDecodable, WireEncodable {
+    public let degrees: Double
+
+    public init(_ degrees: Double) { self.degrees = degrees }
+
+    public init(wireBytes: UnsafeRawBufferPointer) throws {
+        let text = String(decoding: wireBytes, as: UTF8.self)
+        guard text.hasSuffix("C"), let degrees = Double(text.dropLast()) else {
+            throw WireConversionFailure(.invalidValue("\(text) is not a temperature like 21.5C"))
+        }
+        self.degrees = degrees
+    }
+
+    public func wireBytes() throws -> [UInt8] { Array("\(degrees)C".utf8) }
+}
+
+/// features.wire: the language features the bundled grammars do not use.
+struct FeatureGrammarTests {
+    static let record = Record(
+        version: 2, name: "sensor-α", temperature: Celsius(21.5), offset: -7, big: 1 << 40, delta: -255,
+        mask: 0xBEEF, unit: .feet, samples: [-2, 300], tags: [Tag(name: "a"), Tag(name: "bc")])
+
+    @Test func binaryRecordEncodesAsTheGrammarSays() throws {
+        var expected = bytes("REC") + [2]
+        expected += [9, 0] + Array("sensor-α".utf8)  // u16le length of the UTF-8 name
+        expected += bytes("21.5C;")
+        expected += [0xFF, 0xFF, 0xFF, 0xF9]  // i32be -7
+        expected += [0, 0, 0, 0, 0, 1, 0, 0]  // u64le 2^40
+        expected += bytes("-ff;beef;ft;") + [2] + [0xFF, 0xFE, 0x01, 0x2C] + bytes("a,bc,.")
+        #expect(try Self.record.encoded() == expected)
+    }
+
+    @Test func binaryRecordReadsBackAtEverySplit() async throws {
+        let decoded = try await readEverySplit(try Self.record.encoded()) { try await Record.read(from: $0) }
+        #expect(decoded == Self.record)
+    }
+
+    @Test func externTypeRefusalIsATypedError() async throws {
+        var input = try Self.record.encoded()
+        let at = input.firstIndex(of: UInt8(ascii: ";"))! - 1  // "21.5C;" → "21.5F;"
+        input[at] = UInt8(ascii: "F")
+        let error = await protocolError(input) { try await Record.read(from: $0) }
+        #expect(error?.kind == .invalidValue("21.5F is not a temperature like 21.5C"))
+        #expect(error?.field == "temperature")
+        #expect(error?.offset == 15)
+    }
+
+    @Test func unknownEnumerationValueIsRefused() async throws {
+        var input = try Self.record.encoded()
+        let at = input.firstIndex(of: UInt8(ascii: "t"))!  // "ft" → "fx"
+        input[at] = UInt8(ascii: "x")
+        let error = await protocolError(input) { try await Record.read(from: $0) }
+        #expect(error?.kind == .unknownValue(type: "Unit", found: bytes("fx")))
+    }
+
+    @Test func encoderChecksCountsAndDelimiters() throws {
+        var tooMany = Self.record
+        tooMany.samples = Array(repeating: 1, count: 9)
+        #expect(throws: WireEncodingError.self) { try tooMany.encoded() }
+        var badTag = Self.record
+        badTag.tags = [Tag(name: "a,b")]
+        #expect(throws: WireEncodingError(message: "Tag", field: "name", reason: "contains the delimiter \",\"")) {
+            try badTag.encoded()
+        }
+    }
+
+    @Test func optionalParts() async throws {
+        let none = try await readEverySplit(bytes("0 !")) { try await Optional.read(from: $0) }
+        #expect(none == Optional(padded: nil, note: nil))
+        let padded = try await readEverySplit(bytes("1 2 abcde!")) { try await Optional.read(from: $0) }
+        #expect(padded == Optional(padded: bytes("abcde"), note: nil))
+        let noted = try await readEverySplit(bytes("2 1 xyzhello\n!")) { try await Optional.read(from: $0) }
+        #expect(noted == Optional(padded: bytes("xyz"), note: "hello"))
+    }
+
+    @Test func arithmeticOnHostileLengthsDoesNotOverflow() async throws {
+        let error = await protocolError(bytes("1 9223372036854775807 ")) { try await Optional.read(from: $0) }
+        #expect(error?.kind == .arithmeticOverflow)
+        #expect(error?.field == "padded")
+    }
+
+    @Test func lookaheadWithFallbackAndStreamedField() async throws {
+        var chunks: [[UInt8]] = []
+        let ping = try await Envelope.read(from: MemoryByteSource(bytes("PING\n"))) { chunks.append([UInt8]($0)) }
+        #expect(ping == .ping)
+        let payload = [UInt8](repeating: 5, count: 200_000)
+        let data = try await Envelope.read(from: MemoryByteSource(bytes("200000:") + payload, chunkSize: 10_000)) {
+            chunks.append([UInt8]($0))
+        }
+        #expect(data == .data)
+        #expect(chunks.count >= 20)
+        #expect(Array(chunks.joined()) == payload)
+    }
+}
