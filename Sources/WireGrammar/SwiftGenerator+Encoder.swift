@@ -2,8 +2,21 @@
 /// deriving each length or count `let` from the field it measures.
 extension SwiftGenerator {
     mutating func generateEncoder(_ message: MessageDeclaration) {
-        var body = CodeWriter()
-        swap(&body, &code)
+        let body = captured { generator in generator.emitEncoderBody(message) }
+        let name = message.name
+        code.block("extension \(name): WireRequest") { code in
+            code.line("/// Appends this message's bytes to `writer`, checked against the grammar.")
+            code.block("public func encode(into writer: inout WireWriter) throws") { code in
+                code.line("let _outer = writer.message")
+                code.line("writer.message = \(SwiftNames.stringLiteral(name))")
+                code.append(body)
+                code.line("writer.message = _outer")
+                code.line("writer.field = \"\"")
+            }
+        }
+    }
+
+    private mutating func emitEncoderBody(_ message: MessageDeclaration) {
         switch message.body {
         case .sequence(let items):
             var values: [String: String] = [:]
@@ -24,31 +37,17 @@ extension SwiftGenerator {
                     bindings.append("let \(local)")
                 }
                 code.line("case .\(name)\(bindings.isEmpty ? "" : "(" + bindings.joined(separator: ", ") + ")"):")
-                var inner = CodeWriter()
-                swap(&inner, &code)
-                code.line("writer.field = \(SwiftNames.stringLiteral(alternative.name))")
-                if let literal = alternative.literal { code.line("writer.literal(\(SwiftNames.bytes(literal.bytes)))") }
-                switch alternative.payload {
-                case .none: break
-                case .single(let read): emitFieldEncoding(read, value: values[""] ?? "_v0", items: [], values: values)
-                case .block(let items): emitEncoding(items, values: values)
+                nested { generator in
+                    generator.code.line("writer.field = \(SwiftNames.stringLiteral(alternative.name))")
+                    if let literal = alternative.literal { generator.code.line("writer.literal(\(SwiftNames.bytes(literal.bytes)))") }
+                    switch alternative.payload {
+                    case .none: break
+                    case .single(let read): generator.emitFieldEncoding(read, value: values[""] ?? "_v0", items: [], values: values)
+                    case .block(let items): generator.emitEncoding(items, values: values)
+                    }
                 }
-                swap(&inner, &code)
-                code.indented { code in code.append(inner) }
             }
             code.line("}")
-        }
-        swap(&body, &code)
-        let name = message.name
-        code.block("extension \(name): WireRequest") { code in
-            code.line("/// Appends this message's bytes to `writer`, checked against the grammar.")
-            code.block("public func encode(into writer: inout WireWriter) throws") { code in
-                code.line("let _outer = writer.message")
-                code.line("writer.message = \(SwiftNames.stringLiteral(name))")
-                code.append(body)
-                code.line("writer.message = _outer")
-                code.line("writer.field = \"\"")
-            }
         }
     }
 
@@ -112,26 +111,21 @@ extension SwiftGenerator {
             let expected = encoderExpression(count, values: values)
             code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
             code.line("guard \(value).count == \(expected) else { throw writer.fail(\"has \\(\(value).count) elements where the grammar says \\(\(expected))\") }")
-            code.line("for _element in \(value) {")
-            var inner = CodeWriter()
-            swap(&inner, &code)
-            emitFieldEncoding(element, value: "_element", items: [], values: values)
-            swap(&inner, &code)
-            code.indented { code in code.append(inner) }
-            code.line("}")
+            emitEach(element, of: value, values: values)
         case .repeatUntil(let element, let terminator, let max, _):
             code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
-            code.line("for _element in \(value) {")
-            var inner = CodeWriter()
-            swap(&inner, &code)
-            emitFieldEncoding(element, value: "_element", items: [], values: values)
-            swap(&inner, &code)
-            code.indented { code in code.append(inner) }
-            code.line("}")
+            emitEach(element, of: value, values: values)
             code.line("writer.literal(\(SwiftNames.bytes(terminator.bytes)))")
         case .conditional:
             break  // refused by the checker for request messages
         }
+    }
+
+    /// `for _element in value { … }`: each element of a repetition as `element` frames it.
+    private mutating func emitEach(_ element: Read, of value: String, values: [String: String]) {
+        code.line("for _element in \(value) {")
+        nested { generator in generator.emitFieldEncoding(element, value: "_element", items: [], values: values) }
+        code.line("}")
     }
 
     /// The bytes a value is written as, for its conversion.

@@ -10,10 +10,7 @@ extension SwiftGenerator {
         let chunkParameter = streams ? ", chunks: (UnsafeRawBufferPointer) throws -> Void" : ""
         let depth = message.depthLimit ?? Self.defaultDepth
         patterns = []
-        var body = CodeWriter()
-        swap(&body, &code)
-        generateParserBody(message)
-        swap(&body, &code)
+        let body = captured { generator in generator.generateParserBody(message) }
         let patterns = self.patterns
         let name = message.name
         let usesSource = body.text.contains("_source.")
@@ -100,9 +97,12 @@ extension SwiftGenerator {
         }
     }
 
+    /// One alternative's reads, indented under its `case`.
     private mutating func emitCase(_ alternative: Case, in message: MessageDeclaration) {
-        var inner = CodeWriter()
-        swap(&inner, &code)
+        nested { generator in generator.emitCaseBody(alternative, in: message) }
+    }
+
+    private mutating func emitCaseBody(_ alternative: Case, in message: MessageDeclaration) {
         let name = SwiftNames.identifier(alternative.name)
         switch alternative.payload {
         case .none:
@@ -122,8 +122,6 @@ extension SwiftGenerator {
                 code.line("_result = .\(name)(\(arguments.joined(separator: ", ")))")
             }
         }
-        swap(&inner, &code)
-        code.indented { code in code.append(inner) }
     }
 
     // MARK: Items
@@ -156,14 +154,12 @@ extension SwiftGenerator {
                 }
                 let test = expression(condition, names: names)
                 code.line("if \(tryPrefix(test))\(test) {")
-                var body = CodeWriter()
-                swap(&body, &code)
-                emitItems(inner, names: &inside)
-                for (name, outer) in declared {
-                    if let local = inside.locals[name] { code.line("\(outer) = \(local.swift)") }
+                nested { generator in
+                    generator.emitItems(inner, names: &inside)
+                    for (name, outer) in declared {
+                        if let local = inside.locals[name] { generator.code.line("\(outer) = \(local.swift)") }
+                    }
                 }
-                swap(&body, &code)
-                code.indented { code in code.append(body) }
                 code.line("}")
                 for (name, outer) in declared {
                     if let type = inside.locals[name]?.type { names.locals[name] = (outer, .optional(type)) }
@@ -278,22 +274,21 @@ extension SwiftGenerator {
         }
     }
 
+    /// One side of a conditional read, indented: into `target` (`nil` for `null`), or streamed.
     private mutating func emitBranch(_ read: Read?, into target: String?, names: Names) {
-        var branch = CodeWriter()
-        swap(&branch, &code)
-        if let read {
-            if let target {
-                let temporary = unique("branch")
-                emitRead(read, into: temporary, names: names)
-                code.line("\(target) = \(temporary)")
-            } else {
-                emitRead(read, into: "_", names: names)
+        nested { generator in
+            if let read {
+                if let target {
+                    let temporary = generator.unique("branch")
+                    generator.emitRead(read, into: temporary, names: names)
+                    generator.code.line("\(target) = \(temporary)")
+                } else {
+                    generator.emitRead(read, into: "_", names: names)
+                }
+            } else if let target {
+                generator.code.line("\(target) = nil")
             }
-        } else if let target {
-            code.line("\(target) = nil")
         }
-        swap(&branch, &code)
-        code.indented { code in code.append(branch) }
     }
 
     /// Reads `literal`'s length and checks it is the literal.

@@ -154,6 +154,21 @@ struct SwiftGenerator {
         for line in lines { code.line("/// \(line)") }
     }
 
+    /// What `body` emits, captured apart (to be placed later, e.g. inside a function).
+    mutating func captured(_ body: (inout SwiftGenerator) -> Void) -> CodeWriter {
+        var captured = CodeWriter()
+        swap(&captured, &code)
+        body(&self)
+        swap(&captured, &code)
+        return captured
+    }
+
+    /// What `body` emits, one level deeper than the current line.
+    mutating func nested(_ body: (inout SwiftGenerator) -> Void) {
+        let inner = captured(body)
+        code.indented { code in code.append(inner) }
+    }
+
     mutating func unique(_ base: String) -> String {
         counter += 1
         return "_\(base)\(counter)"

@@ -10,19 +10,26 @@ struct RedisIntegrationTests {
         Command(arguments: words.map { Argument(value: Array($0.utf8)) })
     }
 
+    /// A redis-server on a free loopback port (no persistence) and a stream connected to it.
+    static func startRedis() async throws -> (ServerProcess, IOStream) {
+        let executable = try #require(ServerProcess.locate("redis-server"), "redis-server is installed by .ci/run")
+        let server = try ServerProcess(executable) { port in
+            ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        }
+        return (server, try await connect(port: server.port))
+    }
+
     static func ask(_ stream: IOStream, _ command: Command) async throws -> Reply {
         try stream.queueWrite(command)
         return try await Reply.read(from: stream)
     }
 
     @Test func commandsAndRepliesOverTheNetwork() async throws {
-        let executable = try #require(ServerProcess.locate("redis-server"), "redis-server is installed by .ci/run")
-        let server = try ServerProcess(executable) { port in
-            ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        let (server, stream) = try await Self.startRedis()
+        defer {
+            stream.close()
+            server.stop()
         }
-        defer { server.stop() }
-        let stream = try await connect(port: server.port)
-        defer { stream.close() }
 
         #expect(try await Self.ask(stream, Self.command("SET", "greeting", "hello\r\nworld")) == .simple("OK"))
         #expect(try await Self.ask(stream, Self.command("GET", "greeting")) == .bulk(value: Array("hello\r\nworld".utf8)))
@@ -56,13 +63,11 @@ struct RedisIntegrationTests {
     }
 
     @Test func resp3RepliesOverTheNetwork() async throws {
-        let executable = try #require(ServerProcess.locate("redis-server"), "redis-server is installed by .ci/run")
-        let server = try ServerProcess(executable) { port in
-            ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        let (server, stream) = try await Self.startRedis()
+        defer {
+            stream.close()
+            server.stop()
         }
-        defer { server.stop() }
-        let stream = try await connect(port: server.port)
-        defer { stream.close() }
 
         guard case .map(let hello) = try await Self.ask(stream, Self.command("HELLO", "3")) else {
             Issue.record("HELLO 3 answers with a map")

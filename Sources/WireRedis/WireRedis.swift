@@ -1,1 +1,0 @@
-// Generated parsers: Grammars/WireRedis/resp.wire

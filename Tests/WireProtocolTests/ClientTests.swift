@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import WireHTTP
+import WireLines
+import WireRedis
+import Wirestream
+
+/// The thin clients over the generated parsers and encoders, against real peers.
+@Suite(.serialized)
+struct ClientTests {
+    @Test func redisClientSendsAndPipelines() async throws {
+        let (server, stream) = try await RedisIntegrationTests.startRedis()
+        let redis = RedisClient(stream: stream)
+        defer {
+            redis.close()
+            server.stop()
+        }
+        #expect(try await redis.send("SET", "name", "wirestream").string == "OK")
+        #expect(try await redis.send("GET", "name").string == "wirestream")
+        for index in 0..<100 { try redis.queue("RPUSH", "queue", "item\(index)") }
+        for expected in 1...100 { #expect(try await redis.nextReply() == .integer(expected)) }
+        let items = try await redis.send("LRANGE", "queue", "0", "2").elements?.compactMap(\.string)
+        #expect(items == ["item0", "item1", "item2"])
+        guard case .error(let message) = try await redis.send("NOSUCHCOMMAND") else {
+            Issue.record("an unknown command is an error reply")
+            return
+        }
+        #expect(message.hasPrefix("ERR"))
+    }
+
+    @Test func httpClientGetsWholeAndStreamed() async throws {
+        let body = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let (server, folder) = try HTTPIntegrationTests.serve(["data.bin": body])
+        defer {
+            server.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let whole = try await HTTPClient.get(host: "127.0.0.1", port: server.port, path: "/data.bin")
+        #expect(whole.head.status == 200)
+        #expect(whole.body == body)
+        var streamed: [UInt8] = []
+        let head = try await HTTPClient.get(host: "127.0.0.1", port: server.port, path: "/data.bin") { streamed += $0 }
+        #expect(head.status == 200)
+        #expect(streamed == body)
+        let missing = try await HTTPClient.get(host: "127.0.0.1", port: server.port, path: "/nope")
+        #expect(missing.head.status == 404)
+    }
+
+    @Test func lineClientsTalkOverAPipe() async throws {
+        let pipe = try PipeIOStream.makePipe(loop: .shared)
+        let sender = LineClient(stream: pipe.writer)
+        let receiver = LineClient(stream: pipe.reader)
+        for line in ["hello", "wörld\r", ""] { try sender.send(line) }
+        #expect(throws: WireEncodingError.self) { try sender.send("two\nlines") }
+        try await sender.flush()
+        pipe.writer.close()
+        #expect(try await receiver.nextLine() == "hello")
+        #expect(try await receiver.nextLine() == "wörld")  // the "\r" before "\n" is dropped
+        #expect(try await receiver.nextLine() == "")
+        await #expect(throws: StreamClosedError.self) { try await receiver.nextLine() }
+        pipe.reader.close()
+    }
+}
