@@ -13,6 +13,7 @@ let package = Package(
         .plugin(name: "WireGrammarPlugin", targets: ["WireGrammarPlugin"]),
         .plugin(name: "WireGenerateCommand", targets: ["WireGenerateCommand"]),
         .executable(name: "http-fetch", targets: ["HTTPFetch"]),
+        .executable(name: "wire-redis", targets: ["RedisCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
@@ -46,6 +47,11 @@ let package = Package(
             name: "HTTPFetch",
             dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/HTTPFetch"
+        ),
+        .executableTarget(
+            name: "RedisCLI",
+            dependencies: ["WireRedis", "Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/RedisCLI"
         ),
         .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
         .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar"]),  // wirec itself is built for the plugins

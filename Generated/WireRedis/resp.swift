@@ -234,9 +234,9 @@ public enum Boolean: String, Sendable, Hashable, CaseIterable, WireEnumeration {
 ///
 /// On the wire, e.g.: `*3\r\n$3\r\nabc\r\n$3\r\nabc\r\n$3\r\nabc\r\n`
 public struct Command: Sendable, Hashable {
-    public var arguments: [Argument]
+    public var arguments: [BulkString]
 
-    public init(arguments: [Argument]) {
+    public init(arguments: [BulkString]) {
         self.arguments = arguments
     }
 }
@@ -254,10 +254,10 @@ extension Command: WireMessage {
         _wire.field = "arguments"
         let _count8 = count
         try _wire.checkLength(_count8, max: 1000000)
-        var arguments: [Argument] = []
+        var arguments: [BulkString] = []
         arguments.reserveCapacity(Swift.min(_count8, 1024))
         for _ in 0..<_count8 {
-            arguments.append(try await Argument.read(&_wire, depth: _depth + 1))
+            arguments.append(try await BulkString.read(&_wire, depth: _depth + 1))
             _wire.field = "arguments"
         }
         _wire.leave(_outer)
@@ -285,12 +285,12 @@ extension Command: WireRequest {
     }
 }
 
-// MARK: - Argument
+// MARK: - BulkString
 
-/// One argument of a command.
+/// One argument of a command: a bulk string.
 ///
 /// On the wire, e.g.: `$3\r\nabc\r\n`
-public struct Argument: Sendable, Hashable {
+public struct BulkString: Sendable, Hashable {
     public var value: [UInt8]
 
     public init(value: [UInt8]) {
@@ -298,12 +298,12 @@ public struct Argument: Sendable, Hashable {
     }
 }
 
-extension Argument: WireMessage {
+extension BulkString: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
     /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
     @inlinable
-    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Argument {
-        let _outer = try _wire.enter("Argument", depth: _depth, limit: 64)
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> BulkString {
+        let _outer = try _wire.enter("BulkString", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         try await _source.readBytes(1, partial: false) { try _wire.literal($0, [36], "\"$\"") }
         _wire.field = "length"
@@ -312,15 +312,15 @@ extension Argument: WireMessage {
         let value = try await _source.readBytes(try _wire.length(length, max: 536870912), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
         try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         _wire.leave(_outer)
-        return Argument(value: value)
+        return BulkString(value: value)
     }
 }
 
-extension Argument: WireRequest {
+extension BulkString: WireRequest {
     /// Appends this message's bytes to `writer`, checked against the grammar.
     public func encode(into writer: inout WireWriter) throws {
         let _outer = writer.message
-        writer.message = "Argument"
+        writer.message = "BulkString"
         let _length = self.value.count
         writer.literal([36])
         writer.field = "length"

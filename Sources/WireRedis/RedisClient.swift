@@ -48,7 +48,7 @@ public final class RedisClient: Sendable {
 extension Command {
     /// A command from its words, each sent as a bulk string: `Command(["SET", "key", "value"])`.
     public init(_ arguments: [String]) {
-        self.init(arguments: arguments.map { Argument(value: Array($0.utf8)) })
+        self.init(arguments: arguments.map { BulkString(value: Array($0.utf8)) })
     }
 }
 

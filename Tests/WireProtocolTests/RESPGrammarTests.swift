@@ -43,12 +43,12 @@ struct RESPGrammarTests {
     }
 
     @Test func commandEncoderWritesAnArrayOfBulkStrings() throws {
-        let command = Command(arguments: ["SET", "key", "a\r\nb"].map { Argument(value: bytes($0)) })
+        let command = Command(arguments: ["SET", "key", "a\r\nb"].map { BulkString(value: bytes($0)) })
         #expect(try command.encoded() == bytes("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$4\r\na\r\nb\r\n"))
     }
 
     @Test func encodedCommandsReadBack() async throws {
-        let command = Command(arguments: [Argument(value: bytes("LRANGE")), Argument(value: []), Argument(value: bytes("-1"))])
+        let command = Command(arguments: [BulkString(value: bytes("LRANGE")), BulkString(value: []), BulkString(value: bytes("-1"))])
         let decoded = try await readEverySplit(try command.encoded()) { try await Command.read(from: $0) }
         #expect(decoded == command)
     }
@@ -134,7 +134,7 @@ struct RESPGrammarTests {
     }
 
     @Test func encoderRefusesWhatItsParserWouldRefuse() throws {
-        let tooMany = Command(arguments: Array(repeating: Argument(value: []), count: 1_000_001))
+        let tooMany = Command(arguments: Array(repeating: BulkString(value: []), count: 1_000_001))
         #expect(throws: WireEncodingError.self) { try tooMany.encoded() }
     }
 }

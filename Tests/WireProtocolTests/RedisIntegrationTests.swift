@@ -7,7 +7,7 @@ import Wirestream
 @Suite(.serialized)
 struct RedisIntegrationTests {
     static func command(_ words: String...) -> Command {
-        Command(arguments: words.map { Argument(value: Array($0.utf8)) })
+        Command(arguments: words.map { BulkString(value: Array($0.utf8)) })
     }
 
     /// A redis-server on a free loopback port (no persistence) and a stream connected to it.
