@@ -463,7 +463,7 @@ open class BaseIOStream: @unchecked Sendable {
     }
 
     private func handleReadError(_ error: any Error) {
-        if error is UnsatisfiableReadError {
+        if error is UnsatisfiableReadError || error is PatternMismatchError {
             logger.info("Unsatisfiable read, closing connection: \(error)")
         } else if let system = error as? SystemError, system.isConnectionReset {
             // The peer went away: an ordinary event, recorded but not logged.

@@ -45,6 +45,9 @@ public final class Pattern: @unchecked Sendable {
     public let groupNumbers: [String: Int]
     /// True if the JIT compiled it for both complete and partial-hard matching.
     public let isJITCompiled: Bool
+    /// Whether every match must start where the search starts (e.g. the pattern begins with `\A`):
+    /// then data that does not match at its start never will, and a read fails at once.
+    public let isAnchored: Bool
 
     let code: OpaquePointer
     /// The bytes a match can start with, when PCRE2 knows them (used to skip ahead).
@@ -68,6 +71,9 @@ public final class Pattern: @unchecked Sendable {
         // Both modes, or a partial search silently falls back to the interpreter.
         let jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD))
         self.isJITCompiled = jit == 0
+        var allOptions: UInt32 = 0
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_ALLOPTIONS), &allOptions)
+        self.isAnchored = allOptions & UInt32(PCRE2_ANCHORED) != 0
         var captures: UInt32 = 0
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures)
         self.captureCount = Int(captures)
@@ -111,6 +117,14 @@ public struct PatternError: Error, Equatable, CustomStringConvertible, Sendable 
     public let message: String
 
     public var description: String { "bad pattern \(pattern.debugDescription) at offset \(offset): \(message)" }
+}
+
+/// An anchored pattern (``Pattern/isAnchored``) cannot match the data at the read's start, however
+/// much more arrives. The stream closes with it, as with ``UnsatisfiableReadError``.
+public struct PatternMismatchError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let pattern: String
+
+    public var description: String { "the data does not match the anchored pattern \(pattern.debugDescription)" }
 }
 
 /// PCRE2 failed while matching (e.g. a resource limit). The stream closes with it.

@@ -100,6 +100,7 @@ final class RegexSearcher: FrameSearcher {
         case PCRE2_ERROR_PARTIAL:
             scanOffset = ovector[0]  // a match may still start here
         case PCRE2_ERROR_NOMATCH:
+            if pattern.isAnchored && length > start { throw PatternMismatchError(pattern: pattern.source) }
             scanOffset = length
         default:
             throw PatternMatchError(pattern: pattern.source, code: rc, message: Pattern.message(for: rc))

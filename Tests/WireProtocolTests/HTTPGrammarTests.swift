@@ -93,8 +93,25 @@ struct HTTPGrammarTests {
     }
 
     @Test func notAStatusLineIsRefused() async throws {
-        let error = await protocolError(bytes("SSH-2.0-OpenSSH\r\n")) { try await Response.read(from: $0) }
-        #expect(error?.kind == .truncated)
-        #expect(error?.message == "ResponseHead")
+        // Refused as soon as the first bytes are there: the anchored status-line regex cannot match.
+        let source = MemoryByteSource(chunks: [bytes("SSH-2.0-OpenSSH\r\n"), bytes("never reached")])
+        await #expect(throws: WireProtocolError.self) { try await Response.read(from: source) }
+        #expect(!source.atEOF)
+        // Fed whole it shows all it had; fed byte by byte it fails at the first byte.
+        for (source, shown) in [(MemoryByteSource(bytes("SSH-2.0-OpenSSH\r\n")), "SSH-2.0-OpenSSH\r\n"), (MemoryByteSource(bytes("SSH"), chunkSize: 1), "S")] {
+            do {
+                _ = try await Response.read(from: source)
+                Issue.record("no error")
+            } catch let error as WireProtocolError {
+                guard case .unexpectedBytes(let expected, let found) = error.kind else {
+                    Issue.record("expected unexpectedBytes, got \(error)")
+                    continue
+                }
+                #expect(expected.hasPrefix("a match of /HTTP\\/(?<major>"))
+                #expect(found == bytes(shown))
+                #expect(error.message == "ResponseHead")
+                #expect(error.offset == 0)
+            }
+        }
     }
 }
