@@ -133,6 +133,42 @@ struct RESPGrammarTests {
         await #expect(throws: StreamClosedError.self) { try await Reply.read(from: source) }
     }
 
+    /// Seeded random inputs over RESP's alphabet, and mutations of valid replies: every one parses
+    /// or fails with a typed error — no trap, no other error.
+    @Test func randomInputNeverTraps() async throws {
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {  // SplitMix64
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let alphabet = Array("+-:$*_#,(!=%~>|0123456789-\r\ntfabc".utf8)
+        let valid = bytes("*3\r\n$5\r\nhello\r\n%1\r\n+k\r\n:12\r\n|1\r\n+a\r\n#t\r\n_\r\n")
+        var parsed = 0
+        var refused = 0
+        for round in 0..<3000 {
+            var input: [UInt8]
+            if round % 2 == 0 {
+                input = (0..<Int(next() % 40)).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }
+            } else {
+                input = valid
+                for _ in 0...Int(next() % 3) { input[Int(next() % UInt64(input.count))] = alphabet[Int(next() % UInt64(alphabet.count))] }
+            }
+            let source = MemoryByteSource(input, chunkSize: Int(next() % 7) + 1)
+            do {
+                _ = try await Reply.read(from: source)
+                parsed += 1
+            } catch is WireProtocolError {
+                refused += 1
+            } catch is StreamClosedError {
+                #expect(input.isEmpty, "a clean close only for empty input: \(input)")
+            }
+        }
+        #expect(parsed > 100 && refused > 1000)
+    }
+
     @Test func encoderRefusesWhatItsParserWouldRefuse() throws {
         let tooMany = Command(arguments: Array(repeating: BulkString(value: []), count: 1_000_001))
         #expect(throws: WireEncodingError.self) { try tooMany.encoded() }
