@@ -40,10 +40,13 @@ extension ResponseHead: WireMessage {
         var headers: [Header] = []
         while try await !_wire.peekMatches([13, 10]) {
             if headers.count == 100 { throw _wire.fail(.limitExceeded(limit: 100, value: 100 + 1)) }
-            headers.append(try await Header.read(&_wire, depth: _depth + 1))
+            let _element = try await Header.read(&_wire, depth: _depth + 1)
+            headers.append(_element)
             _wire.field = "headers"
         }
-        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
         _wire.leave(_outer)
         return ResponseHead(major: major, minor: minor, status: status, reason: reason, headers: headers)
     }
@@ -112,11 +115,17 @@ extension Response: WireMessage {
         _wire.field = "body"
         let body: [UInt8]
         if (length >= 0) {
-            let _branch1 = try await _source.readBytes(try _wire.length(length, max: 67108864), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            let _length2 = try _wire.length(length, max: 67108864)
+            let _branch1: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                _branch1 = _fast
+            } else {
+                _branch1 = try await _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            }
             body = _branch1
         } else {
-            let _branch2 = try await _wire.rest(max: 67108864) { WireConvert.raw($0) }
-            body = _branch2
+            let _branch3 = try await _wire.rest(max: 67108864) { WireConvert.raw($0) }
+            body = _branch3
         }
         _wire.leave(_outer)
         return Response(head: head, body: body)
@@ -194,18 +203,33 @@ extension Request: WireMessage {
         let _outer = try _wire.enter("Request", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "method"
-        let method = try await _source.readUntil([32], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        let method: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 16, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            method = _fast
+        } else {
+            method = try await _source.readUntil([32], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
         _wire.field = "target"
-        let target = try await _source.readUntil([32], maxBytes: 8192) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
-        try await _source.readBytes(10, partial: false) { try _wire.literal($0, [72, 84, 84, 80, 47, 49, 46, 48, 13, 10], "\"HTTP/1.0\\r\\n\"") }
+        let target: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8192, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            target = _fast
+        } else {
+            target = try await _source.readUntil([32], maxBytes: 8192) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        if try _source.readBytesIfBuffered(10, { try _wire.literal($0, [72, 84, 84, 80, 47, 49, 46, 48, 13, 10], "\"HTTP/1.0\\r\\n\"") }) == nil {
+            try await _source.readBytes(10, partial: false) { try _wire.literal($0, [72, 84, 84, 80, 47, 49, 46, 48, 13, 10], "\"HTTP/1.0\\r\\n\"") }
+        }
         _wire.field = "headers"
         var headers: [RequestHeader] = []
         while try await !_wire.peekMatches([13, 10]) {
             if headers.count == 100 { throw _wire.fail(.limitExceeded(limit: 100, value: 100 + 1)) }
-            headers.append(try await RequestHeader.read(&_wire, depth: _depth + 1))
+            let _element = try await RequestHeader.read(&_wire, depth: _depth + 1)
+            headers.append(_element)
             _wire.field = "headers"
         }
-        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
         _wire.leave(_outer)
         return Request(method: method, target: target, headers: headers)
     }
@@ -255,9 +279,19 @@ extension RequestHeader: WireMessage {
         let _outer = try _wire.enter("RequestHeader", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "name"
-        let name = try await _source.readUntil([58, 32], maxBytes: 256) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        let name: String
+        if let _fast = try _source.readUntilIfBuffered([58, 32], maxBytes: 256, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try await _source.readUntil([58, 32], maxBytes: 256) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
         _wire.field = "value"
-        let value = try await _source.readUntil([13, 10], maxBytes: 8192) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        let value: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 8192, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            value = _fast
+        } else {
+            value = try await _source.readUntil([13, 10], maxBytes: 8192) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
         _wire.leave(_outer)
         return RequestHeader(name: name, value: value)
     }

@@ -23,7 +23,12 @@ extension Line: WireMessage {
         let _outer = try _wire.enter("Line", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "text"
-        let text = try await _source.readUntil([10], maxBytes: 65536) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        let text: String
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try await _source.readUntil([10], maxBytes: 65536) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
         _wire.leave(_outer)
         return Line(text: text)
     }

@@ -26,29 +26,48 @@ extension RetrievalReply: WireMessage {
         switch try await _wire.choose([[67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], [69, 82, 82, 79, 82, 13, 10]], consume: false, orElse: true) {
         case 0:  // "CLIENT_ERROR "
             _wire.field = "clientError"
-            try await _source.readBytes(13, partial: false) { try _wire.literal($0, [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], "\"CLIENT_ERROR \"") }
+            if try _source.readBytesIfBuffered(13, { try _wire.literal($0, [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], "\"CLIENT_ERROR \"") }) == nil {
+                try await _source.readBytes(13, partial: false) { try _wire.literal($0, [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], "\"CLIENT_ERROR \"") }
+            }
             _wire.field = "message"
-            let message = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            let message: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                message = _fast
+            } else {
+                message = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
             _result = .clientError(message: message)
         case 1:  // "SERVER_ERROR "
             _wire.field = "serverError"
-            try await _source.readBytes(13, partial: false) { try _wire.literal($0, [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], "\"SERVER_ERROR \"") }
+            if try _source.readBytesIfBuffered(13, { try _wire.literal($0, [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], "\"SERVER_ERROR \"") }) == nil {
+                try await _source.readBytes(13, partial: false) { try _wire.literal($0, [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], "\"SERVER_ERROR \"") }
+            }
             _wire.field = "message"
-            let message = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            let message: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                message = _fast
+            } else {
+                message = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
             _result = .serverError(message: message)
         case 2:  // "ERROR\r\n"
             _wire.field = "error"
-            try await _source.readBytes(7, partial: false) { try _wire.literal($0, [69, 82, 82, 79, 82, 13, 10], "\"ERROR\\r\\n\"") }
+            if try _source.readBytesIfBuffered(7, { try _wire.literal($0, [69, 82, 82, 79, 82, 13, 10], "\"ERROR\\r\\n\"") }) == nil {
+                try await _source.readBytes(7, partial: false) { try _wire.literal($0, [69, 82, 82, 79, 82, 13, 10], "\"ERROR\\r\\n\"") }
+            }
             _result = .error
         default:
             _wire.field = "items"
             var items: [Item] = []
             while try await !_wire.peekMatches([69, 78, 68, 13, 10]) {
                 if items.count == 4096 { throw _wire.fail(.limitExceeded(limit: 4096, value: 4096 + 1)) }
-                items.append(try await Item.read(&_wire, depth: _depth + 1))
+                let _element = try await Item.read(&_wire, depth: _depth + 1)
+                items.append(_element)
                 _wire.field = "items"
             }
-            try await _source.readBytes(5, partial: false) { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }
+            if try _source.readBytesIfBuffered(5, { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }) == nil {
+                try await _source.readBytes(5, partial: false) { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }
+            }
             _result = .values(items: items)
         }
         _wire.leave(_outer)
@@ -91,8 +110,16 @@ extension Item: WireMessage {
         _wire.field = "key"
         let (key, flags, length, cas) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 1024) { try _wire.match($0) { _match in (try WireConvert.string(WireConvert.group(_match, 1, "key")), try WireConvert.uint(WireConvert.group(_match, 2, "flags")), try WireConvert.int(WireConvert.group(_match, 3, "length")), try _match[4].map { try WireConvert.uint($0) }) } }
         _wire.field = "data"
-        let data = try await _source.readBytes(try _wire.length(length, max: 1048576), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
-        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        let _length1 = try _wire.length(length, max: 1048576)
+        let data: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            data = _fast
+        } else {
+            data = try await _source.readBytes(_length1, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
         _wire.leave(_outer)
         return Item(key: key, flags: flags, length: length, cas: cas, data: data)
     }
@@ -140,11 +167,21 @@ extension StorageReply: WireMessage {
             _result = .error
         case 5:  // "CLIENT_ERROR "
             _wire.field = "clientError"
-            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
             _result = .clientError(_value)
         case 6:  // "SERVER_ERROR "
             _wire.field = "serverError"
-            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
             _result = .serverError(_value)
         default:
             throw _wire.fail(.noAlternative(found: []))
@@ -188,11 +225,21 @@ extension DeletionReply: WireMessage {
             _result = .error
         case 3:  // "CLIENT_ERROR "
             _wire.field = "clientError"
-            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
             _result = .clientError(_value)
         case 4:  // "SERVER_ERROR "
             _wire.field = "serverError"
-            let _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
             _result = .serverError(_value)
         default:
             throw _wire.fail(.noAlternative(found: []))
@@ -251,18 +298,51 @@ extension StorageCommand: WireMessage {
         let _outer = try _wire.enter("StorageCommand", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "verb"
-        let verb = try await _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: StorageVerb.self) } }
+        let verb: StorageVerb
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: StorageVerb.self) } }) {
+            verb = _fast
+        } else {
+            verb = try await _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: StorageVerb.self) } }
+        }
         _wire.field = "key"
-        let key = try await _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        let key: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            key = _fast
+        } else {
+            key = try await _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
         _wire.field = "flags"
-        let flags = try await _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.uint($0) } }
+        let flags: UInt
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.uint($0) } }) {
+            flags = _fast
+        } else {
+            flags = try await _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.uint($0) } }
+        }
         _wire.field = "exptime"
-        let exptime = try await _source.readUntil([32], maxBytes: 12) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+        let exptime: Int
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 12, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+            exptime = _fast
+        } else {
+            exptime = try await _source.readUntil([32], maxBytes: 12) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+        }
         _wire.field = "length"
-        let length = try await _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+        let length: Int
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+            length = _fast
+        } else {
+            length = try await _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+        }
         _wire.field = "data"
-        let data = try await _source.readBytes(try _wire.length(length, max: 1048576), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
-        try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        let _length2 = try _wire.length(length, max: 1048576)
+        let data: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            data = _fast
+        } else {
+            data = try await _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
         _wire.leave(_outer)
         return StorageCommand(verb: verb, key: key, flags: flags, exptime: exptime, data: data)
     }
@@ -312,9 +392,16 @@ extension RetrievalCommand: WireMessage {
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RetrievalCommand {
         let _outer = try _wire.enter("RetrievalCommand", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
-        try await _source.readBytes(4, partial: false) { try _wire.literal($0, [103, 101, 116, 32], "\"get \"") }
+        if try _source.readBytesIfBuffered(4, { try _wire.literal($0, [103, 101, 116, 32], "\"get \"") }) == nil {
+            try await _source.readBytes(4, partial: false) { try _wire.literal($0, [103, 101, 116, 32], "\"get \"") }
+        }
         _wire.field = "key"
-        let key = try await _source.readUntil([13, 10], maxBytes: 252) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        let key: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 252, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            key = _fast
+        } else {
+            key = try await _source.readUntil([13, 10], maxBytes: 252) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
         _wire.leave(_outer)
         return RetrievalCommand(key: key)
     }
@@ -353,9 +440,16 @@ extension DeletionCommand: WireMessage {
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> DeletionCommand {
         let _outer = try _wire.enter("DeletionCommand", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
-        try await _source.readBytes(7, partial: false) { try _wire.literal($0, [100, 101, 108, 101, 116, 101, 32], "\"delete \"") }
+        if try _source.readBytesIfBuffered(7, { try _wire.literal($0, [100, 101, 108, 101, 116, 101, 32], "\"delete \"") }) == nil {
+            try await _source.readBytes(7, partial: false) { try _wire.literal($0, [100, 101, 108, 101, 116, 101, 32], "\"delete \"") }
+        }
         _wire.field = "key"
-        let key = try await _source.readUntil([13, 10], maxBytes: 252) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        let key: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 252, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            key = _fast
+        } else {
+            key = try await _source.readUntil([13, 10], maxBytes: 252) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
         _wire.leave(_outer)
         return DeletionCommand(key: key)
     }

@@ -55,44 +55,106 @@ extension Record: WireMessage {
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Record {
         let _outer = try _wire.enter("Record", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
-        try await _source.readBytes(3, partial: false) { try _wire.literal($0, [82, 69, 67], "\"REC\"") }
+        if try _source.readBytesIfBuffered(3, { try _wire.literal($0, [82, 69, 67], "\"REC\"") }) == nil {
+            try await _source.readBytes(3, partial: false) { try _wire.literal($0, [82, 69, 67], "\"REC\"") }
+        }
         _wire.field = "version"
-        let version = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        let version: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            version = _fast
+        } else {
+            version = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
         _wire.field = "nameLength"
-        let nameLength = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: false) }
+        let nameLength: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: false) }) {
+            nameLength = _fast
+        } else {
+            nameLength = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: false) }
+        }
         _wire.field = "name"
-        let name = try await _source.readBytes(try _wire.length(_wire.int(nameLength), max: 64), partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        let _length1 = try _wire.length(_wire.int(nameLength), max: 64)
+        let name: String
+        if let _fast = try _source.readBytesIfBuffered(_length1, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try await _source.readBytes(_length1, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
         _wire.field = "temperature"
-        let temperature = try await _source.readUntil([59], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try Celsius(wireBytes: $0) } }
+        let temperature: Celsius
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 16, { try _wire.frame($0, trimming: 1) { try Celsius(wireBytes: $0) } }) {
+            temperature = _fast
+        } else {
+            temperature = try await _source.readUntil([59], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try Celsius(wireBytes: $0) } }
+        }
         _wire.field = "offset"
-        let offset = try await _source.readBytes(4, partial: false) { _wire.binary($0, Int32.self, bigEndian: true) }
+        let offset: Int32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, Int32.self, bigEndian: true) }) {
+            offset = _fast
+        } else {
+            offset = try await _source.readBytes(4, partial: false) { _wire.binary($0, Int32.self, bigEndian: true) }
+        }
         _wire.field = "big"
-        let big = try await _source.readBytes(8, partial: false) { _wire.binary($0, UInt64.self, bigEndian: false) }
+        let big: UInt64
+        if let _fast = try _source.readBytesIfBuffered(8, { _wire.binary($0, UInt64.self, bigEndian: false) }) {
+            big = _fast
+        } else {
+            big = try await _source.readBytes(8, partial: false) { _wire.binary($0, UInt64.self, bigEndian: false) }
+        }
         _wire.field = "delta"
-        let delta = try await _source.readUntil([59], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.hex($0) } }
+        let delta: Int
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.hex($0) } }) {
+            delta = _fast
+        } else {
+            delta = try await _source.readUntil([59], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.hex($0) } }
+        }
         _wire.field = "mask"
-        let mask = try await _source.readUntil([59], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.uhex($0) } }
+        let mask: UInt
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.uhex($0) } }) {
+            mask = _fast
+        } else {
+            mask = try await _source.readUntil([59], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.uhex($0) } }
+        }
         _wire.field = "unit"
-        let unit = try await _source.readUntil([59], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Unit.self) } }
+        let unit: Unit
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Unit.self) } }) {
+            unit = _fast
+        } else {
+            unit = try await _source.readUntil([59], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Unit.self) } }
+        }
         _wire.field = "pairs"
-        let pairs = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        let pairs: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            pairs = _fast
+        } else {
+            pairs = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
         _wire.field = "samples"
-        let _count1 = try _wire.int(pairs)
-        try _wire.checkLength(_count1, max: 8)
+        let _count2 = try _wire.int(pairs)
+        try _wire.checkLength(_count2, max: 8)
         var samples: [Int16] = []
-        samples.reserveCapacity(Swift.min(_count1, 1024))
-        for _ in 0..<_count1 {
-            samples.append(try await _source.readBytes(2, partial: false) { _wire.binary($0, Int16.self, bigEndian: true) })
+        samples.reserveCapacity(Swift.min(_count2, 1024))
+        for _ in 0..<_count2 {
+            let _element: Int16
+            if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, Int16.self, bigEndian: true) }) {
+                _element = _fast
+            } else {
+                _element = try await _source.readBytes(2, partial: false) { _wire.binary($0, Int16.self, bigEndian: true) }
+            }
+            samples.append(_element)
             _wire.field = "samples"
         }
         _wire.field = "tags"
         var tags: [Tag] = []
         while try await !_wire.peekMatches([46]) {
             if tags.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
-            tags.append(try await Tag.read(&_wire, depth: _depth + 1))
+            let _element = try await Tag.read(&_wire, depth: _depth + 1)
+            tags.append(_element)
             _wire.field = "tags"
         }
-        try await _source.readBytes(1, partial: false) { try _wire.literal($0, [46], "\".\"") }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [46], "\".\"") }) == nil {
+            try await _source.readBytes(1, partial: false) { try _wire.literal($0, [46], "\".\"") }
+        }
         _wire.leave(_outer)
         return Record(version: version, name: name, temperature: temperature, offset: offset, big: big, delta: delta, mask: mask, unit: unit, samples: samples, tags: tags)
     }
@@ -162,7 +224,12 @@ extension Tag: WireMessage {
         let _outer = try _wire.enter("Tag", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "name"
-        let name = try await _source.readUntil([44], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        let name: String
+        if let _fast = try _source.readUntilIfBuffered([44], maxBytes: 16, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try await _source.readUntil([44], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
         _wire.leave(_outer)
         return Tag(name: name)
     }
@@ -203,26 +270,49 @@ extension Optional: WireMessage {
         let _outer = try _wire.enter("Optional", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "flags"
-        let flags = try await _source.readUntil([32], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
-        var _padded2: [UInt8]? = nil
+        let flags: Int
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+            flags = _fast
+        } else {
+            flags = try await _source.readUntil([32], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+        }
+        var _padded3: [UInt8]? = nil
         if (flags >= 1) {
             _wire.field = "size"
-            let size = try await _source.readUntil([32], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+            let size: Int
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+                size = _fast
+            } else {
+                size = try await _source.readUntil([32], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+            }
             _wire.field = "padded"
-            let padded = try await _source.readBytes(try _wire.length(_wire.add(_wire.multiply(size, 2), 1), max: 64), partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
-            _padded2 = padded
+            let _length4 = try _wire.length(_wire.add(_wire.multiply(size, 2), 1), max: 64)
+            let padded: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                padded = _fast
+            } else {
+                padded = try await _source.readBytes(_length4, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            }
+            _padded3 = padded
         }
         _wire.field = "note"
         let note: String?
         if (flags == 2) {
-            let _branch3 = try await _source.readUntil([10], maxBytes: 32) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
-            note = _branch3
+            let _branch5: String
+            if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 32, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                _branch5 = _fast
+            } else {
+                _branch5 = try await _source.readUntil([10], maxBytes: 32) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            note = _branch5
         } else {
             note = nil
         }
-        try await _source.readBytes(1, partial: false) { try _wire.literal($0, [33], "\"!\"") }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [33], "\"!\"") }) == nil {
+            try await _source.readBytes(1, partial: false) { try _wire.literal($0, [33], "\"!\"") }
+        }
         _wire.leave(_outer)
-        return Optional(padded: _padded2, note: note)
+        return Optional(padded: _padded3, note: note)
     }
 }
 
@@ -260,11 +350,18 @@ extension Envelope {
         switch try await _wire.choose([[80, 73, 78, 71]], consume: false, orElse: true) {
         case 0:  // "PING"
             _wire.field = "ping"
-            try await _source.readBytes(5, partial: false) { try _wire.literal($0, [80, 73, 78, 71, 10], "\"PING\\n\"") }
+            if try _source.readBytesIfBuffered(5, { try _wire.literal($0, [80, 73, 78, 71, 10], "\"PING\\n\"") }) == nil {
+                try await _source.readBytes(5, partial: false) { try _wire.literal($0, [80, 73, 78, 71, 10], "\"PING\\n\"") }
+            }
             _result = .ping
         default:
             _wire.field = "length"
-            let length = try await _source.readUntil([58], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.uint($0) } }
+            let length: UInt
+            if let _fast = try _source.readUntilIfBuffered([58], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.uint($0) } }) {
+                length = _fast
+            } else {
+                length = try await _source.readUntil([58], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.uint($0) } }
+            }
             _wire.field = "payload"
             try await _wire.bytes(try _wire.int(length), max: 1048576, chunks: chunks)
             _result = .data

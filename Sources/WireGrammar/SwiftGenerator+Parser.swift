@@ -57,7 +57,9 @@ extension SwiftGenerator {
             let hasElse = choice.cases.contains { $0.literal == nil }
             if !choice.peek && !hasElse && literals.allSatisfy({ $0.bytes.count == 1 }) {
                 code.line("_wire.field = \"\"")
-                code.line("let _prefix = try await _source.readBytes(1, partial: false) { _wire.byte($0) }")
+                emitFramedRead(
+                    into: "_prefix", type: .binary(BinaryType("u8")!), sync: "readBytesIfBuffered(1, ",
+                    async: "readBytes(1, partial: false) ", closure: "{ _wire.byte($0) }")
                 code.line("switch _prefix {")
                 for alternative in choice.cases {
                     let literal = alternative.literal!
@@ -130,7 +132,7 @@ extension SwiftGenerator {
         for item in items {
             switch item {
             case .literal(let literal):
-                code.line(expectLiteral(literal))
+                emitLiteral(literal)
             case .field(let name, _, let read), .local(let name, _, .read(let read)):
                 fieldLiteral = SwiftNames.stringLiteral(name)
                 code.line("_wire.field = \(fieldLiteral)")
@@ -230,23 +232,27 @@ extension SwiftGenerator {
             code.line("var \(target): [\(elementType.swiftName)] = []")
             code.line("\(target).reserveCapacity(Swift.min(\(countLocal), 1024))")
             let field = currentField()
-            let value = valueExpression(element, names: names)
-            code.block("for _ in 0..<\(countLocal)") { code in
-                code.line("\(target).append(\(value))")
-                code.line("_wire.field = \(field)")
+            code.line("for _ in 0..<\(countLocal) {")
+            nested { generator in
+                generator.emitValue(element, into: "_element", names: names)
+                generator.code.line("\(target).append(_element)")
+                generator.code.line("_wire.field = \(field)")
             }
+            code.line("}")
         case .repeatUntil(let element, let terminator, let max, _):
             let elementType = type(of: element)
             let limit = limit(max, default: Self.defaultCountMax)
             code.line("var \(target): [\(elementType.swiftName)] = []")
             let field = currentField()
-            let value = valueExpression(element, names: names)
-            code.block("while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes)))") { code in
-                code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
-                code.line("\(target).append(\(value))")
-                code.line("_wire.field = \(field)")
+            code.line("while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes))) {")
+            nested { generator in
+                generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
+                generator.emitValue(element, into: "_element", names: names)
+                generator.code.line("\(target).append(_element)")
+                generator.code.line("_wire.field = \(field)")
             }
-            code.line(expectLiteral(terminator))
+            code.line("}")
+            emitLiteral(terminator)
         case .conditional(let condition, let then, let otherwise, _):
             let resultType = type(of: read)
             let test = expression(condition, names: names)
@@ -270,7 +276,7 @@ extension SwiftGenerator {
         case .rest(let max, _, true, _):
             code.line("try await _wire.rest(max: \(max?.value ?? Int.max), chunks: chunks)")
         default:
-            code.line("let \(target) = \(valueExpression(read, names: names))")
+            emitValue(read, into: target, names: names)
         }
     }
 
@@ -291,36 +297,59 @@ extension SwiftGenerator {
         }
     }
 
-    /// Reads `literal`'s length and checks it is the literal.
-    func expectLiteral(_ literal: Literal) -> String {
-        "try await _source.readBytes(\(literal.bytes.count), partial: false) { try _wire.literal($0, \(SwiftNames.bytes(literal.bytes)), \(SwiftNames.stringLiteral(literal.text))) }"
-    }
-
     /// The field being read (a Swift literal), to restore after nested messages reset it.
     private func currentField() -> String { fieldLiteral }
 
     /// `try ` where an expression calls the reader's checked arithmetic.
     func tryPrefix(_ code: String) -> String { code.contains("_wire.") ? "try " : "" }
 
-    /// An expression reading one value (reads that need no statements of their own).
-    func valueExpression(_ read: Read, names: Names) -> String {
+    /// Statements reading one value into a new local `target`. Framed reads try the source's
+    /// synchronous `…IfBuffered` form first (a buffered frame costs a function call) and await
+    /// the async form only when the frame is not there yet.
+    mutating func emitValue(_ read: Read, into target: String, names: Names) {
         switch read {
         case .until(let delimiter, let max, let conversion, _):
-            return "try await _source.readUntil(\(SwiftNames.bytes(delimiter.bytes)), maxBytes: \(limit(max, default: Self.defaultUntilMax))) "
-                + frameClosure(conversion, trimming: delimiter.bytes.count)
+            let arguments = "\(SwiftNames.bytes(delimiter.bytes)), maxBytes: \(limit(max, default: Self.defaultUntilMax))"
+            emitFramedRead(
+                into: target, type: type(of: read), sync: "readUntilIfBuffered(\(arguments), ",
+                async: "readUntil(\(arguments)) ", closure: frameClosure(conversion, trimming: delimiter.bytes.count))
         case .bytes(let count, let max, let conversion, _, _):
             let countCode = expression(count, names: names)
-            return "try await _source.readBytes(try _wire.length(\(countCode), max: \(limit(max, default: Self.defaultBytesMax))), partial: false) "
-                + frameClosure(conversion, trimming: 0)
-        case .rest(let max, let conversion, _, _):
-            return "try await _wire.rest(max: \(max?.value ?? Int.max)) { \(conversionCall(conversion, bytes: "$0")) }"
+            let length = unique("length")
+            code.line("let \(length) = try _wire.length(\(countCode), max: \(limit(max, default: Self.defaultBytesMax)))")
+            emitFramedRead(
+                into: target, type: type(of: read), sync: "readBytesIfBuffered(\(length), ",
+                async: "readBytes(\(length), partial: false) ", closure: frameClosure(conversion, trimming: 0))
         case .binary(let binary, _):
-            return "try await _source.readBytes(\(binary.bytes), partial: false) { _wire.binary($0, \(binary.swiftName).self, bigEndian: \(binary.bigEndian)) }"
+            emitFramedRead(
+                into: target, type: type(of: read), sync: "readBytesIfBuffered(\(binary.bytes), ",
+                async: "readBytes(\(binary.bytes), partial: false) ",
+                closure: "{ _wire.binary($0, \(binary.swiftName).self, bigEndian: \(binary.bigEndian)) }")
+        case .rest(let max, let conversion, _, _):
+            code.line("let \(target) = try await _wire.rest(max: \(max?.value ?? Int.max)) { \(conversionCall(conversion, bytes: "$0")) }")
         case .reference(let name, _):
-            return "try await \(name).read(&_wire, depth: _depth + 1)"
+            code.line("let \(target) = try await \(name).read(&_wire, depth: _depth + 1)")
         case .repeatCount, .repeatUntil, .conditional:
-            preconditionFailure("repetitions and conditionals are statements")  // the parser never nests them as elements
+            emitRead(read, into: target, names: names)
         }
+    }
+
+    /// `let target: T` from `_source.<sync>closure)` if buffered, else from `await _source.<async>closure`.
+    private mutating func emitFramedRead(into target: String, type: ValueType, sync: String, async: String, closure: String) {
+        code.line("let \(target): \(type.swiftName)")
+        code.line("if let _fast = try _source.\(sync)\(closure)) {")
+        code.indented { code in code.line("\(target) = _fast") }
+        code.line("} else {")
+        code.indented { code in code.line("\(target) = try await _source.\(async)\(closure)") }
+        code.line("}")
+    }
+
+    /// Reads the literal's length and checks it is the literal (buffered: without awaiting).
+    mutating func emitLiteral(_ literal: Literal) {
+        let check = "{ try _wire.literal($0, \(SwiftNames.bytes(literal.bytes)), \(SwiftNames.stringLiteral(literal.text))) }"
+        code.line("if try _source.readBytesIfBuffered(\(literal.bytes.count), \(check)) == nil {")
+        code.indented { code in code.line("try await _source.readBytes(\(literal.bytes.count), partial: false) \(check)") }
+        code.line("}")
     }
 
     /// `{ try _wire.frame($0, trimming: n) { conversion } }`: converts a lent frame, counts it.

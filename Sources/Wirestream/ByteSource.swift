@@ -21,6 +21,24 @@ public protocol ByteSource: AnyObject {
 
     /// Lends the next `count` bytes without consuming them (fewer only at EOF): lookahead.
     func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R
+
+    /// `readUntil` if it can complete without waiting (the frame is buffered), else `nil` — then
+    /// call the async form. A synchronous call, so a parser reading buffered frames pays no
+    /// async call per frame. (Default: always `nil`.)
+    func readUntilIfBuffered<R>(
+        _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R?
+
+    /// `readBytes(count, partial: false)` if it can complete without waiting, else `nil`.
+    func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R?
+}
+
+extension ByteSource {
+    public func readUntilIfBuffered<R>(
+        _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R? { nil }
+
+    public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? { nil }
 }
 
 extension ByteSource {
@@ -52,4 +70,16 @@ extension ByteSource {
     }
 }
 
-extension BaseIOStream: ByteSource {}
+extension BaseIOStream: ByteSource {
+    @inlinable
+    public func readUntilIfBuffered<R>(
+        _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R? {
+        try readBuffered(.delimiter(delimiter, maxBytes: maxBytes), body)
+    }
+
+    @inlinable
+    public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        try readBuffered(.bytes(count: count, partial: false), body)
+    }
+}

@@ -60,6 +60,20 @@ public final class MemoryByteSource: ByteSource {
         return try read(.search(searcher)) { try body(searcher.view($0)) }
     }
 
+    /// A memory source never waits: the same as `readUntil`.
+    public func readUntilIfBuffered<R>(
+        _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R? {
+        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
+        return try read(.delimiter(delimiter, maxBytes: maxBytes), body)
+    }
+
+    /// A memory source never waits: the same as `readBytes`.
+    public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        precondition(count >= 0, "readBytes: negative count")
+        return try read(.bytes(count: count, partial: false), body)
+    }
+
     public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
         precondition(count >= 0, "peek: negative count")
         return try read(.peek(count: count), body)

@@ -60,6 +60,14 @@ struct RedisIntegrationTests {
         for expected in 1...500 {
             #expect(try await Reply.read(from: stream) == .integer(expected))
         }
+        // The same on the loop's own executor, where buffered replies take the parser's synchronous
+        // fast path (readUntilIfBuffered / readBytesIfBuffered) and the rest await the stream.
+        for _ in 0..<500 { try stream.queueWrite(Self.command("LRANGE", "list", "0", "-1")) }
+        try await withTaskExecutorPreference(stream.loop) { () async throws -> Void in
+            for _ in 0..<500 {
+                #expect(try await Reply.read(from: stream) == .array(elements: ["a", "b", "c"].map { .bulk(value: Array($0.utf8)) }))
+            }
+        }
     }
 
     @Test func resp3RepliesOverTheNetwork() async throws {
