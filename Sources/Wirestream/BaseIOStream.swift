@@ -75,7 +75,7 @@ open class BaseIOStream: @unchecked Sendable {
     private var closeCallback: (() -> Void)?
     /// PCRE2 match data reused by every regex read of this stream (allocated on first use).
     @usableFromInline lazy var regexScratch = RegexScratch()
-    @usableFromInline var lastRegexSearcher: RegexSearcher?  // reused by the next regex read with the same pattern
+    @usableFromInline @exclusivity(unchecked) var lastRegexSearcher: RegexSearcher?  // reused by the next regex read with the same pattern
     var connectWaiters: [(Result<Void, any Error>) -> Void] = []
 
     /// - Parameters:

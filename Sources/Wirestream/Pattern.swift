@@ -142,6 +142,8 @@ public struct PatternMatchError: Error, Equatable, CustomStringConvertible, Send
 enum StartBytes {
     case any
     case single(UInt8)
+    /// Two possible first bytes (`\r?\n`, `[ab]`): two bounded memchr scans beat a table walk.
+    case pair(UInt8, UInt8)
     case set(StartTable)
 
     init(_ code: OpaquePointer, caseless: Bool) {
@@ -167,10 +169,13 @@ enum StartBytes {
             self = .any
             return
         }
-        let table = StartTable()
-        for byte in 0..<256 where bitmap[byte / 8] & (1 << (byte % 8)) != 0 {
-            table.flags[byte] = 1
+        let members = (0..<256).filter { bitmap[$0 / 8] & (1 << ($0 % 8)) != 0 }.map(UInt8.init)
+        if members.count == 2 {
+            self = .pair(members[0], members[1])
+            return
         }
+        let table = StartTable()
+        for byte in members { table.flags[Int(byte)] = 1 }
         self = .set(table)
     }
 
@@ -184,6 +189,26 @@ enum StartBytes {
                 let found = memchr(base + from, Int32(byte), end - from)
             else { return nil }
             return base.distance(to: UnsafeRawPointer(found))
+        case .pair(let first, let second):
+            // Block by block, so a byte that is absent never sends a scan to the end of the buffer:
+            // the earlier of the two in a block, the second scan stopping where the first hit.
+            guard let base = bytes.baseAddress else { return nil }
+            var blockStart = from
+            while blockStart < end {
+                let blockEnd = min(end, blockStart + 256)
+                var limit = blockEnd
+                var candidate: Int?
+                if let found = memchr(base + blockStart, Int32(first), blockEnd - blockStart) {
+                    limit = base.distance(to: UnsafeRawPointer(found))
+                    candidate = limit
+                }
+                if limit > blockStart, let found = memchr(base + blockStart, Int32(second), limit - blockStart) {
+                    candidate = base.distance(to: UnsafeRawPointer(found))
+                }
+                if let candidate { return candidate }
+                blockStart = blockEnd
+            }
+            return nil
         case .set(let table):
             guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
             let flags = table.flags

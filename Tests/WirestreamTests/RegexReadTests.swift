@@ -224,4 +224,20 @@ import Testing
         #expect(candidates(try Pattern("a*")).count == 256)  // can match the empty string
         #expect(candidates(try Pattern("(?<=x)y")).count == 256)  // lookbehind
     }
+
+    /// Two-byte start sets scan block by block with memchr: the first candidate wherever it is,
+    /// whichever of the two bytes comes first, across block boundaries.
+    @Test func aTwoByteStartSetFindsTheEarliestCandidate() throws {
+        let pattern = try Pattern(#"[\x00z]"#)
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<300 {
+            let length = Int(rng.next() % 1200) + 1
+            var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            for _ in 0..<Int(rng.next() % 3) { bytes[Int(rng.next() % UInt64(length))] = rng.next() % 2 == 0 ? 0 : UInt8(ascii: "z") }
+            let from = Int(rng.next() % UInt64(length))
+            let expected = bytes[from...].firstIndex { $0 == 0 || $0 == UInt8(ascii: "z") }
+            let found = bytes.withUnsafeBytes { pattern.startBytes.firstCandidate(in: $0, from: from, to: length) }
+            #expect(found == expected)
+        }
+    }
 }
