@@ -26,7 +26,7 @@ public struct ResponseHead: Sendable, Hashable {
 extension ResponseHead: WireMessage {
     /// `/HTTP\/(?<major>[0-9])\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\r\n]*))?\r\n/`, anchored where the message continues; compiled by wirec when it
     /// generated this file, so `try!` cannot fail.
-    @usableFromInline static let _pattern0 = try! Pattern("\\A(?:HTTP\\/(?<major>[0-9])\\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\\r\\n]*))?\\r\\n)")
+    @usableFromInline static let _pattern0 = try! Pattern("HTTP\\/(?<major>[0-9])\\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\\r\\n]*))?\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
     /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
@@ -70,7 +70,7 @@ public struct Header: Sendable, Hashable {
 extension Header: WireMessage {
     /// `/(?<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(?<value>[^\r\n]*?)[ \t]*\r\n/`, anchored where the message continues; compiled by wirec when it
     /// generated this file, so `try!` cannot fail.
-    @usableFromInline static let _pattern0 = try! Pattern("\\A(?:(?<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \\t]*(?<value>[^\\r\\n]*?)[ \\t]*\\r\\n)")
+    @usableFromInline static let _pattern0 = try! Pattern("(?<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \\t]*(?<value>[^\\r\\n]*?)[ \\t]*\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
     /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).

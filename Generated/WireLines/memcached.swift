@@ -99,7 +99,7 @@ public struct Item: Sendable, Hashable {
 extension Item: WireMessage {
     /// `/VALUE (?<key>[^ \r\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/`, anchored where the message continues; compiled by wirec when it
     /// generated this file, so `try!` cannot fail.
-    @usableFromInline static let _pattern0 = try! Pattern("\\A(?:VALUE (?<key>[^ \\r\\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\\r\\n)")
+    @usableFromInline static let _pattern0 = try! Pattern("VALUE (?<key>[^ \\r\\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
     /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).

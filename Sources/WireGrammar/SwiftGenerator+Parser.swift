@@ -18,7 +18,7 @@ extension SwiftGenerator {
             for (index, pattern) in patterns.enumerated() {
                 code.line("/// `/\(pattern)/`, anchored where the message continues; compiled by wirec when it")
                 code.line("/// generated this file, so `try!` cannot fail.")
-                code.line("@usableFromInline static let _pattern\(index) = try! Pattern(\(SwiftNames.stringLiteral("\\A(?:" + pattern + ")")))")
+                code.line("@usableFromInline static let _pattern\(index) = try! Pattern(\(SwiftNames.stringLiteral(pattern)), options: .anchored)")
                 code.line()
             }
             if streams {

@@ -34,6 +34,9 @@ public final class Pattern: @unchecked Sendable {
         /// `PCRE2_MATCH_INVALID_UTF` would instead skip invalid bytes, but PCRE2 10.42's JIT
         /// reports wrong match starts with it (`(\S+)\n` on `" héllo\n"` starts at "llo").
         public static let utf = Options(rawValue: UInt32(PCRE2_UTF))
+        /// A match must start where the read starts (PCRE2_ANCHORED): a parser reading the next
+        /// field, not a search. Data that cannot begin a match fails the read at once.
+        public static let anchored = Options(rawValue: UInt32(PCRE2_ANCHORED))
     }
 
     /// The pattern as written.
@@ -45,8 +48,9 @@ public final class Pattern: @unchecked Sendable {
     public let groupNumbers: [String: Int]
     /// True if the JIT compiled it for both complete and partial-hard matching.
     public let isJITCompiled: Bool
-    /// Whether every match must start where the search starts (e.g. the pattern begins with `\A`):
-    /// then data that does not match at its start never will, and a read fails at once.
+    /// Whether every match must start where the search starts (``Options/anchored``, or a pattern
+    /// that begins with `\A`): then data that does not match at its start never will, and a read
+    /// fails at once.
     public let isAnchored: Bool
 
     let code: OpaquePointer
@@ -78,7 +82,9 @@ public final class Pattern: @unchecked Sendable {
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures)
         self.captureCount = Int(captures)
         self.groupNumbers = Pattern.readNameTable(compiled)
-        self.startBytes = StartBytes(compiled, caseless: options.contains(.caseless))
+        // An anchored match starts where the read starts: skipping ahead to a possible first byte
+        // would skip input the pattern must match.
+        self.startBytes = isAnchored ? .any : StartBytes(compiled, caseless: options.contains(.caseless))
     }
 
     deinit { pcre2_code_free_8(code) }

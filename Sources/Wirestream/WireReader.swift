@@ -242,12 +242,6 @@ public struct WireReader<Source: ByteSource> {
         WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
     }
 
-    /// A generated pattern without the `\A(?:…)` the generator wraps around it.
-    @usableFromInline
-    static func grammarPattern(_ source: String) -> String {
-        source.hasPrefix("\\A(?:") && source.hasSuffix(")") ? String(source.dropFirst(5).dropLast()) : source
-    }
-
     @inlinable
     public func hasLeftoverBytes() async -> Bool {
         ((try? await source.peek(1) { $0.count }) ?? 0) > 0
@@ -273,7 +267,7 @@ public struct WireReader<Source: ByteSource> {
             case let mismatch as PatternMismatchError:
                 // The closed source still lends what it holds: show what came instead.
                 let found = (try? await source.peek(32) { [UInt8]($0) }) ?? []
-                return fail(.unexpectedBytes(expected: "a match of /\(Self.grammarPattern(mismatch.pattern))/", found: found), at: start)
+                return fail(.unexpectedBytes(expected: "a match of /\(mismatch.pattern)/", found: found), at: start)
             default:
                 return closed
             }

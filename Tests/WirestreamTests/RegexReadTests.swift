@@ -54,20 +54,23 @@ import Testing
     @Test(arguments: Transport.allCases)
     func anAnchoredPatternFailsAsSoonAsTheDataCannotMatch(_ transport: Transport) async throws {
         try await onLoop { loop in
-            let pair = try await makePair(transport, loop: loop)
-            let anchored = try Pattern(#"\AHTTP/1\.[01] "#)
-            #expect(anchored.isAnchored)
-            // The peer stays connected and silent: the read must not wait for more data or its limit.
-            try await pair.writer.write(bytes("SSH-2.0"))
-            let error = await expectStreamClosed { try await pair.reader.readUntilRegex(anchored, maxBytes: 1 << 20) }
-            #expect(error as? PatternMismatchError == PatternMismatchError(pattern: #"\AHTTP/1\.[01] "#))
-            // A prefix of a match is not a mismatch: it waits.
-            let again = try await makePair(transport, loop: loop)
-            try await again.writer.write(bytes("HTTP/1"))
-            let waiting = spawn(on: loop) { try await again.reader.readUntilRegex(anchored).bytes }
-            try await pause(20)
-            try await again.writer.write(bytes(".0 200"))
-            #expect(text(try await waiting.value) == "HTTP/1.0 ")
+            // Anchored by `\A` or by the option: both must start where the read starts.
+            for anchored in [try Pattern(#"\AHTTP/1\.[01] "#), try Pattern(#"HTTP/1\.[01] "#, options: .anchored)] {
+                #expect(anchored.isAnchored)
+                // The peer stays connected and silent: the read must not wait for more data or its
+                // limit, nor skip ahead to a later "H" that could start a match.
+                let pair = try await makePair(transport, loop: loop)
+                try await pair.writer.write(bytes("SSH-2.0 HTTP/1.0 "))
+                let error = await expectStreamClosed { try await pair.reader.readUntilRegex(anchored, maxBytes: 1 << 20) }
+                #expect(error as? PatternMismatchError == PatternMismatchError(pattern: anchored.source))
+                // A prefix of a match is not a mismatch: it waits.
+                let again = try await makePair(transport, loop: loop)
+                try await again.writer.write(bytes("HTTP/1"))
+                let waiting = spawn(on: loop) { try await again.reader.readUntilRegex(anchored).bytes }
+                try await pause(20)
+                try await again.writer.write(bytes(".0 200"))
+                #expect(text(try await waiting.value) == "HTTP/1.0 ")
+            }
             #expect(!(try Pattern("HTTP").isAnchored))
         }
     }
