@@ -8,15 +8,15 @@ extension ResponseHead {
 
     /// How the body is framed: its Content-Length, 0 for statuses that have no body, or -1 to read
     /// until the server closes.
-    /// - Throws: ``WireProtocolError`` for a Content-Length that is not a number.
+    /// - Throws: `WireConversionFailure` for a Content-Length that is not a number (the parser
+    ///   reports it as a `WireProtocolError` at the field being read).
     @usableFromInline
     func bodyLength() throws -> Int {
         if (100..<200).contains(status) || status == 204 || status == 304 { return 0 }
         guard let value = header("Content-Length") else { return -1 }
         guard let length = Int(value), length >= 0 else {
-            throw WireProtocolError(
-                message: "ResponseHead", field: "headers", offset: 0,
-                kind: .invalidNumber(expected: "Content-Length", text: Array(value.utf8)))
+            // The reader adds where: message, field and offset of the hook's call.
+            throw WireConversionFailure(.invalidNumber(expected: "Content-Length", text: Array(value.utf8)))
         }
         return length
     }

@@ -67,58 +67,60 @@ public struct WireReader<Source: ByteSource> {
         return bigEndian ? T(bigEndian: raw) : T(littleEndian: raw)
     }
 
+    // The reads below advance `offset` as they consume; their errors, like every other, are turned
+    // into WireProtocolErrors once, by the top-level `read(from:)` (``translate(_:at:)``).
+
     /// Exactly `count` bytes, lent to `chunk` piece by piece as they arrive (a streamed field).
     @inlinable
     public mutating func bytes(
         _ count: Int, max: Int, chunks chunk: (UnsafeRawBufferPointer) throws -> Void
     ) async throws {
-        let start = offset
         try checkLength(count, max: max)
         var remaining = count
-        do {
-            while remaining > 0 {
-                remaining -= try await source.readBytes(Swift.min(remaining, 65_536), partial: true) { piece in
-                    try chunk(piece)
-                    return piece.count
-                }
+        while remaining > 0 {
+            let taken = try await source.readBytes(Swift.min(remaining, 65_536), partial: true) { piece in
+                try chunk(piece)
+                return piece.count
             }
-            offset = start + count
-        } catch {
-            throw await translate(error, at: start + count - remaining)
+            remaining -= taken
+            offset &+= taken
         }
     }
 
     /// Everything until EOF, at most `max` bytes, converted whole.
-    @inlinable @inline(__always)
+    @inlinable
     public mutating func rest<R>(max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
         var collected: [UInt8] = []
-        try await rest(max: max) { collected.append(contentsOf: $0) }
-        let start = offset - collected.count
-        do {
-            return try collected.withUnsafeBytes(convert)
-        } catch {
-            throw await translate(error, at: start)
-        }
+        let count = try await source.readUntilClose(maxBytes: max) { collected.append(contentsOf: $0) }
+        let value = try collected.withUnsafeBytes(convert)
+        offset &+= count
+        return value
     }
 
     /// Everything until EOF, lent to `chunk` piece by piece (a streamed field), at most `max` bytes.
-    @inlinable @inline(__always)
+    @inlinable
     public mutating func rest(max: Int, chunks chunk: (UnsafeRawBufferPointer) throws -> Void) async throws {
-        let start = offset
-        do {
-            offset += try await source.readUntilClose(maxBytes: max, chunk)
-        } catch {
-            throw await translate(error, at: start)
-        }
+        offset &+= try await source.readUntilClose(maxBytes: max, chunk)
     }
 
     // MARK: Lookahead
 
     /// Whether the input continues with `literal`, without consuming it (`false` if the input ends
-    /// before the literal could be complete; the next read reports the truncation).
-    @inlinable @inline(__always)
-    public mutating func peekMatches(_ literal: [UInt8]) async throws -> Bool {
-        try await choose([literal], consume: false, orElse: true) == 0
+    /// before the literal could be complete; the next read reports the truncation). Looks one
+    /// byte further at a time, so a mismatch in the first byte is seen without waiting for more.
+    @inlinable
+    public func peekMatches(_ literal: [UInt8]) async throws -> Bool {
+        var want = Swift.min(1, literal.count)
+        while true {
+            let verdict: Bool? = try await source.peek(want) { ahead in
+                let seen = Swift.min(literal.count, ahead.count)
+                guard UnsafeRawBufferPointer(rebasing: ahead[0..<seen]).elementsEqual(literal[0..<seen]) else { return false }
+                if seen == literal.count { return true }
+                return ahead.count < want ? false : nil  // ended early: no; else look one byte further
+            }
+            if let verdict { return verdict }
+            want += 1
+        }
     }
 
     /// The index of the first of `literals` the input starts with (consumed if `consume`), for a
@@ -128,32 +130,27 @@ public struct WireReader<Source: ByteSource> {
     /// is incomplete — so a short reply (`END\r\n`) is recognised without waiting for bytes a
     /// longer alternative would need. (Buffered bytes make each step a plain function call.)
     /// - Throws: ``WireProtocolError/Kind/noAlternative(found:)`` when none matches.
-    @inlinable @inline(__always)
+    @inlinable
     public mutating func choose(_ literals: [[UInt8]], consume: Bool, orElse: Bool) async throws -> Int {
-        let start = offset
-        do {
-            var want = 1
-            while true {
-                let (decision, found, next) = try await source.peek(want) { ahead in
-                    Self.decide(literals, ahead: ahead, complete: ahead.count < want)
-                }
-                switch decision {
-                case .chosen(let index):
-                    if consume {
-                        let count = literals[index].count
-                        try await source.readBytes(count, partial: false) { _ in }
-                        offset = start + count
-                    }
-                    return index
-                case .none:
-                    if orElse { return -1 }
-                    throw WireConversionFailure(.noAlternative(found: found))
-                case .needMore:
-                    want = next
-                }
+        var want = 1
+        while true {
+            let (decision, found, next) = try await source.peek(want) { ahead in
+                Self.decide(literals, ahead: ahead, complete: ahead.count < want)
             }
-        } catch {
-            throw await translate(error, at: start)
+            switch decision {
+            case .chosen(let index):
+                if consume {
+                    let count = literals[index].count
+                    try await source.readBytes(count, partial: false) { _ in }
+                    offset &+= count
+                }
+                return index
+            case .none:
+                if orElse { return -1 }
+                throw WireConversionFailure(.noAlternative(found: found))
+            case .needMore:
+                want = next
+            }
         }
     }
 
@@ -242,8 +239,8 @@ public struct WireReader<Source: ByteSource> {
         WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
     }
 
-    @inlinable
-    public func hasLeftoverBytes() async -> Bool {
+    @usableFromInline
+    func hasLeftoverBytes() async -> Bool {
         ((try? await source.peek(1) { $0.count }) ?? 0) > 0
     }
 

@@ -76,6 +76,10 @@ struct HTTPGrammarTests {
         let input = bytes("HTTP/1.0 200 OK\r\nContent-Length: 12x\r\n\r\n")
         let error = await protocolError(input) { try await Response.read(from: $0) }
         #expect(error?.kind == .invalidNumber(expected: "Content-Length", text: bytes("12x")))
+        // Reported where the hook was called: after the head, computing `length`.
+        #expect(error?.message == "Response")
+        #expect(error?.field == "length")
+        #expect(error?.offset == input.count)
     }
 
     @Test func bodyOverTheLimitIsRefusedBeforeReading() async throws {
