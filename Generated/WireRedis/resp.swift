@@ -70,7 +70,6 @@ extension Reply: WireMessage {
             }
             _result = .integer(_value)
         case 36:  // "$"
-            _wire.field = "bulk"
             _wire.field = "length"
             let length: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
@@ -99,7 +98,6 @@ extension Reply: WireMessage {
             }
             _result = .bulk(value: value)
         case 42:  // "*"
-            _wire.field = "array"
             _wire.field = "count"
             let count: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
@@ -158,7 +156,6 @@ extension Reply: WireMessage {
             }
             _result = .bigNumber(_value)
         case 33:  // "!"
-            _wire.field = "blobError"
             _wire.field = "length"
             let length: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
@@ -179,7 +176,6 @@ extension Reply: WireMessage {
             }
             _result = .blobError(message: message)
         case 61:  // "="
-            _wire.field = "verbatim"
             _wire.field = "length"
             let length: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
@@ -200,7 +196,6 @@ extension Reply: WireMessage {
             }
             _result = .verbatim(text: text)
         case 37:  // "%"
-            _wire.field = "map"
             _wire.field = "count"
             let count: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
@@ -220,7 +215,6 @@ extension Reply: WireMessage {
             }
             _result = .map(entries: entries)
         case 126:  // "~"
-            _wire.field = "set"
             _wire.field = "count"
             let count: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
@@ -240,7 +234,6 @@ extension Reply: WireMessage {
             }
             _result = .set(elements: elements)
         case 62:  // ">"
-            _wire.field = "push"
             _wire.field = "count"
             let count: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
@@ -260,7 +253,6 @@ extension Reply: WireMessage {
             }
             _result = .push(elements: elements)
         case 124:  // "|"
-            _wire.field = "attribute"
             _wire.field = "count"
             let count: Int
             if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {

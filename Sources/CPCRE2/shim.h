@@ -22,4 +22,23 @@ static inline int ws_pcre2_match(const pcre2_code_8 *code, const uint8_t *subjec
     return pcre2_match_8(code, (PCRE2_SPTR8)subject, length, start, options, data, NULL);
 }
 
+/// The number of named groups in `code`.
+static inline uint32_t ws_pcre2_name_count(const pcre2_code_8 *code) {
+    uint32_t count = 0;
+    pcre2_pattern_info_8(code, PCRE2_INFO_NAMECOUNT, &count);
+    return count;
+}
+
+/// Entry `index` of the name table: sets `*name` (zero-terminated) and returns the group number.
+/// Each entry is a 2-byte big-endian group number followed by the name.
+static inline int ws_pcre2_name_entry(const pcre2_code_8 *code, uint32_t index, const char **name) {
+    uint32_t size = 0;
+    PCRE2_SPTR8 table = NULL;
+    pcre2_pattern_info_8(code, PCRE2_INFO_NAMEENTRYSIZE, &size);
+    pcre2_pattern_info_8(code, PCRE2_INFO_NAMETABLE, &table);
+    const uint8_t *entry = table + (size_t)index * size;
+    *name = (const char *)(entry + 2);
+    return (entry[0] << 8) | entry[1];
+}
+
 #endif

@@ -202,9 +202,10 @@ struct Checker {
 
     /// The type `read` produces, or nil after reporting why it has none.
     private mutating func checkRead(
-        _ read: Read, in message: MessageDeclaration, scope: Scope, streamed: inout [SourceLocation], element: Bool = false
+        _ read: Read, in message: MessageDeclaration, scope: Scope, streamed: inout [SourceLocation], insideRead: Bool = false
     ) -> ValueType? {
-        if read.isStreamed && !element { streamed.append(read.location) }
+        // A streamed part of a larger read (a side of `?:`) counts once, as that read.
+        if read.isStreamed && !insideRead { streamed.append(read.location) }
         switch read {
         case .until(let delimiter, let max, let conversion, _):
             _ = delimiter
@@ -241,8 +242,8 @@ struct Checker {
             return checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
         case .conditional(let condition, let then, let otherwise, let location):
             checkCondition(condition, scope: scope)
-            let a = then.flatMap { checkRead($0, in: message, scope: scope, streamed: &streamed, element: true) }
-            let b = otherwise.flatMap { checkRead($0, in: message, scope: scope, streamed: &streamed, element: true) }
+            let a = then.flatMap { checkRead($0, in: message, scope: scope, streamed: &streamed, insideRead: true) }
+            let b = otherwise.flatMap { checkRead($0, in: message, scope: scope, streamed: &streamed, insideRead: true) }
             if then == nil && otherwise == nil { error(location, "both sides of the condition are null") }
             if let a, let b, a != b { error(location, "the two sides of the condition read different types (\(a.swiftName) and \(b.swiftName))") }
             if let then, let otherwise, then.isStreamed != otherwise.isStreamed {
@@ -257,7 +258,7 @@ struct Checker {
         _ element: Read, in message: MessageDeclaration, scope: Scope, streamed: inout [SourceLocation]
     ) -> ValueType? {
         if element.isStreamed { error(element.location, "elements of a repetition cannot be streamed") }
-        return checkRead(element, in: message, scope: scope, streamed: &streamed, element: true)
+        return checkRead(element, in: message, scope: scope, streamed: &streamed, insideRead: true)
     }
 
     private mutating func conversionType(_ conversion: Conversion) -> ValueType? {

@@ -20,18 +20,11 @@ enum RegexInspector {
             return .failure(Failure(offset: errorOffset, message: String(decoding: buffer.prefix(Int(max(length, 0))), as: UTF8.self)))
         }
         defer { pcre2_code_free_8(code) }
-        var count: UInt32 = 0
-        var entrySize: UInt32 = 0
-        var table: UnsafePointer<UInt8>?
-        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMECOUNT), &count)
-        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
-        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), &table)
         var names: [String: Int] = [:]
-        if let table {
-            for index in 0..<Int(count) {
-                let entry = table + index * Int(entrySize)  // 2-byte group number, then the name
-                names[String(cString: entry + 2)] = Int(entry[0]) << 8 | Int(entry[1])
-            }
+        for index in 0..<ws_pcre2_name_count(code) {
+            var name: UnsafePointer<CChar>?
+            let number = ws_pcre2_name_entry(code, index, &name)
+            if let name { names[String(cString: name)] = Int(number) }
         }
         return .success(names)
     }

@@ -64,7 +64,6 @@ extension SwiftGenerator {
                 for alternative in choice.cases {
                     let literal = alternative.literal!
                     code.line("case \(literal.bytes[0]):  // \(literal.text)")
-                    code.indented { code in code.line("_wire.field = \(SwiftNames.stringLiteral(alternative.name))") }
                     emitCase(alternative, in: message)
                 }
                 code.line("default:")
@@ -83,7 +82,6 @@ extension SwiftGenerator {
                     }
                     code.line("case \(index):  // \(literal.text)")
                     index += 1
-                    code.indented { code in code.line("_wire.field = \(SwiftNames.stringLiteral(alternative.name))") }
                     emitCase(alternative, in: message)
                 }
                 code.line("default:")
@@ -106,6 +104,13 @@ extension SwiftGenerator {
 
     private mutating func emitCaseBody(_ alternative: Case, in message: MessageDeclaration) {
         let name = SwiftNames.identifier(alternative.name)
+        // Errors name the alternative until its first field or let names itself.
+        switch alternative.payload {
+        case .block(let items) where items.first.map(Self.namesItsField) ?? false:
+            break
+        default:
+            code.line("_wire.field = \(SwiftNames.stringLiteral(alternative.name))")
+        }
         switch alternative.payload {
         case .none:
             code.line("_result = .\(name)")
@@ -123,6 +128,13 @@ extension SwiftGenerator {
                 let arguments = fields.map { "\(SwiftNames.identifier($0.name)): \(names.locals[$0.name]?.swift ?? SwiftNames.identifier($0.name))" }
                 code.line("_result = .\(name)(\(arguments.joined(separator: ", ")))")
             }
+        }
+    }
+
+    private static func namesItsField(_ item: Item) -> Bool {
+        switch item {
+        case .field, .local: true
+        default: false
         }
     }
 
@@ -214,10 +226,6 @@ extension SwiftGenerator {
         return result
     }
 
-    func type(ofConversion conversion: Conversion) -> ValueType {
-        type(of: .until(delimiter: Literal(bytes: [], text: "", location: SourceLocation(line: 0, column: 0)), max: nil, conversion: conversion, location: SourceLocation(line: 0, column: 0)))
-    }
-
     // MARK: Reads
 
     /// Statements that read `read` into a new local `target` (nothing for a streamed read).
@@ -231,7 +239,7 @@ extension SwiftGenerator {
             code.line("try _wire.checkLength(\(countLocal), max: \(limit(max, default: Self.defaultCountMax)))")
             code.line("var \(target): [\(elementType.swiftName)] = []")
             code.line("\(target).reserveCapacity(Swift.min(\(countLocal), 1024))")
-            let field = currentField()
+            let field = fieldLiteral
             code.line("for _ in 0..<\(countLocal) {")
             nested { generator in
                 generator.emitValue(element, into: "_element", names: names)
@@ -243,7 +251,7 @@ extension SwiftGenerator {
             let elementType = type(of: element)
             let limit = limit(max, default: Self.defaultCountMax)
             code.line("var \(target): [\(elementType.swiftName)] = []")
-            let field = currentField()
+            let field = fieldLiteral
             code.line("while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes))) {")
             nested { generator in
                 generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
@@ -298,7 +306,6 @@ extension SwiftGenerator {
     }
 
     /// The field being read (a Swift literal), to restore after nested messages reset it.
-    private func currentField() -> String { fieldLiteral }
 
     /// `try ` where an expression calls the reader's checked arithmetic.
     func tryPrefix(_ code: String) -> String { code.contains("_wire.") ? "try " : "" }

@@ -177,20 +177,22 @@ struct SwiftGenerator {
     func limit(_ limit: Limit?, default value: Int) -> Int { limit?.value ?? value }
 
     /// The type a read produces (the checker has reported reads without one).
-    func type(of read: Read) -> ValueType {
-        func conversion(_ conversion: Conversion?) -> ValueType {
-            switch conversion {
-            case nil, .raw?: .bytes
-            case .string?: .string
-            case .int?, .hex?: .int
-            case .uint?, .uhex?: .uint
-            case .double?: .double
-            case .named(let name, _)?: checker.enumerations[name] != nil ? .enumeration(name) : .extern(name)
-            }
+    /// The type a conversion produces (`nil`: raw bytes).
+    func type(ofConversion conversion: Conversion?) -> ValueType {
+        switch conversion {
+        case nil, .raw?: .bytes
+        case .string?: .string
+        case .int?, .hex?: .int
+        case .uint?, .uhex?: .uint
+        case .double?: .double
+        case .named(let name, _)?: checker.enumerations[name] != nil ? .enumeration(name) : .extern(name)
         }
+    }
+
+    func type(of read: Read) -> ValueType {
         switch read {
-        case .until(_, _, let c, _), .bytes(_, _, let c, _, _): return conversion(c)
-        case .rest(_, let c, _, _): return conversion(c)
+        case .until(_, _, let c, _), .bytes(_, _, let c, _, _): return type(ofConversion: c)
+        case .rest(_, let c, _, _): return type(ofConversion: c)
         case .binary(let binary, _): return .binary(binary)
         case .reference(let name, _): return .message(name)
         case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _): return .array(type(of: element))

@@ -60,7 +60,7 @@ public final class MemoryByteSource: ByteSource {
         return try read(.search(searcher)) { try body(searcher.view($0)) }
     }
 
-    /// A memory source never waits: the same as `readUntil`.
+    /// A memory source never waits: this is `readUntil`, and never `nil`.
     public func readUntilIfBuffered<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
@@ -68,7 +68,7 @@ public final class MemoryByteSource: ByteSource {
         return try read(.delimiter(delimiter, maxBytes: maxBytes), body)
     }
 
-    /// A memory source never waits: the same as `readBytes`.
+    /// A memory source never waits: this is `readBytes`, and never `nil`.
     public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         precondition(count >= 0, "readBytes: negative count")
         return try read(.bytes(count: count, partial: false), body)

@@ -90,19 +90,11 @@ public final class Pattern: @unchecked Sendable {
     deinit { pcre2_code_free_8(code) }
 
     private static func readNameTable(_ code: OpaquePointer) -> [String: Int] {
-        var count: UInt32 = 0
-        var entrySize: UInt32 = 0
-        var table: UnsafePointer<UInt8>?
-        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMECOUNT), &count)
-        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
-        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), &table)
-        guard count > 0, let table else { return [:] }
         var names: [String: Int] = [:]
-        for i in 0..<Int(count) {
-            // Each entry: a 2-byte big-endian group number, then the zero-terminated name.
-            let entry = table + i * Int(entrySize)
-            let number = Int(entry[0]) << 8 | Int(entry[1])
-            names[String(cString: entry + 2)] = number
+        for index in 0..<ws_pcre2_name_count(code) {
+            var name: UnsafePointer<CChar>?
+            let number = ws_pcre2_name_entry(code, index, &name)
+            if let name { names[String(cString: name)] = Int(number) }
         }
         return names
     }

@@ -25,7 +25,10 @@ public struct WireWriter {
         if value.count + delimiter.count > max { throw fail("\(value.count + delimiter.count) bytes exceed the limit of \(max)") }
         let start = bytes.count
         bytes.append(contentsOf: value)
-        if Self.contains(bytes[start...], delimiter) {
+        let clash = bytes.withUnsafeBytes { written in
+            delimiter.withUnsafeBytes { ReadTarget.find($0, in: UnsafeRawBufferPointer(rebasing: written[start...])) } != nil
+        }
+        if clash {
             bytes.removeSubrange(start...)
             throw fail("contains the delimiter \(WireText.quote(delimiter))")
         }
@@ -62,16 +65,6 @@ public struct WireWriter {
     @inlinable
     public func fail(_ reason: String) -> WireEncodingError {
         WireEncodingError(message: "\(message)", field: "\(field)", reason: reason)
-    }
-
-    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard needle.count <= haystack.count else { return false }
-        var index = haystack.startIndex
-        while index + needle.count <= haystack.endIndex {
-            if haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
     }
 }
 
