@@ -370,3 +370,71 @@ extension Envelope {
         return _result
     }
 }
+
+// MARK: - Fixed
+
+/// Fixed sizes the encoder must respect.
+///
+/// On the wire, e.g.: `abca\x03\x03`
+public struct Fixed: Sendable, Hashable {
+    public var code: String
+    public var pair: [UInt8]
+
+    public init(code: String, pair: [UInt8]) {
+        self.code = code
+        self.pair = pair
+    }
+}
+
+extension Fixed: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Fixed {
+        let _outer = try _wire.enter("Fixed", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "code"
+        let _length6 = try _wire.length(4, max: 16777216)
+        let code: String
+        if let _fast = try _source.readBytesIfBuffered(_length6, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            code = _fast
+        } else {
+            code = try await _source.readBytes(_length6, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.field = "pair"
+        let _count7 = 2
+        try _wire.checkLength(_count7, max: 65536)
+        var pair: [UInt8] = []
+        pair.reserveCapacity(Swift.min(_count7, 1024))
+        for _ in 0..<_count7 {
+            let _element: UInt8
+            if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+                _element = _fast
+            } else {
+                _element = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+            }
+            pair.append(_element)
+            _wire.field = "pair"
+        }
+        _wire.leave(_outer)
+        return Fixed(code: code, pair: pair)
+    }
+}
+
+extension Fixed: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Fixed"
+        writer.field = "code"
+        try writer.exact(Array(self.code.utf8), count: 4, max: 16777216)
+        writer.field = "pair"
+        try writer.checkCount(self.pair.count, max: 65536)
+        guard self.pair.count == 2 else { throw writer.fail("has \(self.pair.count) elements where the grammar says \(2)") }
+        for _element in self.pair {
+            writer.binary(_element, bigEndian: true)
+        }
+        writer.message = _outer
+        writer.field = ""
+    }
+}

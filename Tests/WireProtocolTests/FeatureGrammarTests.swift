@@ -69,6 +69,18 @@ struct FeatureGrammarTests {
         }
     }
 
+    @Test func encoderRefusesSizesTheGrammarFixes() async throws {
+        #expect(try Fixed(code: "abcd", pair: [1, 2]).encoded() == bytes("abcd") + [1, 2])
+        #expect(throws: WireEncodingError(message: "Fixed", field: "code", reason: "has 3 bytes where the grammar says 4")) {
+            try Fixed(code: "abc", pair: [1, 2]).encoded()
+        }
+        #expect(throws: WireEncodingError(message: "Fixed", field: "pair", reason: "has 3 elements where the grammar says 2")) {
+            try Fixed(code: "abcd", pair: [1, 2, 3]).encoded()
+        }
+        let decoded = try await readEverySplit(bytes("wxyz") + [7, 9]) { try await Fixed.read(from: $0) }
+        #expect(decoded == Fixed(code: "wxyz", pair: [7, 9]))
+    }
+
     @Test func optionalParts() async throws {
         let none = try await readEverySplit(bytes("0 !")) { try await Optional.read(from: $0) }
         #expect(none == Optional(padded: nil, note: nil))

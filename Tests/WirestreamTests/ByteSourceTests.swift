@@ -1,8 +1,9 @@
 import Testing
 @testable import Wirestream
 
-/// `peek` (lookahead without consuming) and the limited `readUntilClose(maxBytes:_:)` of ByteSource.
-struct PeekTests {
+/// What ByteSource adds to the stream reads: `peek` (lookahead without consuming), the limited
+/// `readUntilClose(maxBytes:_:)`, and the synchronous `…IfBuffered` fast paths.
+struct ByteSourceTests {
     @Test(arguments: Transport.allCases)
     func peekWaitsForTheBytesAndConsumesNothing(_ transport: Transport) async throws {
         try await onLoop { loop in
@@ -68,5 +69,43 @@ struct PeekTests {
             }
             #expect(received <= 1000)
         }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func ifBufferedReadsTakeOnlyWhatIsThereOnTheLoop(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            // Nothing buffered yet: nil, and nothing is read or consumed.
+            #expect(try pair.reader.readUntilIfBuffered(bytes("\n"), maxBytes: nil) { [UInt8]($0) } == nil)
+            try await pair.writer.write(bytes("one\ntwo"))
+            #expect(text(try await pair.reader.readBytes(1)) == "o")  // pulls the bytes into the buffer
+            #expect(try pair.reader.readUntilIfBuffered(bytes("\n"), maxBytes: nil) { [UInt8]($0) } == bytes("ne\n"))
+            #expect(try pair.reader.readBytesIfBuffered(2) { [UInt8]($0) } == bytes("tw"))
+            // Not enough buffered: nil, and the byte stays for the async read.
+            #expect(try pair.reader.readBytesIfBuffered(2) { [UInt8]($0) } == nil)
+            #expect(try pair.reader.readUntilIfBuffered(bytes("\n"), maxBytes: nil) { [UInt8]($0) } == nil)
+            #expect(text(try await pair.reader.readBytes(1)) == "o")
+        }
+    }
+
+    @Test func ifBufferedReadsAreNilOffTheLoop() async throws {
+        let loop = IOLoop.shared
+        let pipe = try PipeIOStream.makePipe(loop: loop)
+        try await pipe.writer.write(bytes("abc\n"))
+        #expect(try await pipe.reader.readBytes(1) == bytes("a"))
+        try #require(pipe.reader.readBuffer.count == 3)  // "bc\n" came with it and is buffered
+        // Off the loop's thread the buffer is not ours to touch: always the async path.
+        #expect(try pipe.reader.readUntilIfBuffered(bytes("\n"), maxBytes: nil) { $0.count } == nil)
+        #expect(try pipe.reader.readBytesIfBuffered(1) { $0.count } == nil)
+        #expect(try await pipe.reader.readUntil(bytes("\n")) == bytes("bc\n"))
+        pipe.reader.close()
+        pipe.writer.close()
+    }
+
+    @Test func memorySourceIfBufferedReadsAreItsReads() throws {
+        let source = MemoryByteSource(chunks: [bytes("ab"), bytes("c\nd")])
+        #expect(try source.readUntilIfBuffered(bytes("\n"), maxBytes: nil) { [UInt8]($0) } == bytes("abc\n"))
+        #expect(try source.readBytesIfBuffered(1) { [UInt8]($0) } == bytes("d"))
+        #expect(throws: StreamClosedError.self) { try source.readBytesIfBuffered(1) { $0.count } }
     }
 }
