@@ -10,6 +10,9 @@ import struct
 import sys
 import time
 
+# The delimiter of each line workload.
+DELIMITERS = {"lines-lf": b"\n", "longline": b"\n", "lines-crlf": b"\r\n"}
+
 
 async def tornado_reader(workload, port):
     from tornado.iostream import IOStream, StreamClosedError
@@ -18,13 +21,10 @@ async def tornado_reader(workload, port):
     await stream.connect(("127.0.0.1", port))
     n = 0
     try:
-        if workload in ("lines-lf", "longline"):
+        if workload in DELIMITERS:
+            delimiter = DELIMITERS[workload]
             while True:
-                await stream.read_until(b"\n")
-                n += 1
-        elif workload == "lines-crlf":
-            while True:
-                await stream.read_until(b"\r\n")
+                await stream.read_until(delimiter)
                 n += 1
         elif workload == "regex":
             while True:
@@ -47,13 +47,10 @@ async def asyncio_reader(workload, port):
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=16 * 1024 * 1024)
     n = 0
     try:
-        if workload in ("lines-lf", "longline"):
+        if workload in DELIMITERS:
+            delimiter = DELIMITERS[workload]
             while True:
-                await reader.readuntil(b"\n")
-                n += 1
-        elif workload == "lines-crlf":
-            while True:
-                await reader.readuntil(b"\r\n")
+                await reader.readuntil(delimiter)
                 n += 1
         elif workload == "frames":
             while True:
