@@ -438,3 +438,81 @@ extension Fixed: WireRequest {
         writer.field = ""
     }
 }
+
+// MARK: - Nested
+
+/// `if` inside `if`, and an optional read inside an `if`: each field is optional once, not twice.
+///
+/// On the wire, e.g.: `3 abc abc abc !`
+public struct Nested: Sendable, Hashable {
+    public var first: String?
+    public var second: String?
+    public var third: String?
+
+    public init(first: String?, second: String?, third: String?) {
+        self.first = first
+        self.second = second
+        self.third = third
+    }
+}
+
+extension Nested: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Nested {
+        let _outer = try _wire.enter("Nested", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "level"
+        let level: Int
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+            level = _fast
+        } else {
+            level = try await _source.readUntil([32], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+        }
+        var _first8: String? = nil
+        var _second9: String? = nil
+        var _third10: String? = nil
+        if (level >= 1) {
+            _wire.field = "first"
+            let first: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                first = _fast
+            } else {
+                first = try await _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            var _second11: String? = nil
+            if (level >= 2) {
+                _wire.field = "second"
+                let second: String
+                if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                    second = _fast
+                } else {
+                    second = try await _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+                }
+                _second11 = second
+            }
+            _wire.field = "third"
+            let third: String?
+            if (level == 3) {
+                let _branch12: String
+                if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                    _branch12 = _fast
+                } else {
+                    _branch12 = try await _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+                }
+                third = _branch12
+            } else {
+                third = nil
+            }
+            _first8 = first
+            _second9 = _second11
+            _third10 = third
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [33], "\"!\"") }) == nil {
+            try await _source.readBytes(1, partial: false) { try _wire.literal($0, [33], "\"!\"") }
+        }
+        _wire.leave(_outer)
+        return Nested(first: _first8, second: _second9, third: _third10)
+    }
+}

@@ -16,8 +16,6 @@ struct Checker {
     private(set) var regexGroups: [SourceLocation: [String: Int]] = [:]
     /// Messages with a streamed field (their parser takes a chunk handler).
     private(set) var streamingMessages: Set<String> = []
-    /// The type of every field, local and capture, by message and then name.
-    private(set) var types: [String: [String: ValueType]] = [:]
 
     init(grammar: Grammar) {
         self.grammar = grammar
@@ -80,7 +78,6 @@ struct Checker {
             var scope = Scope()
             collectNames(items, into: &scope.declaredLater)
             checkItems(items, in: message, scope: &scope, streamed: &streamed)
-            types[message.name, default: [:]].merge(scope.types) { a, _ in a }
         case .choice(let choice):
             checkSwitch(choice, in: message, streamed: &streamed)
         }
@@ -111,12 +108,10 @@ struct Checker {
             case .none:
                 break
             case .single(let read):
-                let type = checkRead(read, in: message, scope: scope, streamed: &streamed)
-                if let type { types[message.name, default: [:]][alternative.name] = type }
+                _ = checkRead(read, in: message, scope: scope, streamed: &streamed)
             case .block(let items):
                 collectNames(items, into: &scope.declaredLater)
                 checkItems(items, in: message, scope: &scope, streamed: &streamed)
-                for (name, type) in scope.types { types[message.name, default: [:]]["\(alternative.name).\(name)"] = type }
             }
         }
     }
@@ -161,7 +156,7 @@ struct Checker {
                 var inside = scope
                 checkItems(inner, in: message, scope: &inside, streamed: &streamed)
                 for (name, type) in inside.types where scope.types[name] == nil {
-                    declare(name, inside.locations[name]!, wrapOptional(type), in: &scope)
+                    declare(name, inside.locations[name]!, type.asOptional, in: &scope)
                 }
             case .regex(let pattern, let location, let max, let captures):
                 checkLimit(max)
@@ -182,11 +177,6 @@ struct Checker {
                 }
             }
         }
-    }
-
-    private func wrapOptional(_ type: ValueType) -> ValueType {
-        if case .optional = type { return type }
-        return .optional(type)
     }
 
     private mutating func declare(_ name: String, _ location: SourceLocation, _ type: ValueType, in scope: inout Scope) {
@@ -250,7 +240,7 @@ struct Checker {
                 error(location, "stream both sides of the condition or neither")
             }
             guard let type = a ?? b else { return nil }
-            return then == nil || otherwise == nil ? wrapOptional(type) : type
+            return then == nil || otherwise == nil ? type.asOptional : type
         }
     }
 

@@ -20,14 +20,14 @@ extension SwiftGenerator {
         switch message.body {
         case .sequence(let items):
             var values: [String: String] = [:]
-            for field in storedFields(items, in: message.name, prefix: "") {
+            for field in storedFields(items) {
                 values[field.name] = "self.\(SwiftNames.identifier(field.name))"
             }
             emitEncoding(items, values: values)
         case .choice(let choice):
             code.line("switch self {")
             for alternative in choice.cases {
-                let payload = casePayload(alternative, in: message.name)
+                let payload = casePayload(alternative)
                 let name = SwiftNames.identifier(alternative.name)
                 var values: [String: String] = [:]
                 var bindings: [String] = []

@@ -47,7 +47,7 @@ extension SwiftGenerator {
         case .sequence(let items):
             var names = Names()
             emitItems(items, names: &names)
-            let fields = storedFields(items, in: message.name, prefix: "")
+            let fields = storedFields(items)
             code.line("_wire.leave(_outer)")
             let arguments = fields.map { "\(SwiftNames.identifier($0.name)): \(names.locals[$0.name]?.swift ?? SwiftNames.identifier($0.name))" }
             code.line("return \(message.name)(\(arguments.joined(separator: ", ")))")
@@ -121,7 +121,7 @@ extension SwiftGenerator {
         case .block(let items):
             var names = Names()
             emitItems(items, names: &names)
-            let fields = storedFields(items, in: message.name, prefix: alternative.name + ".")
+            let fields = storedFields(items)
             if fields.isEmpty {
                 code.line("_result = .\(name)")
             } else {
@@ -161,10 +161,10 @@ extension SwiftGenerator {
                 // Names read inside the block are optional after it: declared here, set inside.
                 var inside = names
                 var declared: [(name: String, outer: String)] = []
-                for (name, type) in blockNames(inner) where names.locals[name] == nil {
-                    let outer = unique(name)
-                    code.line("var \(outer): \(type.swiftName)? = nil")
-                    declared.append((name, outer))
+                for field in storedFields(inner) where names.locals[field.name] == nil {
+                    let outer = unique(field.name)
+                    code.line("var \(outer): \(field.type.asOptional.swiftName) = nil")
+                    declared.append((field.name, outer))
                 }
                 let test = expression(condition, names: names)
                 code.line("if \(tryPrefix(test))\(test) {")
@@ -176,7 +176,7 @@ extension SwiftGenerator {
                 }
                 code.line("}")
                 for (name, outer) in declared {
-                    if let type = inside.locals[name]?.type { names.locals[name] = (outer, .optional(type)) }
+                    if let type = inside.locals[name]?.type { names.locals[name] = (outer, type.asOptional) }
                 }
             case .regex(let pattern, let location, let max, let captures):
                 let index = patterns.count
@@ -204,26 +204,6 @@ extension SwiftGenerator {
                 }
             }
         }
-    }
-
-    /// The stored fields a conditional block declares, with their types inside it.
-    private func blockNames(_ items: [Item]) -> [(String, ValueType)] {
-        var result: [(String, ValueType)] = []
-        for item in items {
-            switch item {
-            case .field(let name, _, let read):
-                if !read.isStreamed { result.append((name, type(of: read))) }
-            case .local:
-                break  // a let inside the block is only usable inside it (the checker sees to that)
-            case .conditional(_, let inner, _):
-                result += blockNames(inner).map { ($0.0, ValueType.optional($0.1)) }
-            case .regex(_, _, _, let captures):
-                result += captures.map { ($0.name, $0.optional ? .optional(type(ofConversion: $0.conversion)) : type(ofConversion: $0.conversion)) }
-            case .literal:
-                break
-            }
-        }
-        return result
     }
 
     // MARK: Reads

@@ -70,7 +70,7 @@ struct SwiftGenerator {
         code.line("/// On the wire, e.g.: `\(String(wire.map { $0 == "`" ? "'" : $0 }))`")
         switch message.body {
         case .sequence(let items):
-            let fields = storedFields(items, in: message.name, prefix: "")
+            let fields = storedFields(items)
             code.block("public struct \(message.name): Sendable, Hashable") { code in
                 for field in fields {
                     code.line("public var \(SwiftNames.identifier(field.name)): \(field.type.swiftName)")
@@ -82,7 +82,7 @@ struct SwiftGenerator {
                 }
             }
         case .choice(let choice):
-            let payloads = choice.cases.map { casePayload($0, in: message.name) }
+            let payloads = choice.cases.map { casePayload($0) }
             code.block("public enum \(message.name): Sendable, Hashable") { code in
                 for (alternative, payload) in zip(choice.cases, payloads) {
                     let indirect = payload.contains { Self.holdsMessageDirectly($0.type) }
@@ -114,39 +114,38 @@ struct SwiftGenerator {
         let type: ValueType
     }
 
-    /// The stored fields of a sequence, in order: fields (optional inside `if`), regex captures;
-    /// not lets, not streamed fields.
-    func storedFields(_ items: [Item], in message: String, prefix: String) -> [StoredField] {
+    /// The stored fields of a sequence, in order: fields and regex captures — optional inside an
+    /// `if` (or a capture marked `?`); not lets, not streamed fields.
+    func storedFields(_ items: [Item]) -> [StoredField] {
         var fields: [StoredField] = []
-        func visit(_ items: [Item]) {
+        func visit(_ items: [Item], optional: Bool) {
             for item in items {
                 switch item {
                 case .field(let name, _, let read) where !read.isStreamed:
-                    if let type = checker.types[message]?[prefix + name] { fields.append(StoredField(name: name, type: type)) }
+                    let type = type(of: read)
+                    fields.append(StoredField(name: name, type: optional ? type.asOptional : type))
                 case .regex(_, _, _, let captures):
                     for capture in captures {
-                        if let type = checker.types[message]?[prefix + capture.name] { fields.append(StoredField(name: capture.name, type: type)) }
+                        let type = type(ofConversion: capture.conversion)
+                        fields.append(StoredField(name: capture.name, type: optional || capture.optional ? type.asOptional : type))
                     }
                 case .conditional(_, let inner, _):
-                    visit(inner)
+                    visit(inner, optional: true)
                 default:
                     break
                 }
             }
         }
-        visit(items)
+        visit(items, optional: false)
         return fields
     }
 
     /// An alternative's associated values: one unlabeled value, the block's stored fields, or none.
-    func casePayload(_ alternative: Case, in message: String) -> [StoredField] {
+    func casePayload(_ alternative: Case) -> [StoredField] {
         switch alternative.payload {
         case .none: return []
-        case .single(let read):
-            guard !read.isStreamed, let type = checker.types[message]?[alternative.name] else { return [] }
-            return [StoredField(name: "", type: type)]
-        case .block(let items):
-            return storedFields(items, in: message, prefix: alternative.name + ".")
+        case .single(let read): return read.isStreamed ? [] : [StoredField(name: "", type: type(of: read))]
+        case .block(let items): return storedFields(items)
         }
     }
 

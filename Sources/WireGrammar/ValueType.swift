@@ -22,6 +22,12 @@ indirect enum ValueType: Equatable {
         }
     }
 
+    /// The type as an optional (unchanged if it already is one: "absent" nests no deeper).
+    var asOptional: ValueType {
+        if case .optional = self { return self }
+        return .optional(self)
+    }
+
     /// Usable in lengths, counts and conditions.
     var isInteger: Bool {
         switch self {

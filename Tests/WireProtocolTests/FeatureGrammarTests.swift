@@ -90,6 +90,18 @@ struct FeatureGrammarTests {
         #expect(noted == Optional(padded: bytes("xyz"), note: "hello"))
     }
 
+    @Test func nestedOptionalParts() async throws {
+        let cases: [(String, Nested)] = [
+            ("0 !", Nested(first: nil, second: nil, third: nil)),
+            ("1 a !", Nested(first: "a", second: nil, third: nil)),
+            ("2 a b !", Nested(first: "a", second: "b", third: nil)),
+            ("3 a b c !", Nested(first: "a", second: "b", third: "c")),
+        ]
+        for (input, expected) in cases {
+            #expect(try await readEverySplit(bytes(input)) { try await Nested.read(from: $0) } == expected)
+        }
+    }
+
     @Test func arithmeticOnHostileLengthsDoesNotOverflow() async throws {
         let error = await protocolError(bytes("1 9223372036854775807 ")) { try await Optional.read(from: $0) }
         #expect(error?.kind == .arithmeticOverflow)
