@@ -1,3 +1,7 @@
+// Layer Regex/: PCRE2 under readUntilRegex — Pattern (compiled, JIT), the incremental searcher
+// that resumes across chunks, match views and UTF-8 validation. Everything that includes CPCRE2
+// lives here.
+
 import CPCRE2
 import Glibc
 

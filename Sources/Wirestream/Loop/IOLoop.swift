@@ -1,3 +1,7 @@
+// Layer Loop/: the event loop — IOLoop (epoll, eventfd wake-ups, the callback queues, the
+// Swift Concurrency executor faces), its timer heap, deadlines and IOLoopGroup. Nothing here knows
+// about streams.
+
 import CLinux
 import Glibc
 import Synchronization

@@ -1,3 +1,6 @@
+// Layer TLS/: OpenSSL 3 under the streams — TLSConfiguration, TLSContext, SSLIOStream, startTLS
+// and TLS errors. Everything that includes COpenSSL lives here.
+
 import CLinux
 import COpenSSL
 import Glibc

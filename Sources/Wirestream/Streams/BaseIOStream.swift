@@ -1,3 +1,7 @@
+// Layer Streams/: the non-blocking byte streams on a loop — BaseIOStream (buffers, reads, writes,
+// close, limits, timeouts) and its transports IOStream (TCP), PipeIOStream and TCPListener, the
+// ByteSource seam parsers read from, and the stream errors.
+
 import CLinux
 import Glibc
 import Logging

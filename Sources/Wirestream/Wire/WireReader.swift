@@ -1,3 +1,7 @@
+// Layer Wire/: the runtime that grammar-generated parsers and encoders call — WireReader,
+// WireWriter, conversions, WireMessage/WireRequest and WireProtocolError. It reads through
+// ByteSource only, never a concrete stream.
+
 /// What a generated parser reads with: a ``ByteSource`` plus where the parser is (message, field,
 /// byte offset), so every failure becomes a ``WireProtocolError`` that names its place.
 ///
