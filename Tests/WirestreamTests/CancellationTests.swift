@@ -9,11 +9,11 @@ import Testing
             let pair = try await makePair(transport, loop: loop)
             let read = spawn(on: loop) { try await pair.reader.readUntil(bytes("\n")) }
             try await pair.writer.write(bytes("par"))
-            #expect(try await eventually { pair.reader.reading })
+            #expect(try await eventually { pair.reader.isReading })
             read.cancel()
             await #expect(throws: CancellationError.self) { try await read.value }
-            #expect(!pair.reader.reading)
-            #expect(!pair.reader.closed)
+            #expect(!pair.reader.isReading)
+            #expect(!pair.reader.isClosed)
             // The three bytes that arrived before the cancel are still there for the next read.
             try await pair.writer.write(bytes("tial\n"))
             #expect(text(try await pair.reader.readUntil(bytes("\n"))) == "partial\n")
@@ -29,7 +29,7 @@ import Testing
             }
             await #expect(throws: CancellationError.self) { try await read.value }
             try await pause(5)
-            #expect(!pair.reader.reading)
+            #expect(!pair.reader.isReading)
             try await pair.writer.write(bytes("abcd"))
             #expect(text(try await pair.reader.readBytes(4)) == "abcd")
         }
@@ -41,10 +41,10 @@ import Testing
             let pair = try await makePair(transport, loop: loop)
             let size = 8 * 1024 * 1024  // more than the kernel buffers: the write stays pending
             let write = spawn(on: loop) { try await pair.writer.write([UInt8](repeating: 9, count: size)) }
-            #expect(try await eventually { pair.writer.writing })
+            #expect(try await eventually { pair.writer.isWriting })
             write.cancel()
             await #expect(throws: CancellationError.self) { try await write.value }
-            #expect(!pair.writer.closed)
+            #expect(!pair.writer.isClosed)
             let received = try await pair.reader.readBytes(size)
             #expect(received.count == size && received.allSatisfy { $0 == 9 })
         }

@@ -19,7 +19,7 @@ import Testing
             let realError = await expectStreamClosed { try await stream.connect(host: "127.0.0.1", port: port) }
             #expect(realError as? SystemError == SystemError("connect", errno: ECONNREFUSED))
             #expect(stream.error as? SystemError == SystemError("connect", errno: ECONNREFUSED))
-            #expect(stream.closed)
+            #expect(stream.isClosed)
         }
     }
 
@@ -135,7 +135,7 @@ import Testing
             #expect(client.fileno() == -1)
             // Only a really closed socket sends the FIN the peer reads as EOF.
             #expect(try await server.readUntilClose() == [])
-            #expect(server.closed)
+            #expect(server.isClosed)
         }
     }
 }

@@ -41,7 +41,9 @@ final class ScriptedChunkStream: BaseIOStream, @unchecked Sendable {
     ]
 
     /// Reads frames until the stream ends: each frame with its group ranges, then how it ended.
-    static func frames(of data: [UInt8], pattern: Pattern, chunkSizes: [Int], loop: IOLoop) async throws -> [String] {
+    static func frames(
+        of data: [UInt8], pattern: Pattern, maxBytes: Int? = nil, chunkSizes: [Int], loop: IOLoop
+    ) async throws -> [String] {
         var fds: [Int32] = [-1, -1]
         precondition(pipe(&fds) == 0)
         _ = data.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
@@ -51,7 +53,7 @@ final class ScriptedChunkStream: BaseIOStream, @unchecked Sendable {
         var frames: [String] = []
         while true {
             do {
-                let match = try await stream.readUntilRegex(pattern)
+                let match = try await stream.readUntilRegex(pattern, maxBytes: maxBytes)
                 frames.append("\(text(match.bytes).debugDescription) \(match.groups)")
             } catch let error as StreamClosedError {
                 frames.append("closed \(String(describing: error.realError))")
@@ -95,6 +97,53 @@ final class ScriptedChunkStream: BaseIOStream, @unchecked Sendable {
                 let frames = try await Self.frames(of: data, pattern: pattern, chunkSizes: sizes, loop: loop)
                 #expect(frames == reference, "round \(round): \(sizes)")
             }
+        }
+    }
+}
+
+extension RegexChunkBoundaryTests {
+    /// `maxBytes` cases: the result is the match over the whole data, whatever the split — a match
+    /// that ends exactly at the limit waits for one more byte or EOF before it is accepted.
+    static let limitCases: [(pattern: String, maxBytes: Int, stream: [UInt8])] = [
+        ("[0-9]+", 2, bytes("12;3;4")),  // ends at the limit, then ";" proves it complete
+        ("[0-9]+", 2, bytes("12")),  // EOF right after the limit: complete
+        ("[0-9]+", 2, bytes("123")),  // one byte past the limit: unsatisfiable
+        ("[0-9]+", 2, bytes("1;23;456")),
+        (#"\r?\n"#, 3, bytes("ab\nc\r\nd\r\n\n\r\n")),
+        ("a+b?", 3, bytes("aab;aaab")),
+        ("x[0-9]", 2, bytes("abx1")),  // no match within the limit
+        ("[0-9]+;", 3, bytes("12;3;")),
+    ]
+
+    @Test(arguments: 0..<limitCases.count)
+    func maxBytesResultsDoNotDependOnWhereTheStreamIsSplit(_ index: Int) async throws {
+        let (source, maxBytes, data) = Self.limitCases[index]
+        let pattern = try Pattern(source)
+        try await onLoop { loop in
+            let reference = try await Self.frames(
+                of: data, pattern: pattern, maxBytes: maxBytes, chunkSizes: [data.count], loop: loop)
+            for split in 1..<data.count {
+                let frames = try await Self.frames(
+                    of: data, pattern: pattern, maxBytes: maxBytes, chunkSizes: [split, data.count - split], loop: loop)
+                #expect(frames == reference, "split at \(split)")
+            }
+            let bytewise = try await Self.frames(
+                of: data, pattern: pattern, maxBytes: maxBytes, chunkSizes: Array(repeating: 1, count: data.count),
+                loop: loop)
+            #expect(bytewise == reference, "byte by byte")
+        }
+    }
+
+    @Test func aMatchEndingAtTheLimitIsAcceptedOnlyOnceTheNextByteEndsIt() async throws {
+        let pattern = try Pattern("[0-9]+")
+        try await onLoop { loop in
+            #expect(try await Self.frames(of: bytes("12;"), pattern: pattern, maxBytes: 2, chunkSizes: [2, 1], loop: loop)
+                == ["\"12\" [Optional(Range(0..<2))]", "closed nil", "rest \";\""])
+            let tooLong = try await Self.frames(of: bytes("123"), pattern: pattern, maxBytes: 2, chunkSizes: [2, 1], loop: loop)
+            #expect(tooLong.count == 1 && tooLong[0].contains("not found within 2 bytes"))
+            // At EOF right after the limit the match is complete.
+            #expect(try await Self.frames(of: bytes("12"), pattern: pattern, maxBytes: 2, chunkSizes: [2], loop: loop).first
+                == "\"12\" [Optional(Range(0..<2))]")
         }
     }
 }

@@ -161,7 +161,7 @@ import Testing
             let pair = try await makePair(transport, loop: loop)
             let read = spawn(on: loop) { try await pair.reader.readUntilRegex(try Pattern("[0-9]+")) }
             try await pair.writer.write(bytes("12"))
-            #expect(try await eventually { pair.reader.reading })  // "12" could become "123…": partial-hard says wait
+            #expect(try await eventually { pair.reader.isReading })  // "12" could become "123…": partial-hard says wait
             try await pair.writer.write(bytes("34"))
             try await pause(10)
             pair.writer.close()  // EOF: the complete match is final
@@ -200,7 +200,7 @@ import Testing
             let pair = try await makePair(.pipe, loop: loop)
             let read = spawn(on: loop) { try await pair.reader.readUntilRegex(try Pattern(#"(?<word>\S+)\n"#, options: [.utf])) }
             try await pair.writer.write([UInt8](bytes("hé").dropLast()))  // "h" and half of "é"
-            #expect(try await eventually { pair.reader.reading })
+            #expect(try await eventually { pair.reader.isReading })
             try await pair.writer.write([0xA9] + bytes("llo\n"))
             let match = try await read.value
             #expect(match["word"].map { String(decoding: $0, as: UTF8.self) } == "héllo")

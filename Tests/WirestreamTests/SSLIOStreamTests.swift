@@ -30,7 +30,7 @@ import Testing
             #expect(text(try await client.readUntil(bytes("\r\n"))) == "220 go ahead\r\n")
             let secure = try await client.startTLS(
                 serverSide: false, context: try fixtures.clientContext(), serverHostname: "foo.example.com")
-            #expect(client.closed)  // replaced by `secure`
+            #expect(client.isClosed)  // replaced by `secure`
             try await secure.write(bytes("EHLO again\r\n"))
             #expect(text(try await secure.readUntil(bytes("\r\n"))) == "250 hello over TLS\r\n")
             #expect(try await serverSide.value == "EHLO again\r\n")
@@ -48,7 +48,7 @@ import Testing
             await #expect(throws: StartTLSError.self) {
                 try await client.startTLS(serverSide: false, context: try fixtures.clientContext())
             }
-            #expect(!client.closed)
+            #expect(!client.isClosed)
             server.close()
         }
     }
@@ -136,7 +136,7 @@ import Testing
             // Same loop turn: the handshake cannot finish between these calls.
             #expect(!client.handshakeDone)
             client.queueWrite(bytes("sent after the handshake\n"))
-            #expect(client.writing)  // queued behind the handshake
+            #expect(client.isWriting)  // queued behind the handshake
             let early = spawn(on: loop) { try await server.readUntil(bytes("\n")) }
             let first = CallbackBox<Void>()
             client.waitForHandshake { first.complete($0) }
@@ -147,7 +147,7 @@ import Testing
             try await server.waitForHandshake()
             #expect(server.handshakeDone)
             #expect(text(try await early.value) == "sent after the handshake\n")
-            #expect(!client.writing)
+            #expect(!client.isWriting)
             client.close()
             server.close()
         }

@@ -15,7 +15,7 @@ import Testing
             #expect(try await pair.reader.readBytes(256) == [UInt8](repeating: 7, count: 256))
             let realError = await expectStreamClosed { try await pair.reader.readBytes(1) }
             #expect(realError == nil)
-            #expect(pair.reader.closed)
+            #expect(pair.reader.isClosed)
         }
     }
 
@@ -121,7 +121,7 @@ import Testing
             let realError = await expectStreamClosed { try await read.value }
             #expect(realError is UnsatisfiableReadError)
             #expect(pair.reader.error is UnsatisfiableReadError)
-            #expect(pair.reader.closed)
+            #expect(pair.reader.isClosed)
             try await closeCallbackRan.value()
         }
     }
@@ -137,7 +137,7 @@ import Testing
             #expect(pair.reader.readBuffer.count == 10)  // the rest is buffered: the next read is inline
             let realError = await expectStreamClosed { try await pair.reader.readUntil(bytes("\r\n"), maxBytes: 5) }
             #expect(realError as? UnsatisfiableReadError == UnsatisfiableReadError(maxBytes: 5, searchingFor: "delimiter \"\\r\\n\""))
-            #expect(pair.reader.closed)
+            #expect(pair.reader.isClosed)
             try await closeCallbackRan.value()
         }
     }
@@ -182,7 +182,7 @@ import Testing
             }
             try await pause(20)
             #expect(events.entries.isEmpty)  // open: nothing has run
-            #expect(pair.reader.reading)
+            #expect(pair.reader.isReading)
             pair.writer.close()
             try await done.value()
             #expect(events.entries == ["read failed", "close callback"])
@@ -194,7 +194,7 @@ import Testing
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop)
             let first = spawn(on: loop) { try await pair.reader.readUntil(bytes("\n")) }
-            #expect(try await eventually { pair.reader.reading })  // the first read is the pending one
+            #expect(try await eventually { pair.reader.isReading })  // the first read is the pending one
             await #expect(throws: ReadInProgressError.self) { try await pair.reader.readBytes(1) }
             try await pair.writer.write(bytes("line\n"))
             #expect(text(try await first.value) == "line\n")
@@ -250,12 +250,12 @@ import Testing
     func readingIsTrueExactlyWhileAReadIsPending(_ transport: Transport) async throws {
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop)
-            #expect(!pair.reader.reading)
+            #expect(!pair.reader.isReading)
             let read = spawn(on: loop) { try await pair.reader.readBytes(3) }
-            #expect(try await eventually { pair.reader.reading })
+            #expect(try await eventually { pair.reader.isReading })
             try await pair.writer.write(bytes("abc"))
             _ = try await read.value
-            #expect(!pair.reader.reading)
+            #expect(!pair.reader.isReading)
         }
     }
 

@@ -10,7 +10,7 @@ import Testing
             let pair = try await makePair(transport, loop: loop)
             try await pair.writer.write([])
             try await awaitCallback { done in pair.writer.write([], callback: done) }
-            #expect(!pair.writer.writing)
+            #expect(!pair.writer.isWriting)
         }
     }
 
@@ -19,7 +19,7 @@ import Testing
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop)
             pair.writer.close()
-            #expect(pair.writer.closed)
+            #expect(pair.writer.isClosed)
             await expectStreamClosed { try await pair.writer.write(bytes("x")) }
             await expectStreamClosed { try await awaitCallback { done in pair.writer.write(bytes("x"), callback: done) } }
             await expectStreamClosed { try await pair.writer.flush() }
@@ -53,7 +53,7 @@ import Testing
                 #expect(pair.reader.readBuffer.count <= 10 * 1024)
             }
             try await sent.value
-            #expect(!pair.reader.closed)
+            #expect(!pair.reader.isClosed)
         }
     }
 
@@ -99,7 +99,7 @@ import Testing
             await #expect(throws: StreamBufferFullError(buffer: .write, limit: 1024, size: 2000)) {
                 try await client.write([UInt8](repeating: 1, count: 2000))
             }
-            #expect(!client.closed)
+            #expect(!client.isClosed)
             try await client.write(bytes("still works"))
             #expect(text(try await server.readBytes(11)) == "still works")
             listener.close()
@@ -110,15 +110,15 @@ import Testing
     func writingIsTrueExactlyWhileBytesWaitForTheKernel(_ transport: Transport) async throws {
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop)
-            #expect(!pair.writer.writing)
+            #expect(!pair.writer.isWriting)
             let size = 16 * 1024 * 1024  // far more than socket or pipe buffers hold
             pair.writer.queueWrite([UInt8](repeating: 5, count: size))
-            #expect(pair.writer.writing)
+            #expect(pair.writer.isWriting)
             try await pause(20)
-            #expect(pair.writer.writing)  // the peer is not reading: bytes still queued
+            #expect(pair.writer.isWriting)  // the peer is not reading: bytes still queued
             let received = try await pair.reader.readBytes(size)
             try await pair.writer.flush()
-            #expect(!pair.writer.writing)
+            #expect(!pair.writer.isWriting)
             #expect(received.count == size)
         }
     }

@@ -293,9 +293,7 @@ public final class IOLoop: @unchecked Sendable {
     /// Runs `callback` on the loop thread after `delay`. Safe from any thread.
     @discardableResult
     public func callLater(_ delay: Duration, _ callback: @escaping @Sendable () -> Void) -> Timeout {
-        let (seconds, attoseconds) = delay.components
-        let nanos = max(0, seconds) * 1_000_000_000 + max(0, attoseconds / 1_000_000_000)
-        return callAt(IOLoop.time() + UInt64(nanos), callback)
+        callAt(IOLoop.time().saturatingAdd(delay.clampedNanoseconds), callback)
     }
 
     /// Runs `callback` on the loop thread at `deadline` (see ``time()``). Safe from any thread.

@@ -107,7 +107,14 @@ final class RegexSearcher: FrameSearcher {
         default:
             throw PatternMatchError(pattern: pattern.source, code: rc, message: Pattern.message(for: rc))
         }
-        if let maxBytes, bytes.count >= maxBytes { throw unsatisfiable(maxBytes) }
+        if let maxBytes {
+            // No match can end within the limit once the first `maxBytes` bytes hold none (and
+            // nothing could start one), or once a possible match already runs past the limit.
+            // A partial match that ends exactly at the limit waits for one more byte (or EOF):
+            // "12" under [0-9]+ with maxBytes 2 is "12" if ";" follows and too long if "3" does.
+            let overLimit = rc == PCRE2_ERROR_PARTIAL ? length > maxBytes : bytes.count >= maxBytes
+            if overLimit { throw unsatisfiable(maxBytes) }
+        }
         return nil
     }
 

@@ -82,6 +82,18 @@ open class BaseIOStream: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var lastRegexSearcher: RegexSearcher?  // reused by the next regex read with the same pattern
     var connectWaiters: [(Result<Void, any Error>) -> Void] = []
 
+    // Timeouts (BaseIOStream+Timeouts.swift): each a loop timer, armed only while something waits.
+    var deadlineValue: Deadline?
+    var deadlineTimeout: Duration = .zero  // how long the deadline was when it was set, for its error
+    var deadlineTimer: Timeout?
+    var deadlinePassed = false  // the deadline fired: waits fail at once until a new one is set
+    var idleTimeoutValue: Duration?
+    var lastReceived: UInt64 = 0  // loop clock at the last received chunk (kept only with an idle timeout)
+    var idleTimer: Timeout?
+    var connectTimer: Timeout?
+    /// A graceful close under way (BaseIOStream+GracefulClose.swift).
+    var gracefulClose: GracefulClose?
+
     /// - Parameters:
     ///   - loop: the loop the stream runs on (default: ``IOLoop/current``).
     ///   - maxBufferSize: read buffer limit in bytes (default 104,857,600).
@@ -121,14 +133,23 @@ open class BaseIOStream: @unchecked Sendable {
     /// The pending error of the fd (e.g. `SO_ERROR`), if any.
     open func getFDError() -> (any Error)? { nil }
 
+    /// Shuts down the write side for a graceful close (TCP: `shutdown(SHUT_WR)`; TLS: close_notify
+    /// first). Returns true if the stream should then wait for the peer's EOF before closing;
+    /// false (the default, e.g. pipes) closes at once.
+    func shutdownOutput() -> Bool { false }
+
+    /// False while the transport cannot carry data yet and cannot be resumed if abandoned
+    /// (a TLS handshake in progress): a deadline passing then closes the stream.
+    var transportReady: Bool { true }
+
     // MARK: - State
 
-    /// True once the stream is closed.
-    public var closed: Bool { state == .closed }
-    /// True while a read is pending.
-    public var reading: Bool { pendingRead != nil }
-    /// True while written bytes wait to be handed to the kernel.
-    public var writing: Bool { !writeQueue.isEmpty }
+    /// True once the stream is closed (Tornado's `closed()`).
+    public var isClosed: Bool { state == .closed }
+    /// True while a read is pending (Tornado's `reading()`).
+    public var isReading: Bool { pendingRead != nil }
+    /// True while written bytes wait to be handed to the kernel (Tornado's `writing()`).
+    public var isWriting: Bool { !writeQueue.isEmpty }
 
     /// Runs `callback` on the loop once the stream closes (after pending operations were failed
     /// or satisfied). Replaces an earlier callback. On a closed stream it is never called.
@@ -241,6 +262,7 @@ open class BaseIOStream: @unchecked Sendable {
         }
         flushWaiters.append(FlushWaiter(target: bytesQueued, callback: callback))
         flushOrWait()
+        if deadlinePassed { failFlushWaiters(timeoutForDeadline()) }
     }
 
     /// Queues `data` without waiting: the way to pipeline many requests. Safe from any thread.
@@ -277,6 +299,7 @@ open class BaseIOStream: @unchecked Sendable {
         }
         flushWaiters.append(FlushWaiter(target: bytesQueued, callback: callback))
         flushOrWait()
+        if deadlinePassed { failFlushWaiters(timeoutForDeadline()) }
     }
 
     // MARK: - Close
@@ -302,6 +325,7 @@ open class BaseIOStream: @unchecked Sendable {
             registeredEvents = nil
         }
         flushScheduled = false
+        cancelTimers()
         closeFD()
         streamDidClose()
         // Reads the buffer can still satisfy complete before anything is failed.
@@ -324,6 +348,7 @@ open class BaseIOStream: @unchecked Sendable {
         let connecting = connectWaiters
         connectWaiters = []
         for waiter in connecting { waiter(.failure(closedError)) }
+        finishGracefulClose()
         if let callback = closeCallback {
             closeCallback = nil
             loop.callSoon(callback)
@@ -342,6 +367,7 @@ open class BaseIOStream: @unchecked Sendable {
         }
         pendingRead = PendingRead(target: target, streaming: streaming, completion: completion)
         pendingScanOffset = 0
+        if idleTimeoutValue != nil { lastReceived = IOLoop.time() }  // idle time counts from here
         if completionDepth > 0 || trampolining {
             // Started from a read's completion: the completing frame below tries it when the
             // callback returns, so a chain of reads satisfied from the buffer loops, not recurses.
@@ -371,7 +397,8 @@ open class BaseIOStream: @unchecked Sendable {
                 }
                 return
             case .connecting:
-                return  // reads start once connected
+                readWillWait()  // reads start once connected
+                return
             case .open:
                 break
             }
@@ -384,7 +411,9 @@ open class BaseIOStream: @unchecked Sendable {
             handleReadError(error)
             return
         }
-        if state == .open { updateInterest() }
+        guard state == .open else { return }
+        readWillWait()
+        updateInterest()
     }
 
     /// Where the pending read's frame ends in the buffer, or `nil` if it is not there yet.
@@ -450,7 +479,7 @@ open class BaseIOStream: @unchecked Sendable {
     }
 
     /// One read call into the buffer's tail. Returns the byte count (0: would block or EOF; EOF closes).
-    private func readToBuffer() throws -> Int {
+    func readToBuffer() throws -> Int {
         let tail = readBuffer.reserveTail(readChunkSize)
         guard let n = try readFromFD(into: UnsafeMutableRawBufferPointer(rebasing: tail[0..<readChunkSize])) else {
             return 0
@@ -460,13 +489,19 @@ open class BaseIOStream: @unchecked Sendable {
             return 0
         }
         readBuffer.commit(n)
+        if idleTimeoutValue != nil { lastReceived = IOLoop.time() }
         if readBuffer.count > maxBufferSize {
             throw StreamBufferFullError(buffer: .read, limit: maxBufferSize, size: readBuffer.count)
         }
         return n
     }
 
-    private func handleReadError(_ error: any Error) {
+    func handleReadError(_ error: any Error) {
+        // A read that hit its own limit fails with it: closeNow must not then satisfy it from the
+        // closed stream's buffer (a regex match "complete at EOF" that was over the limit before).
+        let limitHit = error is UnsatisfiableReadError || error is PatternMismatchError || error is StreamBufferFullError
+        let failedRead = limitHit ? pendingRead : nil
+        if limitHit { pendingRead = nil }
         if error is UnsatisfiableReadError || error is PatternMismatchError {
             logger.info("Unsatisfiable read, closing connection: \(error)")
         } else if let system = error as? SystemError, system.isConnectionReset {
@@ -475,12 +510,14 @@ open class BaseIOStream: @unchecked Sendable {
             logger.warning("error on read: \(error)")
         }
         closeNow(error: error)
+        failedRead?.completion.fail(StreamClosedError(realError: error))
     }
 
     // MARK: - Write machinery
 
     private func enqueue(_ data: [UInt8]) throws {
-        guard state != .closed else { throw StreamClosedError(realError: error) }
+        // After closeGracefully the write side is closing: nothing more may be queued.
+        guard state != .closed, gracefulClose == nil else { throw StreamClosedError(realError: error) }
         if let limit = maxWriteBufferSize, writeQueue.count + data.count > limit {
             throw StreamBufferFullError(buffer: .write, limit: limit, size: writeQueue.count + data.count)
         }
@@ -518,6 +555,22 @@ open class BaseIOStream: @unchecked Sendable {
         }
         completeFlushWaiters()
         if state == .open { updateInterest() }
+    }
+
+    /// Fails every flush waiter with `error`; their bytes stay queued and are still sent.
+    func failFlushWaiters(_ error: any Error) {
+        var survivors = FIFO<FlushWaiter>()
+        while let waiter = flushWaiters.popFirst() {
+            if waiter.survivesDeadline { survivors.append(waiter) } else { waiter.fire(.failure(error)) }
+        }
+        flushWaiters = survivors
+    }
+
+    /// Calls `callback` once the bytes queued so far have been handed to the kernel (internal:
+    /// for the graceful close, which must not be failed by a deadline like a user's flush).
+    func whenFlushed(_ callback: @escaping (Result<Void, any Error>) -> Void) {
+        flushWaiters.append(FlushWaiter(target: bytesQueued, callback: callback, survivesDeadline: true))
+        flushOrWait()
     }
 
     private func completeFlushWaiters() {
@@ -562,6 +615,7 @@ open class BaseIOStream: @unchecked Sendable {
         } else {
             if pendingRead != nil { wanted.insert(.read) }
             if !writeQueue.isEmpty { wanted.insert(.write) }
+            if isLingering { wanted.insert(.read) }  // graceful close: watch for the peer's EOF
             // Idle with an empty buffer: listen anyway, to notice the peer closing.
             if wanted.isEmpty && readBuffer.isEmpty { wanted.insert(.read) }
         }
@@ -580,6 +634,8 @@ open class BaseIOStream: @unchecked Sendable {
         if events.contains(.read) {
             if pendingRead != nil {
                 tryInlineRead()
+            } else if isLingering {
+                discardUntilEOF()
             } else if readBuffer.count < maxBufferSize {
                 do { _ = try readToBuffer() } catch { handleReadError(error) }
             }
@@ -615,6 +671,7 @@ open class BaseIOStream: @unchecked Sendable {
     /// The transport is up: report the connect and start reads and queued writes.
     /// ``SSLIOStream`` runs its handshake first.
     func connectionEstablished() {
+        cancelConnectTimer()
         let waiters = connectWaiters
         connectWaiters = []
         for waiter in waiters { waiter(.success(())) }
@@ -629,11 +686,13 @@ open class BaseIOStream: @unchecked Sendable {
 /// Someone waiting for the bytes queued up to `target` to reach the kernel.
 final class FlushWaiter {
     let target: UInt64
+    let survivesDeadline: Bool  // the graceful close's own waiter: only its own timeout ends it
     private var callback: ((Result<Void, any Error>) -> Void)?
 
-    init(target: UInt64, callback: @escaping (Result<Void, any Error>) -> Void) {
+    init(target: UInt64, callback: @escaping (Result<Void, any Error>) -> Void, survivesDeadline: Bool = false) {
         self.target = target
         self.callback = callback
+        self.survivesDeadline = survivesDeadline
     }
 
     /// Calls the callback once; later calls do nothing (completion and cancellation may race).

@@ -61,6 +61,11 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
         try FileDescriptorIO.write(fd, vectors)
     }
 
+    override func shutdownOutput() -> Bool {
+        guard fd >= 0 else { return false }
+        return Glibc.shutdown(fd, Int32(SHUT_WR)) == 0
+    }
+
     open override func getFDError() -> (any Error)? {
         let code = socketError()
         return code == 0 ? nil : SystemError("socket", errno: code)
@@ -106,14 +111,17 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
     /// Connects to `host` (a name or a numeric address) and `port`. `serverHostname` (default:
     /// `host`) is kept for TLS. Reads and writes issued meanwhile wait for the connection.
     ///
+    /// `timeout` (default 10 s; `nil`: none) bounds the whole connect: name resolution, every
+    /// address tried, and on an ``SSLIOStream`` the TLS handshake.
+    ///
     /// On failure the stream closes: ``BaseIOStream/error`` is the `connect` ``SystemError``
-    /// (e.g. `ECONNREFUSED`) or the ``ResolutionError``, and `callback` gets a
-    /// ``StreamClosedError`` whose `realError` is it.
+    /// (e.g. `ECONNREFUSED`), the ``ResolutionError`` or ``TimeoutError`` (`.connect`), and
+    /// `callback` gets a ``StreamClosedError`` whose `realError` is it.
     public func connect(
-        host: String, port: Int, serverHostname: String? = nil,
+        host: String, port: Int, serverHostname: String? = nil, timeout: Duration? = .seconds(10),
         callback: @escaping (Result<Void, any Error>) -> Void
     ) {
-        guard beginConnect(callback) else { return }
+        guard beginConnect(timeout: timeout, callback) else { return }
         self.serverHostname = serverHostname ?? host
         if let address = SocketAddress(ipAddress: host, port: port) {
             connectNext([address])
@@ -130,31 +138,44 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
         }
     }
 
-    /// Connects to a resolved address.
-    public func connect(to address: SocketAddress, callback: @escaping (Result<Void, any Error>) -> Void) {
-        guard beginConnect(callback) else { return }
+    /// Connects to a resolved address (`timeout` as for ``connect(host:port:serverHostname:timeout:callback:)``).
+    public func connect(
+        to address: SocketAddress, timeout: Duration? = .seconds(10),
+        callback: @escaping (Result<Void, any Error>) -> Void
+    ) {
+        guard beginConnect(timeout: timeout, callback) else { return }
         connectNext([address])
     }
 
-    /// The async form of ``connect(host:port:serverHostname:callback:)``.
-    public func connect(host: String, port: Int, serverHostname: String? = nil) async throws {
+    /// The async form of ``connect(host:port:serverHostname:timeout:callback:)``.
+    public func connect(
+        host: String, port: Int, serverHostname: String? = nil, timeout: Duration? = .seconds(10)
+    ) async throws {
         try await withOperation { stream, done in
-            (stream as! IOStream).connect(host: host, port: port, serverHostname: serverHostname, callback: done)
+            (stream as! IOStream).connect(
+                host: host, port: port, serverHostname: serverHostname, timeout: timeout, callback: done)
         }
     }
 
-    /// The async form of ``connect(to:callback:)``.
-    public func connect(to address: SocketAddress) async throws {
-        try await withOperation { stream, done in (stream as! IOStream).connect(to: address, callback: done) }
+    /// The async form of ``connect(to:timeout:callback:)``.
+    public func connect(to address: SocketAddress, timeout: Duration? = .seconds(10)) async throws {
+        try await withOperation { stream, done in
+            (stream as! IOStream).connect(to: address, timeout: timeout, callback: done)
+        }
     }
 
-    private func beginConnect(_ callback: @escaping (Result<Void, any Error>) -> Void) -> Bool {
-        guard state == .open, !reading, connectWaiters.isEmpty else {
+    private func beginConnect(timeout: Duration?, _ callback: @escaping (Result<Void, any Error>) -> Void) -> Bool {
+        guard state == .open, !isReading, connectWaiters.isEmpty else {
             callback(.failure(state == .closed ? StreamClosedError(realError: error) : ConnectStateError()))
+            return false
+        }
+        if deadlinePassed {
+            callback(.failure(timeoutForDeadline()))
             return false
         }
         state = .connecting
         connectWaiters.append(callback)
+        armConnectTimer(timeout)
         return true
     }
 

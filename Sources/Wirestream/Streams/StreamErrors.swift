@@ -55,3 +55,46 @@ public struct UnsatisfiableReadError: Error, Equatable, CustomStringConvertible,
 public struct ReadInProgressError: Error, CustomStringConvertible, Sendable {
     public var description: String { "Already reading: a stream serves one read at a time" }
 }
+
+/// Something took longer than it was allowed to: names what timed out and the limit it had.
+///
+/// | operation | set by | the stream afterwards |
+/// |---|---|---|
+/// | `.connect` | `connect(…, timeout:)` (default 10 s; name resolution and the TLS handshake count) | closed with this as its ``BaseIOStream/error`` |
+/// | `.idle` | ``BaseIOStream/idleTimeout``: no byte received for that long while a read waits | closed with this as its ``BaseIOStream/error`` |
+/// | `.deadline` | ``BaseIOStream/deadline`` / ``BaseIOStream/withDeadline(_:_:)`` | **open**: the waiting read is withdrawn (nothing consumed), waiting writes keep their bytes queued |
+/// | `.close` | ``BaseIOStream/closeGracefully(timeout:callback:)``: queued bytes not flushed in time | closed with this as its ``BaseIOStream/error`` |
+///
+/// Operations cut short by a closing timeout fail with ``StreamClosedError`` whose `realError` is
+/// this; a deadline fails the waiting operations with this error itself.
+public struct TimeoutError: Error, Equatable, Hashable, CustomStringConvertible, Sendable {
+    public enum Operation: String, Sendable, Hashable {
+        /// Connecting (resolution, TCP connect and, on TLS streams, the handshake).
+        case connect
+        /// No bytes arrived for ``BaseIOStream/idleTimeout`` while a read was waiting.
+        case idle
+        /// A deadline passed while an operation was waiting.
+        case deadline
+        /// A graceful close could not flush the queued bytes in time.
+        case close
+    }
+
+    /// What timed out.
+    public let operation: Operation
+    /// The limit that was exceeded.
+    public let timeout: Duration
+
+    public init(_ operation: Operation, timeout: Duration) {
+        self.operation = operation
+        self.timeout = timeout
+    }
+
+    public var description: String {
+        switch operation {
+        case .connect: "connect timed out after \(timeout)"
+        case .idle: "idle timeout: no bytes received for \(timeout) while reading"
+        case .deadline: "deadline of \(timeout) passed"
+        case .close: "graceful close could not flush queued bytes within \(timeout)"
+        }
+    }
+}

@@ -27,8 +27,8 @@ extension IOStream {
         let problem: String? =
             state != .open ? "the stream is \(state == .closed ? "closed" : "connecting")"
             : fd < 0 ? "the stream has no socket"
-            : reading ? "a read is pending"
-            : writing ? "a write is pending"
+            : isReading ? "a read is pending"
+            : isWriting ? "a write is pending"
             : !readBuffer.isEmpty ? "\(readBuffer.count) bytes are buffered and would be lost"
             : nil
         if let problem {

@@ -19,7 +19,7 @@ import Logging
 ///   the handshake. SNI is sent for host names (not IP addresses); with `checkHostname` the
 ///   certificate must name the host (DNS SAN) or the address (IP SAN).
 /// - A server stream (made from an accepted socket) starts its handshake at once.
-/// - While the handshake runs, reads and writes wait; `reading`/`writing` stay true for them.
+/// - While the handshake runs, reads and writes wait; `isReading`/`isWriting` stay true for them.
 /// - `WANT_READ`/`WANT_WRITE` from OpenSSL in either direction drive the loop.
 /// - `close()` sends close_notify when the socket takes it, without blocking.
 /// - An EOF without close_notify closes the stream with a `.truncated` ``TLSError`` unless the
@@ -96,6 +96,21 @@ public final class SSLIOStream: IOStream, @unchecked Sendable {
     public var handshakeDone: Bool {
         if case .done = handshake { return true }
         return false
+    }
+
+    override var transportReady: Bool {
+        if case .running = handshake { return false }
+        return true
+    }
+
+    override func shutdownOutput() -> Bool {
+        if let ssl, handshakeDone {
+            ERR_clear_error()
+            // Sends close_notify; 0 means "sent, the peer's has not come yet" — we linger for it.
+            if SSL_shutdown(ssl) < 0 { logger.debug("close_notify not sent: the socket did not take it") }
+            ERR_clear_error()
+        }
+        return super.shutdownOutput()
     }
 
     override func connectionEstablished() {
