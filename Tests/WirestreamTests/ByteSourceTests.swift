@@ -2,7 +2,7 @@ import Testing
 @testable import Wirestream
 
 /// What ByteSource adds to the stream reads: `peek` (lookahead without consuming), the limited
-/// `readUntilClose(maxBytes:_:)`, and the synchronous `…IfBuffered` fast paths.
+/// `streamUntilClose(maxBytes:to:)`, and the synchronous `…IfBuffered` fast paths.
 struct ByteSourceTests {
     @Test(arguments: Transport.allCases)
     func peekWaitsForTheBytesAndConsumesNothing(_ transport: Transport) async throws {
@@ -41,7 +41,7 @@ struct ByteSourceTests {
     }
 
     @Test(arguments: Transport.allCases)
-    func readUntilCloseWithinItsLimit(_ transport: Transport) async throws {
+    func streamUntilCloseWithinItsLimit(_ transport: Transport) async throws {
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop)
             let body = (0..<200_000).map { UInt8(truncatingIfNeeded: $0) }
@@ -50,7 +50,7 @@ struct ByteSourceTests {
                 pair.writer.close()
             }
             var received: [UInt8] = []
-            let count = try await pair.reader.readUntilClose(maxBytes: 200_000) { received += $0 }
+            let count = try await pair.reader.streamUntilClose(maxBytes: 200_000) { received += $0 }
             try await writing.value
             #expect(count == 200_000)
             #expect(received == body)
@@ -58,17 +58,29 @@ struct ByteSourceTests {
     }
 
     @Test(arguments: Transport.allCases)
-    func readUntilCloseStopsPastItsLimit(_ transport: Transport) async throws {
+    func streamUntilCloseClosesTheSourcePastItsLimit(_ transport: Transport) async throws {
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop)
             try await pair.writer.write([UInt8](repeating: 1, count: 1001))
             pair.writer.close()
             var received = 0
-            await #expect(throws: UnsatisfiableReadError(maxBytes: 1000, searchingFor: "end of stream")) {
-                _ = try await pair.reader.readUntilClose(maxBytes: 1000) { received += $0.count }
+            let realError = await expectStreamClosed {
+                try await pair.reader.streamUntilClose(maxBytes: 1000) { received += $0.count }
             }
+            // Like every maxBytes read: the source closes with the limit error.
+            #expect(realError as? UnsatisfiableReadError == UnsatisfiableReadError(maxBytes: 1000, searchingFor: "end of stream"))
+            #expect(pair.reader.isClosed)
+            #expect(pair.reader.error as? UnsatisfiableReadError != nil)
             #expect(received <= 1000)
         }
+    }
+
+    @Test func aMemorySourceClosesPastTheStreamingLimitToo() async throws {
+        let source = MemoryByteSource([UInt8](repeating: 7, count: 50), chunkSize: 16)
+        let realError = await expectStreamClosed { try await source.streamUntilClose(maxBytes: 40) { _ in } }
+        #expect(realError is UnsatisfiableReadError)
+        // The undelivered chunks are gone: only what was buffered (7 bytes) is left.
+        await #expect(throws: StreamClosedError.self) { try await source.readBytes(8, partial: false) { _ in } }
     }
 
     @Test(arguments: Transport.allCases)

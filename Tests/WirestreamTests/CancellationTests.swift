@@ -84,7 +84,7 @@ import Testing
             let number = try await reader.readUntilRegex(pattern) { $0.bytes.count }
             #expect(number == 3)
             var streamed = 0
-            try await reader.readBytes(4) { streamed += $0.count }
+            try await reader.streamBytes(4) { streamed += $0.count }
             #expect(streamed == 4)
         }
         writer.close()

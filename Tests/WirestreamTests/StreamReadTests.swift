@@ -42,7 +42,7 @@ import Testing
             // "buffered" now sits in the reader's buffer (one read pulled it in with the line).
             #expect(pair.reader.readBuffer.count == 8)
             let chunks = EventLog()
-            let streamed = spawn(on: loop) { try await pair.reader.readUntilClose { chunks.add(text(Array($0))) } }
+            let streamed = spawn(on: loop) { try await pair.reader.streamUntilClose { chunks.add(text(Array($0))) } }
             #expect(try await eventually { chunks.entries.count == 1 })  // the buffered bytes, at once
             try await pair.writer.write(bytes(" later"))
             try await pause(10)
@@ -61,7 +61,7 @@ import Testing
             try await pair.writer.write([UInt8](repeating: 1, count: 30))
             let chunkSizes = EventLog()
             let streamed = spawn(on: loop) {
-                try await pair.reader.readBytes(100) { chunk in chunkSizes.add(String(chunk.count)) }
+                try await pair.reader.streamBytes(100) { chunk in chunkSizes.add(String(chunk.count)) }
             }
             #expect(try await eventually { chunkSizes.entries.count == 1 })
             try await pair.writer.write([UInt8](repeating: 2, count: 50))

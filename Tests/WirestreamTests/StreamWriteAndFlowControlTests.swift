@@ -89,19 +89,25 @@ import Testing
         }
     }
 
-    @Test func writesPastMaxWriteBufferSizeFailWithBufferFullAndTheStreamStaysOpen() async throws {
+    @Test(arguments: [false, true])
+    func aWritePastMaxWriteBufferSizeClosesTheStreamWhetherQueuedOrAwaited(_ queued: Bool) async throws {
         try await onLoop { loop in
             let listener = try TCPListener(loop: loop)
             let accepted = spawn(on: loop) { try await listener.accept() }
             let client = IOStream(loop: loop, maxWriteBufferSize: 1024)
             try await client.connect(host: "127.0.0.1", port: listener.port)
             let server = try await accepted.value
-            await #expect(throws: StreamBufferFullError(buffer: .write, limit: 1024, size: 2000)) {
-                try await client.write([UInt8](repeating: 1, count: 2000))
+            let full = StreamBufferFullError(buffer: .write, limit: 1024, size: 2000)
+            if queued {
+                client.queueWrite([UInt8](repeating: 1, count: 2000))
+            } else {
+                let realError = await expectStreamClosed { try await client.write([UInt8](repeating: 1, count: 2000)) }
+                #expect(realError as? StreamBufferFullError == full)
             }
-            #expect(!client.isClosed)
-            try await client.write(bytes("still works"))
-            #expect(text(try await server.readBytes(11)) == "still works")
+            // Either way: nothing of it was sent, and the stream is closed with the limit error.
+            #expect(client.isClosed)
+            #expect(client.error as? StreamBufferFullError == full)
+            #expect(try await server.readUntilClose() == [])
             listener.close()
         }
     }

@@ -48,7 +48,7 @@ enum WirestreamCallback {
                 }
                 next()
             case "bulk-stream":
-                stream.readUntilClose(streaming: { state.count += $0.count }) { _ in done(stream) }
+                stream.streamUntilClose(to: { state.count += $0.count }) { _ in done(stream) }
             case "bulk-partial":
                 func next() {
                     stream.readBytes(65_536, partial: true) { result in

@@ -34,10 +34,10 @@ extension BaseIOStream {
         return try await waitForRead(target, streaming: nil, body)
     }
 
-    /// Hands `count` bytes to `streaming` in chunks as they arrive (on the loop thread).
-    public func readBytes(_ count: Int, streaming: (UnsafeRawBufferPointer) -> Void) async throws {
+    /// Hands `count` bytes to `handler` in chunks as they arrive (on the loop thread).
+    public func streamBytes(_ count: Int, to handler: (UnsafeRawBufferPointer) -> Void) async throws {
         precondition(count >= 0, "readBytes: negative count")
-        try await withoutActuallyEscaping(streaming) { streaming in
+        try await withoutActuallyEscaping(handler) { streaming in
             try await performRead(.streamingBytes(remaining: count), streaming: streaming) { _ in () }
         }
     }
@@ -69,9 +69,9 @@ extension BaseIOStream {
         try await performRead(.untilClose, streaming: nil) { [UInt8]($0) }
     }
 
-    /// Hands everything until EOF to `streaming`, buffered bytes first.
-    public func readUntilClose(streaming: (UnsafeRawBufferPointer) -> Void) async throws {
-        try await withoutActuallyEscaping(streaming) { streaming in
+    /// Hands everything until EOF to `handler`, buffered bytes first.
+    public func streamUntilClose(to handler: (UnsafeRawBufferPointer) -> Void) async throws {
+        try await withoutActuallyEscaping(handler) { streaming in
             try await performRead(.untilClose, streaming: streaming) { _ in () }
         }
     }
@@ -173,11 +173,29 @@ extension BaseIOStream {
 
     // MARK: Writes
 
-    /// Queues `data` and returns once it has been handed to the kernel.
-    /// - Throws: ``StreamClosedError`` on a closed stream or if it closes first;
-    ///   ``StreamBufferFullError`` past ``maxWriteBufferSize`` (the stream stays open).
+    /// Queues `data` and returns once it has been handed to the kernel (the array is referenced).
+    /// - Throws: ``StreamClosedError`` on a closed stream or if it closes first — past
+    ///   ``maxWriteBufferSize`` the stream closes and `realError` is ``StreamBufferFullError``.
     public func write(_ data: [UInt8]) async throws {
         try await withOperation(cancellable: true) { stream, callback in stream.write(data, callback: callback) }
+    }
+
+    /// Queues any bytes (`ArraySlice<UInt8>` referenced; `UnsafeRawBufferPointer`, `Data`, … copied
+    /// once) and returns once they have been handed to the kernel. The bytes are queued before the
+    /// first suspension, so `data` need only be valid for the call.
+    public func write(_ data: some Collection<UInt8>) async throws {
+        guard loop.inLoopThread else {
+            // Crossing to the loop thread: the bytes travel as an array (one copy, made now).
+            let bytes = data as? [UInt8] ?? Array(data)
+            return try await write(bytes)
+        }
+        do { try enqueue(contentsOf: data) } catch { throw writeRefused(error) }
+        try await flush()  // waits for everything queued so far: these bytes included
+    }
+
+    /// Queues the UTF-8 bytes of `string` and returns once they have been handed to the kernel.
+    public func write(_ string: String) async throws {
+        try await withOperation(cancellable: true) { stream, callback in stream.write(string, callback: callback) }
     }
 
     /// Returns once everything queued so far has been handed to the kernel.

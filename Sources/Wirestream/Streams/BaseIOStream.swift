@@ -176,12 +176,14 @@ open class BaseIOStream: @unchecked Sendable {
         startRead(.bytes(count: count, partial: partial), streaming: nil, BytesCallbackReadCompletion(callback: callback))
     }
 
-    /// Reads `count` bytes and hands them to `streaming` in chunks of `min(remaining, buffered)`
-    /// as they arrive; `callback` gets the outcome when all `count` were delivered.
-    public func readBytes(
-        _ count: Int, streaming: @escaping (UnsafeRawBufferPointer) -> Void,
+    /// Reads `count` bytes and hands them to `handler` in chunks of `min(remaining, buffered)`
+    /// as they arrive (Tornado's `read_bytes(streaming_callback=)`); `callback` gets the outcome
+    /// when all `count` were delivered.
+    public func streamBytes(
+        _ count: Int, to handler: @escaping (UnsafeRawBufferPointer) -> Void,
         callback: @escaping (Result<Void, any Error>) -> Void
     ) {
+        let streaming = handler
         precondition(count >= 0, "readBytes: negative count")
         startRead(.streamingBytes(remaining: count), streaming: streaming,
                   CallbackReadCompletion(transform: { _ in () }, callback: callback))
@@ -226,13 +228,13 @@ open class BaseIOStream: @unchecked Sendable {
         startRead(.untilClose, streaming: nil, BytesCallbackReadCompletion(callback: callback))
     }
 
-    /// Hands everything until the peer closes to `streaming` chunk by chunk — what is already
-    /// buffered first — then calls `callback`.
-    public func readUntilClose(
-        streaming: @escaping (UnsafeRawBufferPointer) -> Void,
+    /// Hands everything until the peer closes to `handler` chunk by chunk — what is already
+    /// buffered first — then calls `callback` (Tornado's `read_until_close(streaming_callback=)`).
+    public func streamUntilClose(
+        to handler: @escaping (UnsafeRawBufferPointer) -> Void,
         callback: @escaping (Result<Void, any Error>) -> Void
     ) {
-        startRead(.untilClose, streaming: streaming, CallbackReadCompletion(transform: { _ in () }, callback: callback))
+        startRead(.untilClose, streaming: handler, CallbackReadCompletion(transform: { _ in () }, callback: callback))
     }
 
     /// Reads into `buffer`: fills it completely, or with `partial` completes with 1…`buffer.count`
@@ -250,14 +252,37 @@ open class BaseIOStream: @unchecked Sendable {
 
     // MARK: - Writes
 
-    /// Queues `data` and calls `callback` once it has been handed to the kernel.
-    /// Fails with ``StreamClosedError`` on a closed stream and with ``StreamBufferFullError``
-    /// past ``maxWriteBufferSize`` (the stream stays open then). An empty write completes at once.
+    /// Queues `data` and calls `callback` once it has been handed to the kernel. The array is
+    /// referenced, not copied (small writes are coalesced with their neighbours).
+    ///
+    /// Fails with ``StreamClosedError`` on a closed (or gracefully closing) stream. A write that
+    /// would queue more than ``maxWriteBufferSize`` bytes closes the stream with
+    /// ``StreamBufferFullError`` — as `queueWrite` does: a request dropped from the middle of a
+    /// pipelined sequence would desynchronise the protocol — and fails with ``StreamClosedError``
+    /// whose `realError` is it. An empty write completes at once.
     public func write(_ data: [UInt8], callback: @escaping (Result<Void, any Error>) -> Void) {
+        completeWrite(callback) { try $0.enqueue(data[...]) }
+    }
+
+    /// Writes any bytes: an `ArraySlice<UInt8>` is referenced like an array; contiguous storage
+    /// (`UnsafeRawBufferPointer`, Foundation `Data`, `String.UTF8View`, …) is copied once, straight
+    /// into the queue (it need not outlive the call); anything else is gathered once.
+    public func write(_ data: some Collection<UInt8>, callback: @escaping (Result<Void, any Error>) -> Void) {
+        completeWrite(callback) { try $0.enqueue(contentsOf: data) }
+    }
+
+    /// Writes the UTF-8 bytes of `string`, copied once into the queue.
+    public func write(_ string: String, callback: @escaping (Result<Void, any Error>) -> Void) {
+        completeWrite(callback) { try $0.enqueue(string: string) }
+    }
+
+    private func completeWrite(
+        _ callback: @escaping (Result<Void, any Error>) -> Void, _ enqueue: (BaseIOStream) throws -> Void
+    ) {
         do {
-            try enqueue(data)
+            try enqueue(self)
         } catch {
-            callback(.failure(error))
+            callback(.failure(writeRefused(error)))
             return
         }
         flushWaiters.append(FlushWaiter(target: bytesQueued, callback: callback))
@@ -270,25 +295,54 @@ open class BaseIOStream: @unchecked Sendable {
     /// Queued bytes leave together at the end of the loop iteration (or before the next read
     /// waits), coalesced into as few system calls as possible. Errors surface through the stream:
     /// a closed stream ignores the write (every later operation fails anyway), and a write past
-    /// ``maxWriteBufferSize`` closes the stream with ``StreamBufferFullError``.
+    /// ``maxWriteBufferSize`` closes the stream with ``StreamBufferFullError``, as `write` does.
     public func queueWrite(_ data: [UInt8]) {
         guard loop.inLoopThread else {
             loop.addCallback { self.queueWrite(data) }
             return
         }
-        do {
-            try enqueue(data)
-        } catch let error as StreamBufferFullError {
-            logger.warning("write buffer full, closing: \(error)")
-            closeNow(error: error)
+        completeQueueWrite { try $0.enqueue(data[...]) }
+    }
+
+    /// Queues any bytes without waiting (copied as ``write(_:callback:)-(some Collection<UInt8>,_)``
+    /// copies them; off the loop thread they are copied into an array first, to cross threads).
+    public func queueWrite(_ data: some Collection<UInt8>) {
+        guard loop.inLoopThread else {
+            queueWrite(data as? [UInt8] ?? Array(data))
             return
+        }
+        completeQueueWrite { try $0.enqueue(contentsOf: data) }
+    }
+
+    /// Queues the UTF-8 bytes of `string` without waiting.
+    public func queueWrite(_ string: String) {
+        guard loop.inLoopThread else {
+            loop.addCallback { self.queueWrite(string) }
+            return
+        }
+        completeQueueWrite { try $0.enqueue(string: string) }
+    }
+
+    private func completeQueueWrite(_ enqueue: (BaseIOStream) throws -> Void) {
+        do {
+            try enqueue(self)
         } catch {
-            return  // closed: later operations report it
+            _ = writeRefused(error)
+            return
         }
         if !flushScheduled && state == .open {
             flushScheduled = true
             loop.callSoon { [self] in if self.flushScheduled { self.flushNow() } }
         }
+    }
+
+    /// What a refused write reports: past the write buffer limit the stream closes with the limit
+    /// error (as a read past ``maxBufferSize`` does); on a closed stream the close's error.
+    func writeRefused(_ error: any Error) -> any Error {
+        guard let full = error as? StreamBufferFullError else { return error }
+        logger.warning("write buffer full, closing: \(full)")
+        closeNow(error: full)
+        return StreamClosedError(realError: full)
     }
 
     /// Calls `callback` once everything queued so far has been handed to the kernel.
@@ -515,14 +569,38 @@ open class BaseIOStream: @unchecked Sendable {
 
     // MARK: - Write machinery
 
-    private func enqueue(_ data: [UInt8]) throws {
-        // After closeGracefully the write side is closing: nothing more may be queued.
-        guard state != .closed, gracefulClose == nil else { throw StreamClosedError(realError: error) }
-        if let limit = maxWriteBufferSize, writeQueue.count + data.count > limit {
-            throw StreamBufferFullError(buffer: .write, limit: limit, size: writeQueue.count + data.count)
-        }
+    /// Queues an array slice by reference (a copy only when small, into the coalescing buffer).
+    func enqueue(_ data: ArraySlice<UInt8>) throws {
+        try checkWritable(adding: data.count)
         writeQueue.append(data)
         bytesQueued += UInt64(data.count)
+    }
+
+    /// Queues a copy of bytes the queue cannot keep.
+    func enqueue(copying data: UnsafeRawBufferPointer) throws {
+        try checkWritable(adding: data.count)
+        writeQueue.append(copying: data)
+        bytesQueued += UInt64(data.count)
+    }
+
+    func enqueue<Bytes: Collection<UInt8>>(contentsOf data: Bytes) throws {
+        if let slice = data as? ArraySlice<UInt8> { return try enqueue(slice) }
+        if let array = data as? [UInt8] { return try enqueue(array[...]) }
+        let copied: Void? = try data.withContiguousStorageIfAvailable { try enqueue(copying: UnsafeRawBufferPointer($0)) }
+        if copied == nil { try enqueue(ArraySlice(data)) }  // not contiguous: gathered once
+    }
+
+    func enqueue(string: String) throws {
+        var string = string
+        try string.withUTF8 { try enqueue(copying: UnsafeRawBufferPointer($0)) }
+    }
+
+    private func checkWritable(adding count: Int) throws {
+        // After closeGracefully the write side is closing: nothing more may be queued.
+        guard state != .closed, gracefulClose == nil else { throw StreamClosedError(realError: error) }
+        if let limit = maxWriteBufferSize, writeQueue.count + count > limit {
+            throw StreamBufferFullError(buffer: .write, limit: limit, size: writeQueue.count + count)
+        }
     }
 
     /// Flushes now unless the stream is connecting or already waiting for the fd to drain.

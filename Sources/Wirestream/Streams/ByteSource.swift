@@ -31,6 +31,10 @@ public protocol ByteSource: AnyObject {
 
     /// `readBytes(count, partial: false)` if it can complete without waiting, else `nil`.
     func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R?
+
+    /// Closes the source, recording `error` as the reason (`nil`: an orderly close). Reads the
+    /// buffered bytes satisfy still complete; every other read fails with ``StreamClosedError``.
+    func close(error: (any Error)?)
 }
 
 extension ByteSource {
@@ -42,12 +46,13 @@ extension ByteSource {
 }
 
 extension ByteSource {
-    /// Lends every chunk until EOF to `chunk` in turn, as it arrives; stops with
-    /// ``UnsatisfiableReadError`` (nothing more read) once more than `maxBytes` would have been lent.
-    /// Returns the number of bytes lent. A stream closed by an error throws that error's
-    /// ``StreamClosedError``; a plain EOF ends the read.
-    public func readUntilClose(
-        maxBytes: Int? = nil, chunkSize: Int = 65_536, _ chunk: (UnsafeRawBufferPointer) throws -> Void
+    /// Lends every chunk until EOF to `chunk` in turn, as it arrives, and returns the number of
+    /// bytes lent; a plain EOF ends the read. Once more than `maxBytes` would have been lent it fails
+    /// as every `maxBytes` read does: the source closes with ``UnsatisfiableReadError`` and the
+    /// read throws ``StreamClosedError`` whose `realError` is it. A source closed by an error
+    /// throws that error's ``StreamClosedError``.
+    public func streamUntilClose(
+        maxBytes: Int? = nil, chunkSize: Int = 65_536, to chunk: (UnsafeRawBufferPointer) throws -> Void
     ) async throws -> Int {
         var total = 0
         while true {
@@ -65,6 +70,9 @@ extension ByteSource {
                 total += count
             } catch let error as StreamClosedError where error.realError == nil {
                 return total
+            } catch let error as UnsatisfiableReadError {
+                close(error: error)
+                throw StreamClosedError(realError: error)
             }
         }
     }

@@ -39,6 +39,14 @@ public final class MemoryByteSource: ByteSource {
     /// True once every chunk has been delivered.
     public var atEOF: Bool { pending.isEmpty }
 
+    /// Closes the source as a stream closes: chunks not yet delivered are dropped, buffered
+    /// bytes stay readable, `error` becomes every later failure's `realError`.
+    public func close(error: (any Error)? = nil) {
+        guard closedError == nil else { return }
+        closedError = .some(error)
+        pending = []
+    }
+
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {

@@ -3,8 +3,9 @@ import Glibc
 
 /// The bytes a stream has accepted for writing and not yet handed to the kernel.
 ///
-/// Large writes are kept as the caller's arrays (a reference, not a copy); runs of small writes
-/// are coalesced into one buffer so that many pipelined requests leave in one syscall.
+/// Large writes of arrays and array slices are kept as the caller's storage (a reference, not a
+/// copy); other byte types are copied once, straight from their contiguous storage; runs of small
+/// writes are coalesced into one buffer so that many pipelined requests leave in one syscall.
 /// ```
 ///   write(8 B) write(20 B) write(1 MiB) write(5 B)
 ///   chunks: [ 28 B coalesced ][ caller's 1 MiB array ][ 5 B coalesced ]
@@ -17,7 +18,7 @@ struct WriteQueue {
     /// At most this many chunks go to one `writev`.
     static let maxVectors = 16
 
-    private var chunks: [[UInt8]] = []
+    private var chunks: [ArraySlice<UInt8>] = []
     private var head = 0  // index of the first unsent chunk
     private var headOffset = 0  // bytes of chunks[head] already sent
     private var lastIsCoalescing = false  // chunks.last is ours and may grow
@@ -25,22 +26,40 @@ struct WriteQueue {
 
     var isEmpty: Bool { count == 0 }
 
-    mutating func append(_ bytes: [UInt8]) {
+    /// Queues `bytes`: referenced if large, copied into the coalescing buffer if small.
+    mutating func append(_ bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty else { return }
-        count += bytes.count
         if bytes.count <= Self.coalesceLimit {
-            if lastIsCoalescing, chunks[chunks.count - 1].count + bytes.count <= Self.coalesceCapacity {
-                chunks[chunks.count - 1].append(contentsOf: bytes)
-            } else {
-                var buffer = [UInt8]()
-                buffer.reserveCapacity(Self.coalesceLimit * 2)
-                buffer.append(contentsOf: bytes)
-                chunks.append(buffer)
-                lastIsCoalescing = true
-            }
+            bytes.withUnsafeBytes { coalesce($0) }
         } else {
+            count += bytes.count
             chunks.append(bytes)
             lastIsCoalescing = false
+        }
+    }
+
+    /// Queues a copy of `bytes` (storage the queue cannot keep a reference to).
+    mutating func append(copying bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        if bytes.count <= Self.coalesceLimit {
+            coalesce(bytes)
+        } else {
+            count += bytes.count
+            chunks.append(ArraySlice(bytes))
+            lastIsCoalescing = false
+        }
+    }
+
+    private mutating func coalesce(_ bytes: UnsafeRawBufferPointer) {
+        count += bytes.count
+        if lastIsCoalescing, chunks[chunks.count - 1].count + bytes.count <= Self.coalesceCapacity {
+            chunks[chunks.count - 1].append(contentsOf: bytes)
+        } else {
+            var buffer = ArraySlice<UInt8>()
+            buffer.reserveCapacity(Self.coalesceLimit * 2)
+            buffer.append(contentsOf: bytes)
+            chunks.append(buffer)
+            lastIsCoalescing = true
         }
     }
 

@@ -95,7 +95,7 @@ public struct WireReader<Source: ByteSource> {
     @inlinable
     public mutating func rest<R>(max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
         var collected: [UInt8] = []
-        let count = try await source.readUntilClose(maxBytes: max) { collected.append(contentsOf: $0) }
+        let count = try await source.streamUntilClose(maxBytes: max) { collected.append(contentsOf: $0) }
         let value = try collected.withUnsafeBytes(convert)
         offset &+= count
         return value
@@ -104,7 +104,7 @@ public struct WireReader<Source: ByteSource> {
     /// Everything until EOF, lent to `chunk` piece by piece (a streamed field), at most `max` bytes.
     @inlinable
     public mutating func rest(max: Int, chunks chunk: (UnsafeRawBufferPointer) throws -> Void) async throws {
-        offset &+= try await source.readUntilClose(maxBytes: max, chunk)
+        offset &+= try await source.streamUntilClose(maxBytes: max, to: chunk)
     }
 
     // MARK: Lookahead
