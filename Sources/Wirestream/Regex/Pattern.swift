@@ -118,6 +118,12 @@ public struct PatternError: Error, Equatable, CustomStringConvertible, Sendable 
     /// PCRE2's message, e.g. "missing closing parenthesis".
     public let message: String
 
+    public init(pattern: String, offset: Int, message: String) {
+        self.pattern = pattern
+        self.offset = offset
+        self.message = message
+    }
+
     public var description: String { "bad pattern \(pattern.debugDescription) at offset \(offset): \(message)" }
 }
 
@@ -125,6 +131,10 @@ public struct PatternError: Error, Equatable, CustomStringConvertible, Sendable 
 /// much more arrives. The stream closes with it, as with ``UnsatisfiableReadError``.
 public struct PatternMismatchError: Error, Equatable, CustomStringConvertible, Sendable {
     public let pattern: String
+
+    public init(pattern: String) {
+        self.pattern = pattern
+    }
 
     public var description: String { "the data does not match the anchored pattern \(pattern.debugDescription)" }
 }
@@ -134,6 +144,12 @@ public struct PatternMatchError: Error, Equatable, CustomStringConvertible, Send
     public let pattern: String
     public let code: Int32
     public let message: String
+
+    public init(pattern: String, code: Int32, message: String) {
+        self.pattern = pattern
+        self.code = code
+        self.message = message
+    }
 
     public var description: String { "matching \(pattern.debugDescription) failed: \(message) (\(code))" }
 }

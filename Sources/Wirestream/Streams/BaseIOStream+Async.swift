@@ -16,8 +16,8 @@ extension BaseIOStream {
     /// - Throws: ``StreamClosedError`` if the stream closes first.
     @inlinable
     public func readBytes(_ count: Int, partial: Bool = false) async throws -> [UInt8] {
-        precondition(count >= 0, "readBytes: negative count")
         let target = ReadTarget.bytes(count: count, partial: partial)
+        if let invalid = target.invalidArgument { throw invalid }
         if let bytes = try readBuffered(target, { [UInt8]($0) }) { return bytes }
         return try await waitForRead(target, streaming: nil) { [UInt8]($0) }
     }
@@ -28,15 +28,14 @@ extension BaseIOStream {
     public func readBytes<R>(
         _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        precondition(count >= 0, "readBytes: negative count")
         let target = ReadTarget.bytes(count: count, partial: partial)
+        if let invalid = target.invalidArgument { throw invalid }
         if let result = try readBuffered(target, body) { return result }
         return try await waitForRead(target, streaming: nil, body)
     }
 
     /// Hands `count` bytes to `handler` in chunks as they arrive (on the loop thread).
     public func streamBytes(_ count: Int, to handler: (UnsafeRawBufferPointer) -> Void) async throws {
-        precondition(count >= 0, "readBytes: negative count")
         try await withoutActuallyEscaping(handler) { streaming in
             try await performRead(.streamingBytes(remaining: count), streaming: streaming) { _ in () }
         }
@@ -47,8 +46,8 @@ extension BaseIOStream {
     ///   `realError` is ``UnsatisfiableReadError`` and the stream is closed.
     @inlinable
     public func readUntil(_ delimiter: [UInt8], maxBytes: Int? = nil) async throws -> [UInt8] {
-        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
+        if let invalid = target.invalidArgument { throw invalid }
         if let frame = try readBuffered(target, { [UInt8]($0) }) { return frame }
         return try await waitForRead(target, streaming: nil) { [UInt8]($0) }
     }
@@ -58,8 +57,8 @@ extension BaseIOStream {
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
+        if let invalid = target.invalidArgument { throw invalid }
         if let result = try readBuffered(target, body) { return result }
         return try await waitForRead(target, streaming: nil, body)
     }
@@ -81,8 +80,8 @@ extension BaseIOStream {
     /// - Throws: ``StreamClosedError`` if the stream closes with nothing buffered.
     @inlinable
     public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
-        precondition(count >= 0, "peek: negative count")
         let target = ReadTarget.peek(count: count)
+        if let invalid = target.invalidArgument { throw invalid }
         if let result = try readBuffered(target, body) { return result }
         return try await waitForRead(target, streaming: nil, body)
     }
@@ -101,7 +100,10 @@ extension BaseIOStream {
     /// switch, no allocation). Otherwise returns `nil` and the caller takes the async path.
     @usableFromInline
     final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        guard pendingRead == nil, !readBuffer.isEmpty, loop.inLoopThread else { return nil }
+        // An invalid read is left to the async path, which throws InvalidReadError.
+        guard pendingRead == nil, !readBuffer.isEmpty, loop.inLoopThread, target.invalidArgument == nil else {
+            return nil
+        }
         var scanOffset = 0
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
         defer { readBuffer.consume(target.consumed(end)) }  // consumed even if `body` throws
@@ -132,6 +134,7 @@ extension BaseIOStream {
         _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
         _ body: @escaping (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
+        if let invalid = target.invalidArgument { throw invalid }
         let completion = AsyncReadCompletion(transform: body, streaming: streaming)
         let start = UncheckedTransfer(target)
         let begin: @Sendable () -> Void = { [self] in

@@ -133,6 +133,11 @@ open class BaseIOStream: @unchecked Sendable {
     /// The pending error of the fd (e.g. `SO_ERROR`), if any.
     open func getFDError() -> (any Error)? { nil }
 
+    /// Turns Nagle's algorithm off or on where the transport has it (``IOStream``: `TCP_NODELAY`);
+    /// elsewhere (pipes) it does nothing, as in Tornado.
+    /// - Throws: ``SystemError`` where the transport refuses the option.
+    open func setNoDelay(_ enabled: Bool) throws {}
+
     /// Shuts down the write side for a graceful close (TCP: `shutdown(SHUT_WR)`; TLS: close_notify
     /// first). Returns true if the stream should then wait for the peer's EOF before closing;
     /// false (the default, e.g. pipes) closes at once.
@@ -152,10 +157,23 @@ open class BaseIOStream: @unchecked Sendable {
     public var isWriting: Bool { !writeQueue.isEmpty }
 
     /// Runs `callback` on the loop once the stream closes (after pending operations were failed
-    /// or satisfied). Replaces an earlier callback. On a closed stream it is never called.
+    /// or satisfied). Replaces an earlier callback. Set on a stream that is already closed, it
+    /// runs soon, on the loop (as in Tornado 4): a caller always learns that the stream is gone.
     public func setCloseCallback(_ callback: (() -> Void)?) {
+        guard loop.inLoopThread else { return hop { self.setCloseCallback(callback) } }
+        if state == .closed {
+            if let callback { loop.callSoon(callback) }
+            return
+        }
         closeCallback = callback
-        if state != .closed { updateInterest() }
+        updateInterest()
+    }
+
+    /// Runs `body` on the loop thread later: how a callback form called from another thread gets
+    /// to the loop instead of racing it. (`body` holds loop-confined state; it runs only there.)
+    func hop(_ body: @escaping () -> Void) {
+        let transfer = UncheckedTransfer(body)
+        loop.addCallback { transfer.value() }
     }
 
     /// Removes and returns the close callback (for a stream that hands its socket on).
@@ -172,7 +190,6 @@ open class BaseIOStream: @unchecked Sendable {
     public func readBytes(
         _ count: Int, partial: Bool = false, callback: @escaping (Result<[UInt8], any Error>) -> Void
     ) {
-        precondition(count >= 0, "readBytes: negative count")
         startRead(.bytes(count: count, partial: partial), streaming: nil, BytesCallbackReadCompletion(callback: callback))
     }
 
@@ -184,7 +201,6 @@ open class BaseIOStream: @unchecked Sendable {
         callback: @escaping (Result<Void, any Error>) -> Void
     ) {
         let streaming = handler
-        precondition(count >= 0, "readBytes: negative count")
         startRead(.streamingBytes(remaining: count), streaming: streaming,
                   CallbackReadCompletion(transform: { _ in () }, callback: callback))
     }
@@ -196,7 +212,6 @@ open class BaseIOStream: @unchecked Sendable {
         _ delimiter: [UInt8], maxBytes: Int? = nil,
         callback: @escaping (Result<[UInt8], any Error>) -> Void
     ) {
-        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         startRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil, BytesCallbackReadCompletion(callback: callback))
     }
 
@@ -207,7 +222,6 @@ open class BaseIOStream: @unchecked Sendable {
         borrowing body: @escaping (UnsafeRawBufferPointer) throws -> R,
         callback: @escaping (Result<R, any Error>) -> Void
     ) {
-        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         startRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil,
                   CallbackReadCompletion(transform: body, callback: callback))
     }
@@ -218,7 +232,6 @@ open class BaseIOStream: @unchecked Sendable {
         borrowing body: @escaping (UnsafeRawBufferPointer) throws -> R,
         callback: @escaping (Result<R, any Error>) -> Void
     ) {
-        precondition(count >= 0, "readBytes: negative count")
         startRead(.bytes(count: count, partial: partial), streaming: nil,
                   CallbackReadCompletion(transform: body, callback: callback))
     }
@@ -261,6 +274,7 @@ open class BaseIOStream: @unchecked Sendable {
     /// pipelined sequence would desynchronise the protocol — and fails with ``StreamClosedError``
     /// whose `realError` is it. An empty write completes at once.
     public func write(_ data: [UInt8], callback: @escaping (Result<Void, any Error>) -> Void) {
+        guard loop.inLoopThread else { return hop { self.write(data, callback: callback) } }
         completeWrite(callback) { try $0.enqueue(data[...]) }
     }
 
@@ -268,11 +282,16 @@ open class BaseIOStream: @unchecked Sendable {
     /// (`UnsafeRawBufferPointer`, Foundation `Data`, `String.UTF8View`, …) is copied once, straight
     /// into the queue (it need not outlive the call); anything else is gathered once.
     public func write(_ data: some Collection<UInt8>, callback: @escaping (Result<Void, any Error>) -> Void) {
+        guard loop.inLoopThread else {
+            let bytes = data as? [UInt8] ?? Array(data)  // copied now: `data` may not outlive the call
+            return hop { self.write(bytes, callback: callback) }
+        }
         completeWrite(callback) { try $0.enqueue(contentsOf: data) }
     }
 
     /// Writes the UTF-8 bytes of `string`, copied once into the queue.
     public func write(_ string: String, callback: @escaping (Result<Void, any Error>) -> Void) {
+        guard loop.inLoopThread else { return hop { self.write(string, callback: callback) } }
         completeWrite(callback) { try $0.enqueue(string: string) }
     }
 
@@ -347,6 +366,7 @@ open class BaseIOStream: @unchecked Sendable {
 
     /// Calls `callback` once everything queued so far has been handed to the kernel.
     public func flush(callback: @escaping (Result<Void, any Error>) -> Void) {
+        guard loop.inLoopThread else { return hop { self.flush(callback: callback) } }
         if state == .closed {
             callback(.failure(StreamClosedError(realError: error)))
             return
@@ -415,6 +435,11 @@ open class BaseIOStream: @unchecked Sendable {
     // MARK: - Read machinery
 
     func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ completion: ReadCompletion) {
+        guard loop.inLoopThread else { return hop { self.startRead(target, streaming: streaming, completion) } }
+        if let invalid = target.invalidArgument {
+            completion.fail(invalid)
+            return
+        }
         guard pendingRead == nil else {
             completion.fail(ReadInProgressError())
             return

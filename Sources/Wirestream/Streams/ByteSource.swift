@@ -54,6 +54,7 @@ extension ByteSource {
     public func streamUntilClose(
         maxBytes: Int? = nil, chunkSize: Int = 65_536, to chunk: (UnsafeRawBufferPointer) throws -> Void
     ) async throws -> Int {
+        if let maxBytes, maxBytes < 0 { throw InvalidReadError(.negativeMaxBytes(maxBytes)) }
         var total = 0
         while true {
             let limit = maxBytes.map { $0 - total } ?? chunkSize

@@ -82,7 +82,8 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
 
     /// Turns Nagle's algorithm off (`TCP_NODELAY`), so small writes leave at once.
     /// - Throws: ``SystemError`` from `setsockopt`.
-    public func setNoDelay(_ enabled: Bool) throws {
+    open override func setNoDelay(_ enabled: Bool) throws {
+        guard fd >= 0 else { return }  // not connected yet: nothing to set
         var value: Int32 = enabled ? 1 : 0
         if setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, socklen_t(MemoryLayout<Int32>.size)) < 0 {
             throw SystemError("setsockopt(TCP_NODELAY)", errno: ws_errno())
@@ -121,6 +122,11 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
         host: String, port: Int, serverHostname: String? = nil, timeout: Duration? = .seconds(10),
         callback: @escaping (Result<Void, any Error>) -> Void
     ) {
+        guard loop.inLoopThread else {
+            return hop {
+                self.connect(host: host, port: port, serverHostname: serverHostname, timeout: timeout, callback: callback)
+            }
+        }
         guard beginConnect(timeout: timeout, callback) else { return }
         self.serverHostname = serverHostname ?? host
         if let address = SocketAddress(ipAddress: host, port: port) {
@@ -143,6 +149,7 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
         to address: SocketAddress, timeout: Duration? = .seconds(10),
         callback: @escaping (Result<Void, any Error>) -> Void
     ) {
+        guard loop.inLoopThread else { return hop { self.connect(to: address, timeout: timeout, callback: callback) } }
         guard beginConnect(timeout: timeout, callback) else { return }
         connectNext([address])
     }
@@ -165,6 +172,7 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
     }
 
     private func beginConnect(timeout: Duration?, _ callback: @escaping (Result<Void, any Error>) -> Void) -> Bool {
+        precondition(loop.inLoopThread, "connect's callback form hops to the loop before this")
         guard state == .open, !isReading, connectWaiters.isEmpty else {
             callback(.failure(state == .closed ? StreamClosedError(realError: error) : ConnectStateError()))
             return false
@@ -226,6 +234,7 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
 }
 
 /// `connect` was called on a stream that is already connecting or has a read pending.
-public struct ConnectStateError: Error, CustomStringConvertible, Sendable {
+public struct ConnectStateError: Error, Equatable, CustomStringConvertible, Sendable {
+    public init() {}
     public var description: String { "connect called on a stream that is connecting or in use" }
 }

@@ -50,14 +50,12 @@ public final class MemoryByteSource: ByteSource {
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         return try read(.delimiter(delimiter, maxBytes: maxBytes), body)
     }
 
     public func readBytes<R>(
         _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        precondition(count >= 0, "readBytes: negative count")
         return try read(.bytes(count: count, partial: partial), body)
     }
 
@@ -72,24 +70,22 @@ public final class MemoryByteSource: ByteSource {
     public func readUntilIfBuffered<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
-        precondition(!delimiter.isEmpty, "readUntil: empty delimiter")
         return try read(.delimiter(delimiter, maxBytes: maxBytes), body)
     }
 
     /// A memory source never waits: this is `readBytes`, and never `nil`.
     public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        precondition(count >= 0, "readBytes: negative count")
         return try read(.bytes(count: count, partial: false), body)
     }
 
     public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
-        precondition(count >= 0, "peek: negative count")
         return try read(.peek(count: count), body)
     }
 
     /// Finds the target's frame (searching again after each new chunk, as a stream does), lends
     /// it to `body`, consumes it.
     private func read<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        if let invalid = target.invalidArgument { throw invalid }
         var scanOffset = 0
         var scanned = 0
         while true {

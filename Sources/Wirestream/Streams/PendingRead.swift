@@ -27,6 +27,9 @@ enum ReadTarget {
 /// Finds where a frame ends in buffered bytes. `readUntilRegex` plugs in here.
 @usableFromInline
 protocol FrameSearcher: AnyObject {
+    /// The read's limit: its frame must end within this many bytes (`nil`: no limit).
+    var maxBytes: Int? { get }
+
     /// Returns the end offset of the frame in `bytes`, or `nil` to wait for more data.
     /// `scanOffset` is where the previous search stopped, so a search resumes instead of rescanning;
     /// `atEOF` says no more data will come; `bytesScanned` grows by the bytes examined.

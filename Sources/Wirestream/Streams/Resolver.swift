@@ -8,6 +8,12 @@ public struct ResolutionError: Error, Equatable, CustomStringConvertible, Sendab
     public let code: Int32
     public let message: String
 
+    public init(host: String, code: Int32, message: String) {
+        self.host = host
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { "cannot resolve \(host): \(message)" }
 }
 

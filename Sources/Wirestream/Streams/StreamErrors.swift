@@ -31,6 +31,12 @@ public struct StreamBufferFullError: Error, Equatable, CustomStringConvertible, 
     /// The size the buffer would have had.
     public let size: Int
 
+    public init(buffer: Buffer, limit: Int, size: Int) {
+        self.buffer = buffer
+        self.limit = limit
+        self.size = size
+    }
+
     public var description: String {
         "Reached maximum \(buffer) buffer size: \(size) bytes > limit \(limit)"
     }
@@ -45,6 +51,11 @@ public struct UnsatisfiableReadError: Error, Equatable, CustomStringConvertible,
     /// What the read was looking for, e.g. `delimiter "\r\n"`.
     public let searchingFor: String
 
+    public init(maxBytes: Int, searchingFor: String) {
+        self.maxBytes = maxBytes
+        self.searchingFor = searchingFor
+    }
+
     public var description: String {
         "\(searchingFor) not found within \(maxBytes) bytes"
     }
@@ -52,7 +63,8 @@ public struct UnsatisfiableReadError: Error, Equatable, CustomStringConvertible,
 
 /// A read was started while another read on the same stream is pending. Streams serve one
 /// read at a time (as in Tornado); the new read fails with this and the pending one goes on.
-public struct ReadInProgressError: Error, CustomStringConvertible, Sendable {
+public struct ReadInProgressError: Error, Equatable, CustomStringConvertible, Sendable {
+    public init() {}
     public var description: String { "Already reading: a stream serves one read at a time" }
 }
 
@@ -95,6 +107,51 @@ public struct TimeoutError: Error, Equatable, Hashable, CustomStringConvertible,
         case .idle: "idle timeout: no bytes received for \(timeout) while reading"
         case .deadline: "deadline of \(timeout) passed"
         case .close: "graceful close could not flush queued bytes within \(timeout)"
+        }
+    }
+}
+
+/// A read was given a negative byte count, a negative `maxBytes` or an empty delimiter — numbers
+/// that often come straight from the network. The read fails with this at once; the stream is
+/// untouched (nothing read, nothing consumed, still open).
+public struct InvalidReadError: Error, Equatable, CustomStringConvertible, Sendable {
+    public enum Problem: Equatable, Sendable {
+        case negativeCount(Int)
+        case negativeMaxBytes(Int)
+        case emptyDelimiter
+    }
+
+    public let problem: Problem
+
+    public init(_ problem: Problem) {
+        self.problem = problem
+    }
+
+    public var description: String {
+        switch problem {
+        case .negativeCount(let count): "invalid read: byte count \(count) is negative"
+        case .negativeMaxBytes(let limit): "invalid read: maxBytes \(limit) is negative"
+        case .emptyDelimiter: "invalid read: the delimiter is empty"
+        }
+    }
+}
+
+extension ReadTarget {
+    /// What is wrong with the read's arguments, if anything (checked before a read starts).
+    @inlinable
+    var invalidArgument: InvalidReadError? {
+        switch self {
+        case .bytes(let count, _), .streamingBytes(let count), .peek(let count):
+            return count < 0 ? InvalidReadError(.negativeCount(count)) : nil
+        case .delimiter(let delimiter, let maxBytes):
+            if delimiter.isEmpty { return InvalidReadError(.emptyDelimiter) }
+            if let maxBytes, maxBytes < 0 { return InvalidReadError(.negativeMaxBytes(maxBytes)) }
+            return nil
+        case .search(let searcher):
+            if let maxBytes = searcher.maxBytes, maxBytes < 0 { return InvalidReadError(.negativeMaxBytes(maxBytes)) }
+            return nil
+        case .untilClose:
+            return nil
         }
     }
 }

@@ -76,6 +76,7 @@ public final class SSLIOStream: IOStream, @unchecked Sendable {
     /// Fails with ``HandshakeAlreadyAwaitedError`` while another call waits, and with
     /// ``StreamClosedError`` if the stream closes first (`realError`: the ``TLSError``).
     public func waitForHandshake(callback: @escaping (Result<Void, any Error>) -> Void) {
+        guard loop.inLoopThread else { return hop { self.waitForHandshake(callback: callback) } }
         if case .done = handshake {
             callback(.success(()))
         } else if state == .closed {

@@ -33,13 +33,18 @@ public struct TLSError: Error, Equatable, CustomStringConvertible, Sendable {
 }
 
 /// ``SSLIOStream/waitForHandshake(callback:)`` was called while an earlier call is still waiting.
-public struct HandshakeAlreadyAwaitedError: Error, CustomStringConvertible, Sendable {
+public struct HandshakeAlreadyAwaitedError: Error, Equatable, CustomStringConvertible, Sendable {
+    public init() {}
     public var description: String { "waitForHandshake is already pending on this stream" }
 }
 
 /// `startTLS` was called on a stream that is not idle (pending reads or writes, buffered bytes,
 /// connecting or closed).
-public struct StartTLSError: Error, CustomStringConvertible, Sendable {
+public struct StartTLSError: Error, Equatable, CustomStringConvertible, Sendable {
     public let reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
     public var description: String { "cannot start TLS: \(reason)" }
 }
