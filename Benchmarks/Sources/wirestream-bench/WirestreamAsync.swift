@@ -43,7 +43,7 @@ enum WirestreamAsync {
                         }
                     }
                 case "bulk-stream":
-                    try await stream.readUntilClose { n += $0.count }
+                    try await stream.streamUntilClose { n += $0.count }
                 case "bulk-partial":
                     while true {
                         n += try await stream.readBytes(65_536, partial: true) { $0.count }
