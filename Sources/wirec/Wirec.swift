@@ -12,7 +12,7 @@ struct Wirec: ParsableCommand {
             The generated file imports Wirestream: per message a struct or enum with typed fields and \
             `read(from:)` for any ByteSource; per request message an encoder (`encode(into:)`, \
             `encoded()`). Mistakes are printed as FILE:LINE:COL: error: MESSAGE, all of them, and \
-            the exit status is 1. The language is described in docs/grammar.md.
+            the exit status is 1. The language is described in the WireGrammar documentation (GrammarLanguage).
             """)
 
     @Argument(help: "The grammar file to compile.")
