@@ -29,7 +29,7 @@ final class GracefulClose: @unchecked Sendable {
 }
 
 extension BaseIOStream {
-    /// Flushes every queued byte, shuts down the write side and closes (see ``GracefulClose``).
+    /// Flushes every queued byte, shuts down the write side and closes (see <doc:TimeoutsAndClosing>).
     /// `callback` gets `.success` once the stream closed that way; `.failure(TimeoutError(.close))`
     /// if the bytes could not be flushed within `timeout` (they are then discarded, the stream
     /// closed abortively); `.failure(StreamClosedError)` if the stream was closed already or closes

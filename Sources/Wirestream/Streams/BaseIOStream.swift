@@ -323,8 +323,9 @@ open class BaseIOStream: @unchecked Sendable {
         completeQueueWrite { try $0.enqueue(data[...]) }
     }
 
-    /// Queues any bytes without waiting (copied as ``write(_:callback:)-(some Collection<UInt8>,_)``
-    /// copies them; off the loop thread they are copied into an array first, to cross threads).
+    /// Queues any bytes without waiting (an `ArraySlice<UInt8>` is referenced; contiguous storage is
+    /// copied once, before the call returns; off the loop thread the bytes are copied into an array
+    /// first, to cross threads).
     public func queueWrite(_ data: some Collection<UInt8>) {
         guard loop.inLoopThread else {
             queueWrite(data as? [UInt8] ?? Array(data))

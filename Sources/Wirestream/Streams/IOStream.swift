@@ -23,7 +23,7 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
     /// The host name given to `connect` (or its `serverHostname`), kept for TLS (SNI, verification).
     public internal(set) var serverHostname: String?
 
-    /// Wraps a socket, connected or not (see ``connect(to:callback:)``). The stream owns it.
+    /// Wraps a socket, connected or not (see ``connect(to:timeout:callback:)``). The stream owns it.
     public init(
         socket fd: Int32, loop: IOLoop = .current, maxBufferSize: Int? = nil, readChunkSize: Int? = nil,
         maxWriteBufferSize: Int? = nil, logger: Logger? = nil
@@ -35,7 +35,7 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
             maxWriteBufferSize: maxWriteBufferSize, logger: logger)
     }
 
-    /// A stream with no socket yet; ``connect(host:port:serverHostname:callback:)`` makes one.
+    /// A stream with no socket yet; ``connect(host:port:serverHostname:timeout:callback:)`` makes one.
     public override init(
         loop: IOLoop = .current, maxBufferSize: Int? = nil, readChunkSize: Int? = nil,
         maxWriteBufferSize: Int? = nil, logger: Logger? = nil
