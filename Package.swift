@@ -5,6 +5,7 @@ let package = Package(
     name: "Wirestream",
     products: [
         .library(name: "Wirestream", targets: ["Wirestream"]),
+        .library(name: "WireClient", targets: ["WireClient"]),
         .library(name: "WireRedis", targets: ["WireRedis"]),
         .library(name: "WireHTTP", targets: ["WireHTTP"]),
         .library(name: "WireLines", targets: ["WireLines"]),
@@ -42,7 +43,8 @@ let package = Package(
                 permissions: [.writeToPackageDirectory(reason: "writes the generated Swift to Generated/<target>/")]),
             dependencies: ["wirec"]
         ),
-        .target(name: "WireRedis", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireClient", dependencies: ["Wirestream"]),
+        .target(name: "WireRedis", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireHTTP", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireLines", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .executableTarget(
@@ -58,7 +60,7 @@ let package = Package(
         .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
         .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar"]),  // wirec itself is built for the plugins
         .testTarget(
-            name: "WireProtocolTests", dependencies: ["Wirestream", "WireRedis", "WireHTTP", "WireLines"],
+            name: "WireProtocolTests", dependencies: ["Wirestream", "WireClient", "WireRedis", "WireHTTP", "WireLines"],
             plugins: ["WireGrammarPlugin"]  // compiles features.wire, the language feature tests' grammar
         ),
     ],

@@ -2,9 +2,9 @@ import ArgumentParser
 import WireRedis
 import Wirestream
 
-/// `wire-redis [--host H] [--port P] COMMAND [ARG…]`: sends one command with the RedisClient (the
-/// RESP encoder and parser generated from Grammars/WireRedis/resp.wire) and prints the reply the
-/// way redis-cli does. With `--resp3`, says HELLO 3 first and prints RESP3 types.
+/// `wire-redis [--host H] [--port P] [-u URL] [-a PASSWORD] [-n DB] [--tls] COMMAND [ARG…]`: sends one
+/// command with the RedisClient (the RESP encoder and parser generated from
+/// Grammars/WireRedis/resp.wire, RESP3 unless `--resp2`) and prints the reply the way redis-cli does.
 @main
 struct RedisCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,16 +12,24 @@ struct RedisCLI: AsyncParsableCommand {
 
     @Option(help: "Server host.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 6379
-    @Flag(help: "Switch the connection to RESP3 (HELLO 3) first.") var resp3 = false
+    @Option(name: [.customShort("u"), .long], help: "Server URL: redis://[[user]:password@]host[:port][/db] or rediss://…")
+    var url: String?
+    @Option(name: [.customShort("a"), .long], help: "Password (AUTH).") var password: String?
+    @Option(name: [.customShort("n"), .long], help: "Database number.") var database: Int?
+    @Flag(help: "Use TLS, verifying the server's certificate.") var tls = false
+    @Flag(help: "Speak RESP2 (no HELLO 3).") var resp2 = false
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, e.g. SET greeting hello.")
     var command: [String]
 
     func run() async throws {
-        let redis = try await RedisClient.connect(host: host, port: port)
+        var configuration = try url.map(RedisConfiguration.init(url:)) ?? RedisConfiguration(host: host, port: port)
+        if let password { configuration.password = password }
+        if let database { configuration.database = database }
+        if tls && configuration.tls == nil { configuration.tls = .client() }
+        if resp2 { configuration.protocolVersion = .resp2 }
+        let redis = try await RedisClient.connect(configuration)
         defer { redis.close() }
-        if resp3 { _ = try await redis.send("HELLO", "3") }
-        try redis.queue(Command(command))
-        let reply = try await redis.nextReply()
+        let reply = try await redis.send(command)
         print(Self.render(reply, indent: ""), terminator: "")
         if case .error = reply { throw ExitCode(1) }
     }

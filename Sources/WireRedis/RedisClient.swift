@@ -1,48 +1,197 @@
+import WireClient
 import Wirestream
 
-/// A Redis connection: commands are written by the encoder generated from `resp.wire` (`Command`),
-/// replies read by its parser (`Reply`). One caller at a time, as with the stream underneath;
-/// pipelining is `queue` several commands, then `nextReply()` for each, in order.
+/// A Redis client on one connection that many tasks share: commands are written in call order and
+/// replies matched in order (automatic pipelining, as valkey-swift does), every wait is bounded,
+/// and the replies are the typed ``Reply`` parsed by the code generated from `resp.wire`.
+///
+/// ```swift
+/// let redis = try await RedisClient.connect(try RedisConfiguration(url: "redis://127.0.0.1:6379/0"))
+/// try await redis.send("SET", "greeting", "hello")
+/// let value = try await redis.send("GET", "greeting").string          // "hello"
+/// let replies = try await redis.pipeline([["INCR", "hits"], ["INCR", "hits"]])   // one write
+/// let results = try await redis.transaction([["INCR", "a"], ["INCR", "b"]])       // MULTI … EXEC
+/// ```
+///
+/// **Three kinds of failure, told apart by type:** the server said no — an error reply is a
+/// ``Reply`` value (`.error`), returned, not thrown (the handshake and ``transaction(_:)`` throw it as
+/// ``RedisServerError``); the bytes were wrong — ``WireProtocolError``; the transport failed —
+/// ``StreamClosedError`` (its `realError` says why: reset, TLS, a limit) or ``TimeoutError``.
+/// A command that times out closes the connection (see ``PipelinedConnection``).
 public final class RedisClient: Sendable {
-    public let stream: IOStream
+    public let configuration: RedisConfiguration
+    /// The protocol the server agreed to (RESP2 when it refused `HELLO 3`).
+    public let protocolVersion: RedisConfiguration.ProtocolVersion
+    /// The pipelined connection underneath.
+    public let connection: PipelinedConnection<Reply>
 
-    /// Wraps a connected stream.
-    public init(stream: IOStream) {
-        self.stream = stream
+    /// The stream underneath.
+    public var stream: BaseIOStream { connection.stream }
+
+    private init(configuration: RedisConfiguration, protocolVersion: RedisConfiguration.ProtocolVersion, connection: PipelinedConnection<Reply>) {
+        self.configuration = configuration
+        self.protocolVersion = protocolVersion
+        self.connection = connection
     }
 
-    /// Connects to a Redis server.
-    public static func connect(host: String = "127.0.0.1", port: Int = 6379, loop: IOLoop = .shared) async throws -> RedisClient {
-        let stream = IOStream(loop: loop)
-        try await stream.connect(host: host, port: port)
-        return RedisClient(stream: stream)
+    // MARK: Connecting
+
+    /// Connects, then says `HELLO 3` (or, for RESP2 or a server that refuses it, `AUTH` and
+    /// `CLIENT SETNAME`) and `SELECT`s the database, all within `connectTimeout`.
+    /// - Throws: ``RedisServerError`` when the server refuses the handshake (`WRONGPASS`, …);
+    ///   ``StreamClosedError`` whose `realError` is the connect failure (refused, ``TimeoutError``,
+    ///   ``TLSError``, …).
+    public static func connect(_ configuration: RedisConfiguration, loop: IOLoop = .current) async throws -> RedisClient {
+        let stream: IOStream
+        if let tls = configuration.tls {
+            stream = SSLIOStream(context: try TLSContext(tls), loop: loop, maxBufferSize: configuration.maxReplyBytes)
+        } else {
+            stream = IOStream(loop: loop, maxBufferSize: configuration.maxReplyBytes)
+        }
+        let started = Deadline.after(configuration.connectTimeout)
+        try await stream.connect(
+            host: configuration.host, port: configuration.port, serverHostname: configuration.tlsServerName,
+            timeout: configuration.connectTimeout)
+        let connection = PipelinedConnection<Reply>(stream: stream)
+        do {
+            let version = try await handshake(connection, configuration, deadline: started)
+            return RedisClient(configuration: configuration, protocolVersion: version, connection: connection)
+        } catch {
+            connection.close()
+            throw error
+        }
     }
 
-    /// Sends a command and returns its reply (an `.error` reply is returned, not thrown).
-    /// - Throws: `WireProtocolError` for a malformed reply, `StreamClosedError` if the connection ends.
+    /// Connects to `host`:`port` with the default configuration.
+    public static func connect(host: String = "127.0.0.1", port: Int = 6379, loop: IOLoop = .current) async throws -> RedisClient {
+        try await connect(RedisConfiguration(host: host, port: port), loop: loop)
+    }
+
+    private static func handshake(
+        _ connection: PipelinedConnection<Reply>, _ configuration: RedisConfiguration, deadline: Deadline
+    ) async throws -> RedisConfiguration.ProtocolVersion {
+        func call(_ words: [String]) async throws -> Reply {
+            let reply = try await connection.send(try Command(words).encoded(), timeout: deadline.remaining)
+            if case .error(let message) = reply { throw RedisServerError(message) }
+            return reply
+        }
+        var version = configuration.protocolVersion
+        if version == .resp3 {
+            var hello = ["HELLO", "3"]
+            if let password = configuration.password { hello += ["AUTH", configuration.username ?? "default", password] }
+            if let name = configuration.clientName { hello += ["SETNAME", name] }
+            do {
+                _ = try await call(hello)
+            } catch let refused as RedisServerError where refused.code == "NOPROTO" || refused.message.contains("unknown command") {
+                version = .resp2  // a server before 6.0, or one configured without RESP3
+            }
+        }
+        if version == .resp2 {
+            if let password = configuration.password {
+                _ = try await call(["AUTH"] + (configuration.username.map { [$0] } ?? []) + [password])
+            }
+            if let name = configuration.clientName { _ = try await call(["CLIENT", "SETNAME", name]) }
+        }
+        if configuration.database != 0 { _ = try await call(["SELECT", String(configuration.database)]) }
+        return version
+    }
+
+    // MARK: Commands
+
+    /// Sends a command given as words and returns its reply (an `.error` reply is returned, not thrown).
+    /// - Throws: ``StreamClosedError``, ``TimeoutError`` (the connection then closes),
+    ///   ``WireProtocolError`` for a malformed reply, `CancellationError`.
+    @discardableResult
     public func send(_ arguments: String...) async throws -> Reply {
-        try queue(Command(arguments))
-        return try await nextReply()
+        try await send(Command(arguments))
     }
 
-    /// Queues a command without waiting for its reply.
-    public func queue(_ command: Command) throws {
-        try stream.queueWrite(command)
+    /// Sends a command given as words.
+    @discardableResult
+    public func send(_ arguments: [String]) async throws -> Reply {
+        try await send(Command(arguments))
     }
 
-    /// Queues a command given as words, e.g. `queue("INCR", "hits")`.
-    public func queue(_ arguments: String...) throws {
-        try queue(Command(arguments))
+    /// Sends a command whose arguments are bytes.
+    @discardableResult
+    public func send(_ command: Command) async throws -> Reply {
+        try await connection.send(try command.encoded(), timeout: timeout(for: command))
     }
 
-    /// The reply to the oldest command not yet answered.
-    public func nextReply() async throws -> Reply {
-        try await Reply.read(from: stream)
+    /// Writes every command in one go and returns their replies in order; error replies are
+    /// elements of the result. Other callers' commands never interleave with a pipeline's.
+    public func pipeline(_ commands: [[String]]) async throws -> [Reply] {
+        try await pipeline(commands: commands.map(Command.init))
     }
 
+    /// ``pipeline(_:)`` for commands whose arguments are bytes.
+    public func pipeline(commands: [Command]) async throws -> [Reply] {
+        let timeout = commands.reduce(configuration.commandTimeout) { longest, command in
+            guard let longest, let this = self.timeout(for: command) else { return nil }
+            return max(longest, this)
+        }
+        return try await connection.send(batch: commands.map { try $0.encoded() }, timeout: timeout)
+    }
+
+    /// Runs `commands` atomically (`MULTI` … `EXEC`, written in one go) and returns their results.
+    /// - Throws: ``RedisTransactionAbortedError`` when `EXEC` returns null (a `WATCH`ed key changed);
+    ///   ``RedisServerError`` when the server refused the transaction (`EXECABORT`: a command did
+    ///   not queue; its error is in the message); transport errors as ``send(_:)-([String])``.
+    public func transaction(_ commands: [[String]]) async throws -> [Reply] {
+        let replies = try await pipeline([["MULTI"]] + commands + [["EXEC"]])
+        if case .error(let message) = replies[0] { throw RedisServerError(message) }
+        switch replies[replies.count - 1] {
+        case .array(let results?): return results
+        case .array(nil), .null: throw RedisTransactionAbortedError()
+        case .error(let message):
+            let queued = replies.dropFirst().dropLast().compactMap { reply -> String? in
+                if case .error(let text) = reply { return text } else { return nil }
+            }
+            throw RedisServerError(([message] + queued).joined(separator: "; "))
+        default:
+            throw RedisServerError("ERR unexpected EXEC reply \(replies[replies.count - 1])")
+        }
+    }
+
+    /// Closes the connection at once; commands still waiting fail with ``StreamClosedError``.
     public func close() {
-        stream.close()
+        connection.close()
     }
+
+    /// Sends `QUIT` (where the server knows it) and closes once the server has.
+    public func quit() async throws {
+        _ = try? await send("QUIT")
+        try await connection.closeGracefully(timeout: configuration.connectTimeout)
+    }
+
+    /// How long `command` may wait: the command timeout, or for a blocking command its own
+    /// timeout plus the margin (none when it blocks for ever, as asked).
+    func timeout(for command: Command) -> Duration? {
+        guard let blocking = BlockingCommand(command) else { return configuration.commandTimeout }
+        guard let serverTimeout = blocking.serverTimeout else { return nil }  // BLPOP … 0: for ever
+        return serverTimeout + configuration.blockingCommandMargin
+    }
+}
+
+/// An error reply from the server, where an API throws it (the handshake, transactions).
+public struct RedisServerError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The first word: `ERR`, `WRONGPASS`, `NOPROTO`, `EXECABORT`, `MOVED`, ….
+    public let code: String
+    /// The whole message, code included.
+    public let message: String
+
+    public init(_ message: String) {
+        self.message = message
+        self.code = String(message.prefix { $0 != " " })
+    }
+
+    public var description: String { message }
+}
+
+/// `EXEC` returned null: a key the transaction `WATCH`ed changed, so nothing was run.
+public struct RedisTransactionAbortedError: Error, Equatable, CustomStringConvertible, Sendable {
+    public init() {}
+    public var description: String { "transaction aborted: a watched key changed" }
 }
 
 extension Command {

@@ -10,15 +10,16 @@ import Wirestream
 struct ClientTests {
     @Test func redisClientSendsAndPipelines() async throws {
         let (server, stream) = try await RedisIntegrationTests.startRedis()
-        let redis = RedisClient(stream: stream)
+        stream.close()
+        let redis = try await RedisClient.connect(port: server.port)
         defer {
             redis.close()
             server.stop()
         }
         #expect(try await redis.send("SET", "name", "wirestream").string == "OK")
         #expect(try await redis.send("GET", "name").string == "wirestream")
-        for index in 0..<100 { try redis.queue("RPUSH", "queue", "item\(index)") }
-        for expected in 1...100 { #expect(try await redis.nextReply() == .integer(expected)) }
+        let pushed = try await redis.pipeline((0..<100).map { ["RPUSH", "queue", "item\($0)"] })
+        #expect(pushed == (1...100).map { Reply.integer($0) })
         let items = try await redis.send("LRANGE", "queue", "0", "2").elements?.compactMap(\.string)
         #expect(items == ["item0", "item1", "item2"])
         guard case .error(let message) = try await redis.send("NOSUCHCOMMAND") else {

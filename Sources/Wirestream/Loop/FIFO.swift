@@ -1,17 +1,20 @@
-/// A first-in first-out queue on an array with a moving head, so popping is O(1)
+/// A first-in first-out queue (shared with the client modules of this package) on an array with a moving head, so popping is O(1)
 /// and the storage is reused.
-struct FIFO<Element> {
+package struct FIFO<Element> {
     private var items: [Element] = []
     private var head = 0
 
-    var isEmpty: Bool { head == items.count }
-    var first: Element? { isEmpty ? nil : items[head] }
+    package init() {}
 
-    mutating func append(_ element: Element) {
+    package var isEmpty: Bool { head == items.count }
+    package var count: Int { items.count - head }
+    package var first: Element? { isEmpty ? nil : items[head] }
+
+    package mutating func append(_ element: Element) {
         items.append(element)
     }
 
-    mutating func popFirst() -> Element? {
+    package mutating func popFirst() -> Element? {
         guard head < items.count else { return nil }
         let element = items[head]
         head += 1

@@ -253,7 +253,7 @@ public final class IOLoop: @unchecked Sendable {
     }
 
     /// Runs `body` now if called on the loop thread, else queues it.
-    func execute(_ body: @escaping @Sendable () -> Void) {
+    package func execute(_ body: @escaping @Sendable () -> Void) {
         if inLoopThread { body() } else { addCallback(body) }
     }
 

@@ -213,7 +213,7 @@ extension BaseIOStream {
         cancellable: Bool = false,
         _ operation: @escaping @Sendable (BaseIOStream, @escaping (Result<Void, any Error>) -> Void) -> Void
     ) async throws {
-        let outcome = OneShot()
+        let outcome = OneShot<Void>()
         let onLoop = loop.inLoopThread
         if onLoop {
             operation(self) { outcome.complete($0) }
@@ -240,13 +240,16 @@ extension BaseIOStream {
     }
 }
 
-/// A void result that may arrive before or after the task suspends; first outcome wins.
-final class OneShot: @unchecked Sendable {
+/// A result that may arrive before or after the task suspends; first outcome wins. (Shared with
+/// the client modules of this package.)
+package final class OneShot<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: touched only on the stream's loop thread.
-    private(set) var result: Result<Void, any Error>?
-    private var continuation: UnsafeContinuation<Void, any Error>?
+    package private(set) var result: Result<Value, any Error>?
+    private var continuation: UnsafeContinuation<Value, any Error>?
 
-    func attach(_ continuation: UnsafeContinuation<Void, any Error>) {
+    package init() {}
+
+    package func attach(_ continuation: UnsafeContinuation<Value, any Error>) {
         if let result {
             continuation.resume(with: result)
         } else {
@@ -254,7 +257,7 @@ final class OneShot: @unchecked Sendable {
         }
     }
 
-    func complete(_ outcome: Result<Void, any Error>) {
+    package func complete(_ outcome: Result<Value, any Error>) {
         guard result == nil else { return }
         result = outcome
         if let continuation {

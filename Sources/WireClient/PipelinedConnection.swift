@@ -1,0 +1,202 @@
+// WireClient: what every request/reply client of this package shares — one stream used by many
+// tasks with replies matched in order (this file), deadlines per call, batches. The Redis,
+// memcached, beanstalkd and SMTP clients are this machine with a different grammar.
+
+import Wirestream
+
+/// One stream, many callers: requests are written in call order, replies matched first-in
+/// first-out to the callers waiting for them (automatic pipelining).
+///
+/// ```
+///   task A: send(GET a) ──┐                      ┌──▶ A gets $1 "1"
+///   task B: send(GET b) ──┼─▶ "GET a" "GET b" ──▶ server ──▶ "$1 1" "$1 2" ──┼──▶ B gets $1 "2"
+///   task C: batch [x, y] ─┘   "x" "y" (one write)                          └──▶ C gets [x', y']
+/// ```
+///
+/// - **Cancelled callers** stop waiting at once (`CancellationError`); their slot stays in the
+///   FIFO and their reply, when it comes, is read and dropped — the next caller gets the next reply.
+/// - **A caller's timeout** fails that caller with ``TimeoutError`` (`.deadline`) and closes the
+///   connection: a server that did not answer one request in time cannot be trusted with the next,
+///   and the replies still owed would arrive out of step. Every other waiting caller fails with
+///   ``StreamClosedError`` whose `realError` is that timeout.
+/// - **Bytes that do not parse** fail the caller whose reply they were with the
+///   ``WireProtocolError``; the connection closes and the others fail with ``StreamClosedError``.
+/// - **The peer closing** fails every waiting caller with ``StreamClosedError``.
+///
+/// Replies are read by one reader task on the stream's loop, started when the first caller waits
+/// and ended when none does. Callers on the loop's executor pay no thread hop.
+public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable {
+    // @unchecked Sendable: `waiters` and `readerRunning` are touched only on the stream's loop
+    // thread (every entry point hops there first); `stream` and the closures are immutable.
+    public let stream: BaseIOStream
+    private var waiters = FIFO<ReplyWaiter<Reply>>()
+    private var readerRunning = false
+    private let outOfBand: (@Sendable (Reply) -> Bool)?
+
+    /// Wraps a connected stream. `outOfBand`, if given, sees every reply first and returns true
+    /// for those that answer no request (RESP3 pushes): they are not matched to a caller.
+    public init(stream: BaseIOStream, outOfBand: (@Sendable (Reply) -> Bool)? = nil) {
+        self.stream = stream
+        self.outOfBand = outOfBand
+    }
+
+    /// True once the stream is closed; every later call fails with ``StreamClosedError``.
+    public var isClosed: Bool { stream.isClosed }
+
+    /// Callers waiting for a reply (cancelled ones whose reply is still owed included). Loop thread.
+    public var pendingReplies: Int { waiters.count }
+
+    // MARK: Sending
+
+    /// Writes `request` (already encoded) and returns its reply.
+    /// - Parameter timeout: how long to wait for the reply (`nil`: for ever). Past it the call
+    ///   throws ``TimeoutError`` and the connection closes (see the type's discussion).
+    /// - Throws: ``StreamClosedError`` if the connection is or becomes closed; ``WireProtocolError``
+    ///   if the reply does not parse; `CancellationError` if the task is cancelled meanwhile.
+    public func send(_ request: [UInt8], timeout: Duration? = nil) async throws -> Reply {
+        let slot = OneShot<Reply>()
+        let waiter = ReplyWaiter<Reply> { slot.complete($0) }
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                stream.loop.execute {
+                    slot.attach(continuation)
+                    self.enqueue([request], [waiter], timeout: timeout)
+                }
+            }
+        } onCancel: {
+            stream.loop.addCallback { waiter.complete(.failure(CancellationError())) }
+        }
+    }
+
+    /// Writes every request in one go and returns their replies in the same order. A server's
+    /// error reply is a reply like any other (one element of the result).
+    /// - Throws: as ``send(_:timeout:)``, for the first request whose reply does not come; the
+    ///   others' replies are then dropped as they arrive, or fail with the connection.
+    public func send(batch requests: [[UInt8]], timeout: Duration? = nil) async throws -> [Reply] {
+        guard !requests.isEmpty else { return [] }
+        let slot = OneShot<[Reply]>()
+        let collector = BatchCollector<Reply>(count: requests.count) { slot.complete($0) }
+        let waiters = (0..<requests.count).map { index in
+            ReplyWaiter<Reply> { collector.receive($0, at: index) }
+        }
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                stream.loop.execute {
+                    slot.attach(continuation)
+                    self.enqueue(requests, waiters, timeout: timeout)
+                }
+            }
+        } onCancel: {
+            stream.loop.addCallback { for waiter in waiters { waiter.complete(.failure(CancellationError())) } }
+        }
+    }
+
+    /// Closes the connection at once; waiting callers fail with ``StreamClosedError``.
+    public func close() {
+        stream.close()
+    }
+
+    /// Sends what is queued, shuts the connection down and waits for the peer to close it.
+    public func closeGracefully(timeout: Duration = .seconds(10)) async throws {
+        try await stream.closeGracefully(timeout: timeout)
+    }
+
+    // MARK: On the loop
+
+    /// Queues the requests and their waiters (in the same order), then makes sure a reader runs.
+    private func enqueue(_ requests: [[UInt8]], _ newWaiters: [ReplyWaiter<Reply>], timeout: Duration?) {
+        guard !stream.isClosed else {
+            for waiter in newWaiters { waiter.complete(.failure(StreamClosedError(realError: stream.error))) }
+            return
+        }
+        guard !newWaiters.allSatisfy(\.isDone) else { return }  // cancelled before it was sent: send nothing
+        for (request, waiter) in zip(requests, newWaiters) {
+            stream.queueWrite(request)
+            waiters.append(waiter)
+        }
+        if let timeout, let last = newWaiters.last {
+            // One timer for the call: its last reply is the one that must have come by then.
+            last.timer = stream.loop.callLater(timeout) { [self] in self.timedOut(newWaiters, after: timeout) }
+        }
+        startReaderIfNeeded()
+    }
+
+    private func timedOut(_ callWaiters: [ReplyWaiter<Reply>], after timeout: Duration) {
+        guard callWaiters.contains(where: { !$0.isDone }) else { return }
+        let error = TimeoutError(.deadline, timeout: timeout)
+        for waiter in callWaiters { waiter.complete(.failure(error)) }
+        stream.close(error: error)  // the reader sees the close and fails everyone else
+    }
+
+    private func startReaderIfNeeded() {
+        guard !readerRunning, !waiters.isEmpty else { return }
+        readerRunning = true
+        Task(executorPreference: stream.loop) { await self.readReplies() }
+    }
+
+    /// The reader: one reply per waiting caller, in order, until none waits or the stream fails.
+    private func readReplies() async {
+        while let next = waiters.first {
+            do {
+                let reply = try await Reply.read(from: stream)
+                if let outOfBand, outOfBand(reply) { continue }
+                _ = waiters.popFirst()
+                if let timer = next.timer { stream.loop.removeTimeout(timer) }
+                next.complete(.success(reply))
+            } catch {
+                failAll(error)
+                break
+            }
+        }
+        readerRunning = false
+        startReaderIfNeeded()  // a caller that arrived as the reader failed is failed too
+    }
+
+    /// The connection cannot go on: the caller whose reply failed gets `error`, the rest a
+    /// ``StreamClosedError`` whose `realError` is it.
+    private func failAll(_ error: any Error) {
+        let closed: StreamClosedError
+        if let streamClosed = error as? StreamClosedError {
+            closed = streamClosed
+        } else {
+            stream.close(error: error)
+            closed = StreamClosedError(realError: error)
+        }
+        var first = true
+        while let waiter = waiters.popFirst() {
+            if let timer = waiter.timer { stream.loop.removeTimeout(timer) }
+            waiter.complete(.failure(first ? error : closed))
+            first = false
+        }
+    }
+}
+
+/// Gathers the replies of a batch, in order; the first failure ends the batch.
+final class BatchCollector<Reply: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: fed on the connection's loop thread only.
+    private var replies: [Reply?]
+    private var remaining: Int
+    private var finish: ((Result<[Reply], any Error>) -> Void)?
+
+    init(count: Int, finish: @escaping (Result<[Reply], any Error>) -> Void) {
+        replies = Array(repeating: nil, count: count)
+        remaining = count
+        self.finish = finish
+    }
+
+    func receive(_ outcome: Result<Reply, any Error>, at index: Int) {
+        guard let finish else { return }
+        switch outcome {
+        case .success(let reply):
+            replies[index] = reply
+            remaining -= 1
+            if remaining == 0 {
+                self.finish = nil
+                finish(.success(replies.map { $0! }))
+            }
+        case .failure(let error):
+            self.finish = nil
+            finish(.failure(error))
+        }
+    }
+}
