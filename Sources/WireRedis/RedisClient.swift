@@ -1,3 +1,4 @@
+import Synchronization
 import WireClient
 import Wirestream
 
@@ -18,20 +19,43 @@ import Wirestream
 /// ``RedisServerError``); the bytes were wrong — ``WireProtocolError``; the transport failed —
 /// ``StreamClosedError`` (its `realError` says why: reset, TLS, a limit) or ``TimeoutError``.
 /// A command that times out closes the connection (see ``PipelinedConnection``).
+///
+/// **Reconnection.** When the connection is gone (the server closed it, a command timed out, the
+/// network failed), the next command connects again — commands that were in flight failed and are
+/// never sent twice. After a failed attempt, commands fail at once with ``RedisReconnectError``
+/// until the backoff (``RedisConfiguration/reconnectBackoff``) has passed.
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
-    /// The protocol the server agreed to (RESP2 when it refused `HELLO 3`).
-    public let protocolVersion: RedisConfiguration.ProtocolVersion
-    /// The pipelined connection underneath.
-    public let connection: PipelinedConnection<Reply>
+    private let loop: IOLoop
+    private let state: Mutex<ConnectionState>
 
+    /// The live connection, the attempt to make one, and how the last attempts went.
+    private struct ConnectionState {
+        var current: Session
+        var attempt: Task<Session, any Error>?
+        var failures = 0
+        var retryAt: ContinuousClock.Instant?
+        var lastError: (any Error)?
+        var closedByCaller = false  // close() was called: no more reconnecting
+    }
+
+    /// One connection and what its handshake agreed.
+    struct Session: Sendable {
+        let connection: PipelinedConnection<Reply>
+        let protocolVersion: RedisConfiguration.ProtocolVersion
+    }
+
+    /// The most recent connection (closed, if it dropped and no command has needed another yet).
+    public var connection: PipelinedConnection<Reply> { state.withLock { $0.current.connection } }
+    /// The protocol the server agreed to (RESP2 when it refused `HELLO 3`).
+    public var protocolVersion: RedisConfiguration.ProtocolVersion { state.withLock { $0.current.protocolVersion } }
     /// The stream underneath.
     public var stream: BaseIOStream { connection.stream }
 
-    private init(configuration: RedisConfiguration, protocolVersion: RedisConfiguration.ProtocolVersion, connection: PipelinedConnection<Reply>) {
+    private init(configuration: RedisConfiguration, loop: IOLoop, session: Session) {
         self.configuration = configuration
-        self.protocolVersion = protocolVersion
-        self.connection = connection
+        self.loop = loop
+        self.state = Mutex(ConnectionState(current: session))
     }
 
     // MARK: Connecting
@@ -42,6 +66,11 @@ public final class RedisClient: Sendable {
     ///   ``StreamClosedError`` whose `realError` is the connect failure (refused, ``TimeoutError``,
     ///   ``TLSError``, …).
     public static func connect(_ configuration: RedisConfiguration, loop: IOLoop = .current) async throws -> RedisClient {
+        RedisClient(configuration: configuration, loop: loop, session: try await open(configuration, loop: loop))
+    }
+
+    /// A new connection with its handshake done.
+    private static func open(_ configuration: RedisConfiguration, loop: IOLoop) async throws -> Session {
         let stream: IOStream
         if let tls = configuration.tls {
             stream = SSLIOStream(context: try TLSContext(tls), loop: loop, maxBufferSize: configuration.maxReplyBytes)
@@ -55,7 +84,7 @@ public final class RedisClient: Sendable {
         let connection = PipelinedConnection<Reply>(stream: stream)
         do {
             let version = try await handshake(connection, configuration, deadline: started)
-            return RedisClient(configuration: configuration, protocolVersion: version, connection: connection)
+            return Session(connection: connection, protocolVersion: version)
         } catch {
             connection.close()
             throw error
@@ -115,7 +144,7 @@ public final class RedisClient: Sendable {
     /// Sends a command whose arguments are bytes.
     @discardableResult
     public func send(_ command: Command) async throws -> Reply {
-        try await connection.send(try command.encoded(), timeout: timeout(for: command))
+        try await liveConnection().send(try command.encoded(), timeout: timeout(for: command))
     }
 
     /// Writes every command in one go and returns their replies in order; error replies are
@@ -130,7 +159,59 @@ public final class RedisClient: Sendable {
             guard let longest, let this = self.timeout(for: command) else { return nil }
             return max(longest, this)
         }
-        return try await connection.send(batch: commands.map { try $0.encoded() }, timeout: timeout)
+        return try await liveConnection().send(batch: commands.map { try $0.encoded() }, timeout: timeout)
+    }
+
+    /// The open connection, or a new one if it dropped (see "Reconnection" above). Concurrent
+    /// callers share one attempt.
+    private func liveConnection() async throws -> PipelinedConnection<Reply> {
+        enum Next {
+            case use(PipelinedConnection<Reply>)
+            case wait(Task<Session, any Error>)
+            case fail(any Error)
+        }
+        let next = state.withLock { state -> Next in
+            if !state.current.connection.isClosed { return .use(state.current.connection) }
+            guard configuration.reconnect, !state.closedByCaller else {
+                return .fail(StreamClosedError(realError: state.current.connection.stream.error))
+            }
+            if let attempt = state.attempt { return .wait(attempt) }
+            if let retryAt = state.retryAt, ContinuousClock.now < retryAt {
+                return .fail(RedisReconnectError(attempts: state.failures, lastError: state.lastError))
+            }
+            let (configuration, loop) = (self.configuration, self.loop)
+            let attempt = Task { try await Self.open(configuration, loop: loop) }
+            state.attempt = attempt
+            return .wait(attempt)
+        }
+        switch next {
+        case .use(let connection): return connection
+        case .fail(let error): throw error
+        case .wait(let attempt):
+            let result = await attempt.result
+            return try state.withLock { state in
+                if state.attempt == attempt {  // the first caller back records the outcome
+                    state.attempt = nil
+                    switch result {
+                    case .success(let session):
+                        state.current = session
+                        state.failures = 0
+                        state.retryAt = nil
+                    case .failure(let error):
+                        state.failures += 1
+                        state.lastError = error
+                        state.retryAt = ContinuousClock.now + backoff(afterFailures: state.failures)
+                    }
+                }
+                return try result.get().connection
+            }
+        }
+    }
+
+    private func backoff(afterFailures failures: Int) -> Duration {
+        let (initial, maximum) = configuration.reconnectBackoff
+        let factor = 1 << min(failures - 1, 20)
+        return min(initial * factor, maximum)
     }
 
     /// Runs `commands` atomically (`MULTI` … `EXEC`, written in one go) and returns their results.
@@ -153,15 +234,22 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Closes the connection at once; commands still waiting fail with ``StreamClosedError``.
+    /// Closes the connection at once; commands still waiting, and every later one, fail with
+    /// ``StreamClosedError``.
     public func close() {
+        let connection = state.withLock { state in
+            state.closedByCaller = true
+            return state.current.connection
+        }
         connection.close()
     }
 
     /// Sends `QUIT` (where the server knows it) and closes once the server has.
     public func quit() async throws {
-        _ = try? await send("QUIT")
-        try await connection.closeGracefully(timeout: configuration.connectTimeout)
+        let connection = try await liveConnection()
+        state.withLock { $0.closedByCaller = true }
+        _ = try? await connection.send(try Command(["QUIT"]).encoded(), timeout: configuration.commandTimeout)
+        try? await connection.closeGracefully(timeout: configuration.connectTimeout)
     }
 
     /// How long `command` may wait: the command timeout, or for a blocking command its own
@@ -186,6 +274,24 @@ public struct RedisServerError: Error, Equatable, CustomStringConvertible, Senda
     }
 
     public var description: String { message }
+}
+
+/// A command found the connection gone and the last reconnect attempt failed less than the
+/// backoff ago: it fails at once rather than wait. `lastError` is why the attempt failed.
+public struct RedisReconnectError: Error, CustomStringConvertible, @unchecked Sendable {
+    // @unchecked Sendable: `lastError` is an error recorded once and never mutated.
+    /// Failed attempts in a row.
+    public let attempts: Int
+    public let lastError: (any Error)?
+
+    public init(attempts: Int, lastError: (any Error)?) {
+        self.attempts = attempts
+        self.lastError = lastError
+    }
+
+    public var description: String {
+        "not connected: \(attempts) reconnect attempt(s) failed, last: \(lastError.map { "\($0)" } ?? "unknown")"
+    }
 }
 
 /// `EXEC` returned null: a key the transaction `WATCH`ed changed, so nothing was run.

@@ -41,6 +41,12 @@ public struct RedisConfiguration: Sendable {
     /// `WAIT`, …), whose server-side timeout is the caller's: this bounds the client's wait
     /// beyond it (their own timeout argument is added).
     public var blockingCommandMargin: Duration = .seconds(5)
+    /// Whether a client whose connection dropped connects again for later commands (commands that
+    /// were in flight fail; none is sent twice).
+    public var reconnect = true
+    /// The wait before reconnect attempt n (after n failed ones): `initial × 2ⁿ⁻¹`, at most `maximum`.
+    /// Commands during the wait fail at once with ``RedisReconnectError`` instead of queueing up.
+    public var reconnectBackoff: (initial: Duration, maximum: Duration) = (.milliseconds(100), .seconds(5))
     /// The most bytes one reply may occupy in the read buffer (the grammar allows 512 MB bulk
     /// strings; a client need not). Past it the connection closes with ``StreamBufferFullError``.
     public var maxReplyBytes: Int = 64 * 1024 * 1024

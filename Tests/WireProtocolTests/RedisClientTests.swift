@@ -8,9 +8,9 @@ import Wirestream
 /// RedisClient against real redis-server processes and against servers scripted here to misbehave.
 @Suite(.serialized)
 struct RedisClientTests {
-    static func startRedis(_ extra: [String] = []) throws -> ServerProcess {
+    static func startRedis(_ extra: [String] = [], port: Int? = nil) throws -> ServerProcess {
         let executable = try #require(ServerProcess.locate("redis-server"), "redis-server is installed by .ci/run")
-        return try ServerProcess(executable) { port in
+        return try ServerProcess(executable, port: port) { port in
             ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + extra
         }
     }
@@ -198,6 +198,52 @@ struct RedisClientTests {
         #expect(reader.connection.isClosed)
     }
 
+    @Test func aDroppedConnectionIsReplacedForLaterCommandsAfterABackoff() async throws {
+        let first = try Self.startRedis()
+        let port = first.port
+        var configuration = RedisConfiguration(port: port)
+        configuration.reconnectBackoff = (.milliseconds(300), .seconds(1))
+        let redis = try await RedisClient.connect(configuration)
+        defer { redis.close() }
+        try await redis.send("SET", "k", "v")
+        first.stop()
+        #expect(try await eventuallyTrue { redis.connection.isClosed })
+        // The server is gone: the reconnect attempt fails with the connect error…
+        do {
+            _ = try await redis.send("PING")
+            Issue.record("no server: the command must fail")
+        } catch let closed as StreamClosedError {
+            #expect((closed.realError as? SystemError)?.errno == ECONNREFUSED)
+        }
+        // …and until the backoff has passed, commands fail at once without trying.
+        do {
+            _ = try await redis.send("PING")
+            Issue.record("within the backoff the command must fail")
+        } catch let waiting as RedisReconnectError {
+            #expect(waiting.attempts == 1)
+        }
+        let second = try Self.startRedis(port: port)
+        defer { second.stop() }
+        try await Task.sleep(for: .milliseconds(350))
+        #expect(try await redis.send("PING") == .simple("PONG"))  // a new connection, a new server
+        #expect(try await redis.send("GET", "k") == .null)
+    }
+
+    @Test func afterCloseNoCommandReconnects() async throws {
+        let server = try Self.startRedis()
+        defer { server.stop() }
+        let redis = try await RedisClient.connect(port: server.port)
+        redis.close()
+        await #expect(throws: StreamClosedError.self) { try await redis.send("PING") }
+        var configuration = RedisConfiguration(port: server.port)
+        configuration.reconnect = false
+        let once = try await RedisClient.connect(configuration)
+        defer { once.close() }
+        try await once.send("CLIENT", "KILL", "SKIPME", "no", "TYPE", "normal")  // the server drops us
+        await #expect(throws: StreamClosedError.self) { try await once.send("PING") }
+        #expect(once.connection.isClosed)
+    }
+
     @Test func aServerKilledMidPipelineFailsEveryWaitingCaller() async throws {
         let server = try Self.startRedis()
         let redis = try await RedisClient.connect(port: server.port)
@@ -330,4 +376,13 @@ struct RedisClientTests {
 final class Counts: Sendable {
     let mismatches = Atomic<Int>(0)
     let cancelled = Atomic<Int>(0)
+}
+
+/// Polls `condition` every 5 ms for up to 2 s.
+func eventuallyTrue(_ condition: () -> Bool) async throws -> Bool {
+    for _ in 0..<400 {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return condition()
 }

@@ -53,8 +53,8 @@ final class ServerProcess: @unchecked Sendable {
     let process: Process
     let port: Int
 
-    init(_ executable: String, arguments: (Int) -> [String], directory: URL? = nil) throws {
-        port = try Self.freePort()
+    init(_ executable: String, port fixedPort: Int? = nil, arguments: (Int) -> [String], directory: URL? = nil) throws {
+        port = try fixedPort ?? Self.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments(port)

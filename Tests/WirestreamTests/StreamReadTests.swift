@@ -299,3 +299,24 @@ final class EventLog: @unchecked Sendable {
     private(set) var entries: [String] = []
     func add(_ entry: String) { entries.append(entry) }
 }
+
+@Suite struct IdleStreamTests {
+    @Test(arguments: Transport.allCases, [false, true])
+    func anIdleStreamNoticesThePeerClosingAfterItsBufferDrained(_ transport: Transport, callbacks: Bool) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("a\nb\n"))
+            // The first read waits and takes "a\n"; "b\n" stays buffered; the second read is
+            // satisfied from the buffer without waiting — and leaves the buffer empty.
+            #expect(text(try await pair.reader.readUntil(bytes("\n"))) == "a\n")
+            if callbacks {
+                #expect(text(try await awaitCallback { done in pair.reader.readUntil(bytes("\n"), callback: done) }) == "b\n")
+            } else {
+                #expect(text(try await pair.reader.readUntil(bytes("\n"))) == "b\n")
+            }
+            pair.writer.close()
+            // No read is pending: the stream must still see the EOF and close.
+            #expect(try await eventually { pair.reader.isClosed })
+        }
+    }
+}

@@ -106,7 +106,10 @@ extension BaseIOStream {
         }
         var scanOffset = 0
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
-        defer { readBuffer.consume(target.consumed(end)) }  // consumed even if `body` throws
+        defer {  // consumed even if `body` throws
+            readBuffer.consume(target.consumed(end))
+            if readBuffer.isEmpty { bufferDrained() }
+        }
         return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
     }
 

@@ -532,7 +532,10 @@ open class BaseIOStream: @unchecked Sendable {
         pendingRead = nil
         read.completion.take(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
         readBuffer.consume(read.target.consumed(end))
-        if readBuffer.isEmpty { readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144)) }
+        if readBuffer.isEmpty {
+            readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144))
+            bufferDrained()
+        }
         completionDepth += 1
         read.completion.succeed()
         completionDepth -= 1
@@ -685,6 +688,15 @@ open class BaseIOStream: @unchecked Sendable {
     }
 
     // MARK: - Event handling
+
+    /// The read buffer just became empty outside the event handler (a read satisfied from it):
+    /// an idle stream must watch for readability again, or it would not notice the peer closing.
+    /// (With bytes still buffered and no read pending it does not read on — that is flow control.)
+    @usableFromInline
+    func bufferDrained() {
+        guard state == .open, registeredEvents?.contains(.read) != true else { return }
+        updateInterest()
+    }
 
     /// Registers with the loop for what the stream now waits for (Tornado's `_handle_events` tail).
     func updateInterest() {
