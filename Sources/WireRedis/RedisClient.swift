@@ -51,6 +51,8 @@ public final class RedisClient: Sendable {
     public var protocolVersion: RedisConfiguration.ProtocolVersion { state.withLock { $0.current.protocolVersion } }
     /// The stream underneath.
     public var stream: BaseIOStream { connection.stream }
+    /// True once ``close()`` or ``quit()`` was called.
+    var isClosedByCaller: Bool { state.withLock { $0.closedByCaller } }
 
     private init(configuration: RedisConfiguration, loop: IOLoop, session: Session) {
         self.configuration = configuration
