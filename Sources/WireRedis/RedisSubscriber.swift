@@ -1,0 +1,245 @@
+import Synchronization
+import Wirestream
+
+/// A message published to a channel the subscriber listens to.
+public struct RedisMessage: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        /// From `SUBSCRIBE`.
+        case message
+        /// From `PSUBSCRIBE`: `pattern` is the pattern that matched.
+        case pmessage
+        /// From `SSUBSCRIBE` (sharded pub/sub).
+        case smessage
+    }
+
+    public let kind: Kind
+    public let channel: String
+    public let pattern: String?
+    public let payload: [UInt8]
+
+    public init(kind: Kind, channel: String, pattern: String? = nil, payload: [UInt8]) {
+        self.kind = kind
+        self.channel = channel
+        self.pattern = pattern
+        self.payload = payload
+    }
+
+    /// The payload as UTF-8 text.
+    public var text: String { String(decoding: payload, as: UTF8.self) }
+}
+
+/// Pub/sub on a connection of its own: messages arrive as an `AsyncSequence`, subscriptions
+/// survive reconnects, and dropping the sequence ends them.
+///
+/// ```swift
+/// let subscriber = try await RedisSubscriber.connect(RedisConfiguration(port: 6379))
+/// try await subscriber.subscribe("news", "alerts")
+/// try await subscriber.psubscribe("user.*")
+/// for try await message in subscriber.messages {
+///     print(message.channel, message.text)
+/// }
+/// ```
+/// A subscribed connection can only (un)subscribe and ping, so subscriptions never share a
+/// ``RedisClient``'s pipelined connection (under RESP2 they cannot; under RESP3 the confirmations
+/// would be pushes, not replies, and could not be matched to callers in order). When the
+/// connection drops, the subscriber connects again (with the configuration's backoff) and
+/// subscribes to everything it was subscribed to; messages published meanwhile are lost, as pub/sub
+/// promises nothing else. Cancelling the task that iterates ``messages``, or ``close()``, closes
+/// the connection and ends the sequence (messages not yet read from the socket are dropped).
+public final class RedisSubscriber: Sendable {
+    public let configuration: RedisConfiguration
+    private let resubscribes: Bool
+    /// Every message, in order. One iteration per subscriber; it ends with ``close()`` and throws
+    /// if the subscriber gives up (reconnecting disabled, or closed with an error).
+    public let messages: AsyncThrowingStream<RedisMessage, any Error>
+
+    private let continuation: AsyncThrowingStream<RedisMessage, any Error>.Continuation
+    private let loop: IOLoop
+    private let state: Mutex<SubscriberState>
+
+    private struct SubscriberState {
+        var client: RedisClient?
+        var channels: Set<String> = []
+        var patterns: Set<String> = []
+        var shardChannels: Set<String> = []
+        /// Callers waiting for the server to confirm (un)subscriptions, by "kind name".
+        var confirmations: [String: [CheckedContinuation<Void, any Error>]] = [:]
+        var closed = false
+    }
+
+    private init(configuration: RedisConfiguration, resubscribes: Bool, loop: IOLoop) {
+        self.configuration = configuration
+        self.resubscribes = resubscribes
+        self.loop = loop
+        (messages, continuation) = AsyncThrowingStream.makeStream(of: RedisMessage.self)
+        state = Mutex(SubscriberState())
+    }
+
+    /// Opens the subscriber's connection (RESP2 or RESP3 as configured).
+    public static func connect(_ configuration: RedisConfiguration, loop: IOLoop = .current) async throws -> RedisSubscriber {
+        var dedicated = configuration
+        dedicated.reconnect = false  // the subscriber reconnects itself, and re-subscribes
+        dedicated.commandTimeout = nil  // a subscribed connection is quiet for as long as nobody publishes
+        let subscriber = RedisSubscriber(configuration: dedicated, resubscribes: configuration.reconnect, loop: loop)
+        let client = try await RedisClient.connect(dedicated, loop: loop)
+        subscriber.state.withLock { $0.client = client }
+        subscriber.continuation.onTermination = { @Sendable _ in subscriber.close() }
+        subscriber.startReading(client)
+        return subscriber
+    }
+
+    // MARK: Subscribing
+
+    /// Subscribes to `channels`; returns once the server confirmed each.
+    public func subscribe(_ channels: String...) async throws {
+        try await change("subscribe", channels) { $0.channels.formUnion(channels) }
+    }
+
+    /// Subscribes to channels matching `patterns` (`news.*`).
+    public func psubscribe(_ patterns: String...) async throws {
+        try await change("psubscribe", patterns) { $0.patterns.formUnion(patterns) }
+    }
+
+    /// Subscribes to sharded channels.
+    public func ssubscribe(_ channels: String...) async throws {
+        try await change("ssubscribe", channels) { $0.shardChannels.formUnion(channels) }
+    }
+
+    /// Unsubscribes from `channels`.
+    public func unsubscribe(_ channels: String...) async throws {
+        try await change("unsubscribe", channels) { $0.channels.subtract(channels) }
+    }
+
+    /// Unsubscribes from `patterns`.
+    public func punsubscribe(_ patterns: String...) async throws {
+        try await change("punsubscribe", patterns) { $0.patterns.subtract(patterns) }
+    }
+
+    /// Closes the connection and ends ``messages``.
+    public func close() {
+        close(failing: nil)
+    }
+
+    /// Closes; ``messages`` ends, throwing `error` if there is one.
+    private func close(failing error: (any Error)?) {
+        let client = state.withLock { state -> RedisClient? in
+            state.closed = true
+            let waiting = state.confirmations.values.flatMap { $0 }
+            state.confirmations = [:]
+            for waiter in waiting { waiter.resume(throwing: StreamClosedError()) }
+            return state.client
+        }
+        client?.close()
+        continuation.finish(throwing: error)
+    }
+
+    private func change(_ verb: String, _ names: [String], _ record: (inout SubscriberState) -> Void) async throws {
+        guard !names.isEmpty else { return }
+        let client = try state.withLock { state -> RedisClient in
+            guard !state.closed, let client = state.client else { throw StreamClosedError() }
+            record(&state)
+            return client
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for name in names {
+                group.addTask { try await self.confirmation("\(verb) \(name)") }
+            }
+            client.stream.queueWrite(try Command([verb.uppercased()] + names).encoded())
+            try await group.waitForAll()
+        }
+    }
+
+    private func confirmation(_ key: String) async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            let refused = state.withLock { state -> Bool in
+                if state.closed { return true }
+                state.confirmations[key, default: []].append(continuation)
+                return false
+            }
+            if refused { continuation.resume(throwing: StreamClosedError()) }
+        }
+    }
+
+    // MARK: Reading
+
+    private func startReading(_ client: RedisClient) {
+        Task(executorPreference: loop) { await self.read(client) }
+    }
+
+    /// Reads pushes until the connection fails; then reconnects, re-subscribes and goes on.
+    private func read(_ client: RedisClient) async {
+        var client = client
+        while true {
+            do {
+                while true { handle(try await Reply.read(from: client.stream)) }
+            } catch {
+                guard let next = await reconnect(after: error) else { return }
+                client = next
+            }
+        }
+    }
+
+    private func handle(_ reply: Reply) {
+        guard let elements = reply.elements, let kind = elements.first?.string?.lowercased() else { return }
+        func text(_ index: Int) -> String? { index < elements.count ? elements[index].string : nil }
+        func bytes(_ index: Int) -> [UInt8] {
+            guard index < elements.count else { return [] }
+            if case .bulk(let value?) = elements[index] { return value }
+            return Array((elements[index].string ?? "").utf8)
+        }
+        switch kind {
+        case "message", "smessage":
+            guard let channel = text(1) else { return }
+            continuation.yield(RedisMessage(kind: kind == "message" ? .message : .smessage, channel: channel, payload: bytes(2)))
+        case "pmessage":
+            guard let pattern = text(1), let channel = text(2) else { return }
+            continuation.yield(RedisMessage(kind: .pmessage, channel: channel, pattern: pattern, payload: bytes(3)))
+        case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
+            let key = "\(kind) \(text(1) ?? "")"
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard var waiting = state.confirmations[key], !waiting.isEmpty else { return nil }
+                let first = waiting.removeFirst()
+                state.confirmations[key] = waiting.isEmpty ? nil : waiting
+                return first
+            }
+            waiter?.resume()
+        default:
+            return  // pong and anything newer: not a message
+        }
+    }
+
+    /// A new connection with every subscription renewed, or `nil` when the subscriber is done.
+    private func reconnect(after error: any Error) async -> RedisClient? {
+        var failures = 0
+        while true {
+            let (closed, subscriptions) = state.withLock { state in
+                (state.closed, [("SUBSCRIBE", state.channels), ("PSUBSCRIBE", state.patterns), ("SSUBSCRIBE", state.shardChannels)])
+            }
+            if closed { return nil }
+            guard resubscribes else {
+                close(failing: error)
+                return nil
+            }
+            do {
+                let client = try await RedisClient.connect(configuration, loop: loop)
+                for (verb, names) in subscriptions where !names.isEmpty {
+                    client.stream.queueWrite(try Command([verb] + names.sorted()).encoded())
+                }
+                let keep = state.withLock { state -> Bool in
+                    if state.closed { return false }
+                    state.client = client
+                    return true
+                }
+                if !keep {
+                    client.close()
+                    return nil
+                }
+                return client
+            } catch {
+                failures += 1
+                let (initial, maximum) = configuration.reconnectBackoff
+                try? await Task.sleep(for: min(initial * (1 << min(failures - 1, 20)), maximum))
+            }
+        }
+    }
+}
