@@ -8,10 +8,14 @@ import Wirestream
 /// RedisClient against real redis-server processes and against servers scripted here to misbehave.
 @Suite(.serialized)
 struct RedisClientTests {
-    static func startRedis(_ extra: [String] = [], port: Int? = nil) throws -> ServerProcess {
+    /// A throwaway redis-server on a free loopback port; with `tlsOnly`, that port is its `tls-port`
+    /// (write "PORT" in `extra` where it goes) and the plain port is off.
+    static func startRedis(_ extra: [String] = [], port: Int? = nil, tlsOnly: Bool = false) throws -> ServerProcess {
         let executable = try #require(ServerProcess.locate("redis-server"), "redis-server is installed by .ci/run")
         return try ServerProcess(executable, port: port) { port in
-            ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + extra
+            let common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            if tlsOnly { return ["--port", "0"] + common + extra.map { $0 == "PORT" ? "\(port)" : $0 } }
+            return ["--port", "\(port)"] + common + extra
         }
     }
 
