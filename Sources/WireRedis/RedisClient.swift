@@ -80,9 +80,16 @@ public final class RedisClient: Sendable {
             stream = IOStream(loop: loop, maxBufferSize: configuration.maxReplyBytes)
         }
         let started = Deadline.after(configuration.connectTimeout)
-        try await stream.connect(
-            host: configuration.host, port: configuration.port, serverHostname: configuration.tlsServerName,
-            timeout: configuration.connectTimeout)
+        if let path = configuration.unixSocketPath {
+            guard let address = SocketAddress(unixPath: path) else {
+                throw RedisURLError(url: path, reason: "not a usable Unix socket path")
+            }
+            try await stream.connect(to: address, timeout: configuration.connectTimeout)
+        } else {
+            try await stream.connect(
+                host: configuration.host, port: configuration.port, serverHostname: configuration.tlsServerName,
+                timeout: configuration.connectTimeout)
+        }
         let connection = PipelinedConnection<Reply>(stream: stream)
         do {
             let version = try await handshake(connection, configuration, deadline: started)

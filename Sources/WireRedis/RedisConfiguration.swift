@@ -19,6 +19,8 @@ public struct RedisConfiguration: Sendable {
 
     public var host: String
     public var port: Int
+    /// A Unix domain socket to connect to instead of `host`:`port` (`unix:///path` URLs).
+    public var unixSocketPath: String?
     /// ACL user name (`AUTH user password`); `nil` with a password is the default user.
     public var username: String?
     public var password: String?
@@ -57,12 +59,17 @@ public struct RedisConfiguration: Sendable {
         self.port = port
     }
 
-    /// `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS with verification on).
-    /// User and password are percent-decoded; IPv6 hosts are written `[::1]`.
+    /// `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS with verification on) or
+    /// `unix://[[user]:password@]/path/to/socket[?db=N]`. User and password are percent-decoded;
+    /// IPv6 hosts are written `[::1]`.
     /// - Throws: ``RedisURLError`` naming what is wrong.
     public init(url: String) throws {
         let scheme: String
         var rest: Substring
+        if url.hasPrefix("unix://") {
+            try self.init(unixURL: url)
+            return
+        }
         if url.hasPrefix("redis://") {
             scheme = "redis"
             rest = url.dropFirst("redis://".count)
@@ -81,15 +88,8 @@ public struct RedisConfiguration: Sendable {
             rest = rest[..<slash]
         }
         if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
+            try applyUserInfo(rest[..<at], url: url)
             rest = rest[rest.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                let user = try Self.percentDecoded(userInfo[..<colon], url: url)
-                username = user.isEmpty ? nil : user
-                password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...], url: url)
-            } else if !userInfo.isEmpty {
-                password = try Self.percentDecoded(userInfo, url: url)  // redis://secret@host: a password
-            }
         }
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else { throw RedisURLError(url: url, reason: "unclosed [ in the host") }
@@ -111,6 +111,38 @@ public struct RedisConfiguration: Sendable {
                 throw RedisURLError(url: url, reason: "the database must be a number, not \(path.debugDescription)")
             }
             database = number
+        }
+    }
+
+    private init(unixURL url: String) throws {
+        self.init()
+        var rest = url.dropFirst("unix://".count)
+        if let query = rest.firstIndex(of: "?") {
+            for option in rest[rest.index(after: query)...].split(separator: "&") {
+                let parts = option.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, parts[0] == "db", let number = Int(parts[1]), number >= 0 else {
+                    throw RedisURLError(url: url, reason: "unknown option \(option.debugDescription) (only db=N)")
+                }
+                database = number
+            }
+            rest = rest[..<query]
+        }
+        if let at = rest.lastIndex(of: "@") {
+            try applyUserInfo(rest[..<at], url: url)
+            rest = rest[rest.index(after: at)...]
+        }
+        guard rest.hasPrefix("/") else { throw RedisURLError(url: url, reason: "the socket path must be absolute") }
+        unixSocketPath = String(rest)
+    }
+
+    /// `user:password`, `:password` or `password` (redis://secret@host is a password).
+    private mutating func applyUserInfo(_ userInfo: Substring, url: String) throws {
+        if let colon = userInfo.firstIndex(of: ":") {
+            let user = try Self.percentDecoded(userInfo[..<colon], url: url)
+            username = user.isEmpty ? nil : user
+            password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...], url: url)
+        } else if !userInfo.isEmpty {
+            password = try Self.percentDecoded(userInfo, url: url)
         }
     }
 

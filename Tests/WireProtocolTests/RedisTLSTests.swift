@@ -59,3 +59,33 @@ struct RedisTLSTests {
         }
     }
 }
+
+@Suite(.serialized)
+struct RedisUnixSocketTests {
+    @Test func connectsOverAUnixSocketFromAURL() async throws {
+        let path = NSTemporaryDirectory() + "wirestream-redis-\(getpid()).sock"
+        let server = try RedisClientTests.startRedis(["--unixsocket", path, "--unixsocketperm", "700"])
+        defer {
+            server.stop()
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let redis = try await RedisClient.connect(try RedisConfiguration(url: "unix://\(path)?db=2"))
+        defer { redis.close() }
+        #expect(redis.stream is IOStream)
+        #expect((redis.stream as? IOStream)?.remoteAddress?.unixPath == path)
+        let info = try await redis.send("CLIENT", "INFO").string ?? ""
+        #expect(info.contains("db=2"))
+        #expect(info.contains("addr=\(path)") || info.contains("laddr=\(path)"))
+    }
+
+    @Test func unixURLsAndAddresses() throws {
+        let configuration = try RedisConfiguration(url: "unix://:pw@/var/run/redis.sock?db=4")
+        #expect(configuration.unixSocketPath == "/var/run/redis.sock")
+        #expect(configuration.password == "pw" && configuration.database == 4)
+        #expect(throws: RedisURLError.self) { try RedisConfiguration(url: "unix://relative.sock") }
+        #expect(throws: RedisURLError.self) { try RedisConfiguration(url: "unix:///x.sock?timeout=1") }
+        #expect(SocketAddress(unixPath: "/tmp/a.sock")?.description == "unix:/tmp/a.sock")
+        #expect(SocketAddress(unixPath: String(repeating: "x", count: 200)) == nil)
+        #expect(SocketAddress(unixPath: "") == nil)
+    }
+}

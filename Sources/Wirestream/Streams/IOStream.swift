@@ -86,7 +86,9 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
         guard fd >= 0 else { return }  // not connected yet: nothing to set
         var value: Int32 = enabled ? 1 : 0
         if setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, socklen_t(MemoryLayout<Int32>.size)) < 0 {
-            throw SystemError("setsockopt(TCP_NODELAY)", errno: ws_errno())
+            let code = ws_errno()
+            if code == EOPNOTSUPP { return }  // a Unix domain socket: no Nagle to turn off
+            throw SystemError("setsockopt(TCP_NODELAY)", errno: code)
         }
     }
 
