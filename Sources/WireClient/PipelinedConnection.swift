@@ -23,21 +23,32 @@ import Wirestream
 ///   ``WireProtocolError``; the connection closes and the others fail with ``StreamClosedError``.
 /// - **The peer closing** fails every waiting caller with ``StreamClosedError``.
 ///
-/// Replies are read by one reader task on the stream's loop, started when the first caller waits
-/// and ended when none does. Callers on the loop's executor pay no thread hop.
+/// Replies are read by one reader task on the stream's loop, started when the first caller waits;
+/// it idles (no read pending) while nobody waits and ends when the stream closes. Callers on the
+/// loop's executor pay no thread hop. Timeouts share one loop timer per connection.
 public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable {
     // @unchecked Sendable: `waiters` and `readerRunning` are touched only on the stream's loop
     // thread (every entry point hops there first); `stream` and the closures are immutable.
     public let stream: BaseIOStream
     private var waiters = FIFO<ReplyWaiter<Reply>>()
-    private var readerRunning = false
+    private var reader = ReaderState.stopped
+    private var timer: Timeout?
+    private var timerDeadline = UInt64.max  // when `timer` fires (loop clock)
     private let outOfBand: (@Sendable (Reply) -> Bool)?
 
-    /// Wraps a connected stream. `outOfBand`, if given, sees every reply first and returns true
-    /// for those that answer no request (RESP3 pushes): they are not matched to a caller.
+    private enum ReaderState {
+        case stopped
+        case reading
+        case idle(UnsafeContinuation<Void, Never>)  // waiting for a caller, no read pending
+    }
+
+    /// Wraps a connected stream (and takes its close callback). `outOfBand`, if given, sees every
+    /// reply first and returns true for those that answer no request (RESP3 pushes): they are not
+    /// matched to a caller.
     public init(stream: BaseIOStream, outOfBand: (@Sendable (Reply) -> Bool)? = nil) {
         self.stream = stream
         self.outOfBand = outOfBand
+        stream.setCloseCallback { [weak self] in self?.streamClosed() }
     }
 
     /// True once the stream is closed; every later call fails with ``StreamClosedError``.
@@ -109,47 +120,86 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
             for waiter in newWaiters { waiter.complete(.failure(StreamClosedError(realError: stream.error))) }
             return
         }
-        guard !newWaiters.allSatisfy(\.isDone) else { return }  // cancelled before it was sent: send nothing
-        for (request, waiter) in zip(requests, newWaiters) {
-            stream.queueWrite(request)
+        guard newWaiters.contains(where: { !$0.isDone }) else { return }  // cancelled before it was sent: send nothing
+        let deadline = timeout.map { Deadline.after($0).uptimeNanoseconds } ?? .max
+        for index in requests.indices {
+            let waiter = newWaiters[index]
+            waiter.deadline = deadline
+            waiter.timeout = timeout
+            stream.queueWrite(requests[index])
             waiters.append(waiter)
         }
-        if let timeout, let last = newWaiters.last {
-            // One timer for the call: its last reply is the one that must have come by then.
-            last.timer = stream.loop.callLater(timeout) { [self] in self.timedOut(newWaiters, after: timeout) }
+        if deadline < timerDeadline { armTimer(at: deadline) }
+        wakeReader()
+    }
+
+    // One loop timer for every caller's timeout, armed at the earliest deadline: a request costs a
+    // comparison, not a timer (replies come in order, so the oldest caller's deadline is usually it).
+    private func armTimer(at deadline: UInt64) {
+        if let timer { stream.loop.removeTimeout(timer) }
+        timerDeadline = deadline
+        timer = stream.loop.callAt(deadline) { [self] in self.timerFired() }
+    }
+
+    /// Fails every caller whose deadline has passed and closes the connection, or re-arms for the
+    /// earliest deadline still pending.
+    private func timerFired() {
+        timer = nil
+        timerDeadline = .max
+        let now = IOLoop.time()
+        let pending = waiters.elements.filter { !$0.isDone }
+        let expired = pending.filter { $0.deadline <= now }
+        guard let first = expired.first, let timeout = first.timeout else {
+            if let next = pending.map(\.deadline).min(), next < .max { armTimer(at: next) }
+            return
         }
-        startReaderIfNeeded()
+        for waiter in expired { waiter.complete(.failure(TimeoutError(.deadline, timeout: waiter.timeout ?? timeout))) }
+        // A server that did not answer in time cannot be trusted with the next request, and the
+        // replies still owed would arrive out of step: the reader sees the close and fails the rest.
+        stream.close(error: TimeoutError(.deadline, timeout: timeout))
     }
 
-    private func timedOut(_ callWaiters: [ReplyWaiter<Reply>], after timeout: Duration) {
-        guard callWaiters.contains(where: { !$0.isDone }) else { return }
-        let error = TimeoutError(.deadline, timeout: timeout)
-        for waiter in callWaiters { waiter.complete(.failure(error)) }
-        stream.close(error: error)  // the reader sees the close and fails everyone else
+    /// Starts the reader task, or wakes it where it waits for callers.
+    private func wakeReader() {
+        switch reader {
+        case .stopped:
+            guard !waiters.isEmpty else { return }
+            reader = .reading
+            Task(executorPreference: stream.loop) { await self.readReplies() }
+        case .idle(let waiting):
+            reader = .reading
+            waiting.resume()
+        case .reading:
+            return
+        }
     }
 
-    private func startReaderIfNeeded() {
-        guard !readerRunning, !waiters.isEmpty else { return }
-        readerRunning = true
-        Task(executorPreference: stream.loop) { await self.readReplies() }
-    }
-
-    /// The reader: one reply per waiting caller, in order, until none waits or the stream fails.
+    /// The reader: one reply per waiting caller, in order; it waits (without a read pending) while
+    /// nobody does, and ends when the stream closes.
     private func readReplies() async {
-        while let next = waiters.first {
-            do {
-                let reply = try await Reply.read(from: stream)
-                if let outOfBand, outOfBand(reply) { continue }
-                _ = waiters.popFirst()
-                if let timer = next.timer { stream.loop.removeTimeout(timer) }
-                next.complete(.success(reply))
-            } catch {
-                failAll(error)
-                break
+        while true {
+            while let next = waiters.first {
+                do {
+                    let reply = try await Reply.read(from: stream)
+                    if let outOfBand, outOfBand(reply) { continue }
+                    _ = waiters.popFirst()
+                    next.complete(.success(reply))
+                } catch {
+                    failAll(error)
+                }
             }
+            if stream.isClosed { break }
+            await withUnsafeContinuation { reader = .idle($0) }
         }
-        readerRunning = false
-        startReaderIfNeeded()  // a caller that arrived as the reader failed is failed too
+        reader = .stopped
+        if let timer { stream.loop.removeTimeout(timer) }
+        timer = nil
+        timerDeadline = .max
+    }
+
+    /// The stream closed: an idle reader wakes up to end.
+    private func streamClosed() {
+        if case .idle = reader { wakeReader() }
     }
 
     /// The connection cannot go on: the caller whose reply failed gets `error`, the rest a
@@ -164,7 +214,6 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         }
         var first = true
         while let waiter = waiters.popFirst() {
-            if let timer = waiter.timer { stream.loop.removeTimeout(timer) }
             waiter.complete(.failure(first ? error : closed))
             first = false
         }

@@ -7,8 +7,9 @@ import Wirestream
 final class ReplyWaiter<Reply: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: created by the caller, then touched only on the connection's loop thread.
     private var deliver: ((Result<Reply, any Error>) -> Void)?
-    /// The caller's own timeout, cancelled when the reply comes.
-    var timer: Timeout?
+    /// When the caller stops waiting (loop clock; `UInt64.max`: never) and the timeout that gave it.
+    var deadline = UInt64.max
+    var timeout: Duration?
 
     init(_ deliver: @escaping (Result<Reply, any Error>) -> Void) {
         self.deliver = deliver

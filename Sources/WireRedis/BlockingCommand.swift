@@ -8,7 +8,12 @@ struct BlockingCommand {
     let serverTimeout: Duration?
 
     /// `nil` when `command` does not block.
+    /// The blocking commands, by their names' first letters (`B…`, `W…`, `X…`): anything else is
+    /// answered without decoding its arguments.
+    private static let initials: Set<UInt8> = [UInt8(ascii: "B"), UInt8(ascii: "b"), UInt8(ascii: "W"), UInt8(ascii: "w"), UInt8(ascii: "X"), UInt8(ascii: "x")]
+
     init?(_ command: Command) {
+        guard let first = command.arguments.first?.value.first, Self.initials.contains(first) else { return nil }
         let words = command.arguments.map { String(decoding: $0.value, as: UTF8.self) }
         guard let name = words.first?.uppercased() else { return nil }
         let seconds: Double?

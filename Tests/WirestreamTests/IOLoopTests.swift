@@ -177,3 +177,20 @@ final class SharedFlag: Sendable {
     var isSet: Bool { storage.withLock { $0 } }
     func set() { storage.withLock { $0 = true } }
 }
+
+@Suite struct TimerHeapMemoryTests {
+    @Test func cancellingManyLongTimeoutsKeepsTheHeapSmall() async throws {
+        try await onLoop { loop in
+            // A client arms a 30 s timeout per request and cancels it when the reply comes: the
+            // cancelled entries must not pile up in the heap until their (distant) deadlines.
+            for _ in 0..<10_000 {
+                let timeout = loop.callLater(.seconds(30)) {}
+                loop.removeTimeout(timeout)
+            }
+            #expect(loop.timerHeapCount <= 128)
+            let fired = CallbackBox<Void>()
+            loop.callLater(.milliseconds(10)) { fired.complete(.success(())) }  // live timers still fire
+            try await fired.value()
+        }
+    }
+}

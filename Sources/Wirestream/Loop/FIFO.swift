@@ -8,6 +8,9 @@ package struct FIFO<Element> {
 
     package var isEmpty: Bool { head == items.count }
     package var count: Int { items.count - head }
+
+    /// The queued elements, first to last.
+    package var elements: ArraySlice<Element> { items[head...] }
     package var first: Element? { isEmpty ? nil : items[head] }
 
     package mutating func append(_ element: Element) {

@@ -309,8 +309,18 @@ public final class IOLoop: @unchecked Sendable {
 
     /// Cancels a timeout that has not fired yet. Safe from any thread; harmless after it fired.
     public func removeTimeout(_ timeout: Timeout) {
-        execute { [self] in _ = self.timerCallbacks.removeValue(forKey: timeout.id) }
+        execute { [self] in
+            guard self.timerCallbacks.removeValue(forKey: timeout.id) != nil else { return }
+            // Removal is lazy (the entry stays in the heap until it reaches the top); when most
+            // entries are dead — many long timeouts cancelled early — rebuild, so memory stays flat.
+            if self.timers.count > 64 && self.timerCallbacks.count * 2 < self.timers.count {
+                self.timers.removeAll { self.timerCallbacks[$0.id] == nil }
+            }
+        }
     }
+
+    /// Entries in the timer heap, cancelled ones not yet dropped included (for tests). Loop thread.
+    var timerHeapCount: Int { timers.count }
 
     private func nextLiveTimer() -> UInt64? {
         while let top = timers.first {

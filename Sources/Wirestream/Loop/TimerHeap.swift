@@ -44,6 +44,14 @@ struct TimerHeap {
         return top
     }
 
+    var count: Int { entries.count }
+
+    /// Drops the entries `shouldRemove` picks and restores the heap order (a sorted array is a heap).
+    mutating func removeAll(where shouldRemove: (Entry) -> Bool) {
+        entries.removeAll(where: shouldRemove)
+        entries.sort(by: Self.less)
+    }
+
     private static func less(_ a: Entry, _ b: Entry) -> Bool {
         a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id
     }

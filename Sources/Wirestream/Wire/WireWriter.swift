@@ -21,10 +21,18 @@ public struct WireWriter {
 
     /// A value followed by `delimiter` (`until "…"` fields), refused if it contains the delimiter
     /// or if value plus delimiter exceed `max`.
+    @inlinable
     public mutating func delimited(_ value: some Collection<UInt8>, delimiter: [UInt8], max: Int) throws {
         if value.count + delimiter.count > max { throw fail("\(value.count + delimiter.count) bytes exceed the limit of \(max)") }
         let start = bytes.count
-        bytes.append(contentsOf: value)
+        bytes.append(contentsOf: value)  // specialised for the caller's collection: no generic calls
+        try appendDelimiter(delimiter, after: start)
+    }
+
+    /// Appends `delimiter` after the value written from `start`, or removes that value and throws
+    /// if it contains the delimiter.
+    @usableFromInline
+    mutating func appendDelimiter(_ delimiter: [UInt8], after start: Int) throws {
         let clash = bytes.withUnsafeBytes { written in
             delimiter.withUnsafeBytes { ReadTarget.find($0, in: UnsafeRawBufferPointer(rebasing: written[start...])) } != nil
         }

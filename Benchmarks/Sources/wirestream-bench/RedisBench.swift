@@ -1,0 +1,57 @@
+import WireRedis
+import Wirestream
+
+/// RedisClient against a redis-server on 127.0.0.1:PORT, run on the connection's loop:
+/// `redis-get`/`redis-set` one command at a time from one task (redis-benchmark -c1 -P1),
+/// `redis-p16` pipelines of 16 (-P16), `redis-c50` 50 tasks sharing the one connection (-c50),
+/// `redis-big` GETs of a 10 MiB value. Values are 3 bytes, as redis-benchmark's default.
+enum RedisBench {
+    static func run(workload: String, port: Int, count: Int) async throws -> (count: Int, scanned: Int) {
+        let loop = try IOLoop()
+        loop.startThread(name: "redis-bench")
+        defer { loop.stop() }
+        var configuration = RedisConfiguration(port: port)
+        configuration.maxReplyBytes = 64 << 20
+        let redis = try await RedisClient.connect(configuration, loop: loop)
+        defer { redis.close() }
+        let done = try await Task(executorPreference: loop) { () -> Int in
+            switch workload {
+            case "redis-get", "redis-set":
+                try await redis.send("SET", "key:bench", "xxx")
+                let command = workload == "redis-get" ? ["GET", "key:bench"] : ["SET", "key:bench", "xxx"]
+                for _ in 0..<count { _ = try await redis.send(command) }
+                return count
+            case "redis-p16":
+                try await redis.send("SET", "key:bench", "xxx")
+                let batch = Array(repeating: ["GET", "key:bench"], count: 16)
+                for _ in 0..<(count / 16) { _ = try await redis.pipeline(batch) }
+                return count / 16 * 16
+            case "redis-c50":
+                try await redis.send("SET", "key:bench", "xxx")
+                return try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<50 {
+                        group.addTask(executorPreference: loop) {
+                            for _ in 0..<(count / 50) { _ = try await redis.send("GET", "key:bench") }
+                            return count / 50
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+            case "redis-big":
+                try await redis.send(Command(arguments: [
+                    BulkString(value: Array("SET".utf8)), BulkString(value: Array("key:big".utf8)),
+                    BulkString(value: [UInt8](repeating: 120, count: 10 << 20)),
+                ]))
+                for _ in 0..<count {
+                    guard case .bulk(let value?) = try await redis.send("GET", "key:big"), value.count == 10 << 20 else {
+                        fatalError("the 10 MiB value did not come back")
+                    }
+                }
+                return count
+            default:
+                fatalError("unknown workload \(workload)")
+            }
+        }.value
+        return (done, 0)
+    }
+}
