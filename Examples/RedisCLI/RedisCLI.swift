@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import WireRedis
 import Wirestream
 
@@ -18,8 +19,8 @@ struct RedisCLI: AsyncParsableCommand {
     @Option(name: [.customShort("n"), .long], help: "Database number.") var database: Int?
     @Flag(help: "Use TLS, verifying the server's certificate.") var tls = false
     @Flag(help: "Speak RESP2 (no HELLO 3).") var resp2 = false
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, e.g. SET greeting hello.")
-    var command: [String]
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, e.g. SET greeting hello. Without one: a prompt (or commands from standard input, one per line).")
+    var command: [String] = []
 
     func run() async throws {
         var configuration = try url.map(RedisConfiguration.init(url:)) ?? RedisConfiguration(host: host, port: port)
@@ -27,19 +28,87 @@ struct RedisCLI: AsyncParsableCommand {
         if let database { configuration.database = database }
         if tls && configuration.tls == nil { configuration.tls = .client() }
         if resp2 { configuration.protocolVersion = .resp2 }
+        // The command's words are passed through untouched (values may start with "-"), so help
+        // is recognised here, before anything is sent.
+        if let first = command.first, first == "--help" || first == "-h" { throw CleanExit.helpRequest(self) }
         let redis = try await RedisClient.connect(configuration)
         defer { redis.close() }
-        let reply = try await redis.send(command)
-        print(Self.render(reply, indent: ""), terminator: "")
-        if case .error = reply { throw ExitCode(1) }
+        guard command.isEmpty else {
+            let reply = try await redis.send(command)
+            print(Self.render(reply, indent: ""), terminator: "")
+            if case .error = reply { throw ExitCode(1) }
+            return
+        }
+        // No command: one per line from standard input, with a prompt on a terminal (redis-cli's).
+        let interactive = isatty(STDIN_FILENO) == 1
+        let prompt = configuration.unixSocketPath ?? "\(configuration.host):\(configuration.port)"
+        while true {
+            if interactive { print("\(prompt)> ", terminator: "") }
+            guard let line = readLine() else { break }
+            let words = Self.words(line)
+            guard let name = words.first?.lowercased() else { continue }
+            if name == "quit" || name == "exit" { break }
+            do {
+                print(Self.render(try await redis.send(words), indent: ""), terminator: "")
+            } catch {
+                print("(error) \(error)")
+            }
+        }
     }
 
-    /// redis-cli's layout: `(integer) 1`, `"text"`, `(nil)`, numbered elements for aggregates.
+    /// Splits a command line into words as redis-cli does: spaces separate, "double" or 'single'
+    /// quotes group, and \n, \r, \t, \", \\ and \xHH escape inside double quotes.
+    static func words(_ line: String) -> [String] {
+        var words: [String] = []
+        var current: [UInt8] = []
+        var inWord = false
+        var quote: UInt8?
+        var bytes = Array(line.utf8)[...]
+        while let byte = bytes.popFirst() {
+            if let open = quote {
+                if byte == open {
+                    quote = nil
+                } else if byte == UInt8(ascii: "\\") && open == UInt8(ascii: "\""), let escaped = bytes.popFirst() {
+                    switch escaped {
+                    case UInt8(ascii: "n"): current.append(10)
+                    case UInt8(ascii: "r"): current.append(13)
+                    case UInt8(ascii: "t"): current.append(9)
+                    case UInt8(ascii: "x") where bytes.count >= 2:
+                        let hex = String(decoding: bytes.prefix(2), as: UTF8.self)
+                        if let value = UInt8(hex, radix: 16) {
+                            current.append(value)
+                            bytes = bytes.dropFirst(2)
+                        } else {
+                            current.append(escaped)
+                        }
+                    default: current.append(escaped)
+                    }
+                } else {
+                    current.append(byte)
+                }
+            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                if inWord { words.append(String(decoding: current, as: UTF8.self)) }
+                current = []
+                inWord = false
+            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                quote = byte
+                inWord = true
+            } else {
+                current.append(byte)
+                inWord = true
+            }
+        }
+        if inWord { words.append(String(decoding: current, as: UTF8.self)) }
+        return words
+    }
+
+    /// redis-cli's layout: `(integer) 1`, `"text"`, `(nil)`, numbered elements for aggregates —
+    /// `1)` arrays, `1~` sets, `1#` maps (`key => value`).
     static func render(_ reply: Reply, indent: String) -> String {
-        func numbered(_ elements: [Reply]) -> String {
-            if elements.isEmpty { return "(empty array)\n" }
+        func numbered(_ elements: [Reply], marker: String = ")", empty: String = "(empty array)") -> String {
+            if elements.isEmpty { return empty + "\n" }
             return elements.enumerated().map { index, element in
-                let prefix = "\(index + 1)) "
+                let prefix = "\(index + 1)\(marker) "
                 let body = render(element, indent: indent + String(repeating: " ", count: prefix.count))
                 return (index == 0 ? "" : indent) + prefix + body
             }.joined()
@@ -54,9 +123,16 @@ struct RedisCLI: AsyncParsableCommand {
         case .double(let value): return "(double) \(value)\n"
         case .bigNumber(let text): return "(big number) \(text)\n"
         case .verbatim(let text): return "\"\(text.dropFirst(4))\"\n"
-        case .array(let elements?), .set(let elements), .push(let elements): return numbered(elements)
+        case .array(let elements?), .push(let elements): return numbered(elements)
+        case .set(let elements): return numbered(elements, marker: "~", empty: "(empty set)")
         case .map(let entries):
-            return numbered(entries.flatMap { [$0.key, $0.value] })
+            if entries.isEmpty { return "(empty hash)\n" }
+            return entries.enumerated().map { index, entry in
+                let prefix = "\(index + 1)# "
+                let key = render(entry.key, indent: "").dropLast()  // keys are scalars in practice
+                let valueIndent = indent + String(repeating: " ", count: prefix.count + key.count + 4)
+                return (index == 0 ? "" : indent) + prefix + key + " => " + render(entry.value, indent: valueIndent)
+            }.joined()
         case .attribute(_, let reply): return render(reply, indent: indent)
         }
     }

@@ -86,6 +86,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     }
 
     /// - Parameters:
+    ///   - configuration: sizes and timeouts (see ``Configuration``).
     ///   - timerLoop: whose timers bound the waits for a free connection (default: the shared loop).
     ///   - connect: opens a new connection.
     public init(

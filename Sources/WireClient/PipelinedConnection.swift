@@ -15,13 +15,13 @@ import Wirestream
 ///
 /// - **Cancelled callers** stop waiting at once (`CancellationError`); their slot stays in the
 ///   FIFO and their reply, when it comes, is read and dropped — the next caller gets the next reply.
-/// - **A caller's timeout** fails that caller with ``TimeoutError`` (`.deadline`) and closes the
+/// - **A caller's timeout** fails that caller with `TimeoutError` (`.deadline`) and closes the
 ///   connection: a server that did not answer one request in time cannot be trusted with the next,
 ///   and the replies still owed would arrive out of step. Every other waiting caller fails with
-///   ``StreamClosedError`` whose `realError` is that timeout.
+///   `StreamClosedError` whose `realError` is that timeout.
 /// - **Bytes that do not parse** fail the caller whose reply they were with the
-///   ``WireProtocolError``; the connection closes and the others fail with ``StreamClosedError``.
-/// - **The peer closing** fails every waiting caller with ``StreamClosedError``.
+///   `WireProtocolError`; the connection closes and the others fail with `StreamClosedError`.
+/// - **The peer closing** fails every waiting caller with `StreamClosedError`.
 ///
 /// Replies are read by one reader task on the stream's loop, started when the first caller waits;
 /// it idles (no read pending) while nobody waits and ends when the stream closes. Callers on the
@@ -51,7 +51,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         stream.setCloseCallback { [weak self] in self?.streamClosed() }
     }
 
-    /// True once the stream is closed; every later call fails with ``StreamClosedError``.
+    /// True once the stream is closed; every later call fails with `StreamClosedError`.
     public var isClosed: Bool { stream.isClosed }
 
     /// Callers waiting for a reply (cancelled ones whose reply is still owed included). Loop thread.
@@ -60,9 +60,11 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     // MARK: Sending
 
     /// Writes `request` (already encoded) and returns its reply.
-    /// - Parameter timeout: how long to wait for the reply (`nil`: for ever). Past it the call
-    ///   throws ``TimeoutError`` and the connection closes (see the type's discussion).
-    /// - Throws: ``StreamClosedError`` if the connection is or becomes closed; ``WireProtocolError``
+    /// - Parameters:
+    ///   - request: the request's bytes, as its grammar's encoder wrote them.
+    ///   - timeout: how long to wait for the reply (`nil`: for ever). Past it the call
+    ///     throws `TimeoutError` and the connection closes (see the type's discussion).
+    /// - Throws: `StreamClosedError` if the connection is or becomes closed; `WireProtocolError`
     ///   if the reply does not parse; `CancellationError` if the task is cancelled meanwhile.
     public func send(_ request: [UInt8], timeout: Duration? = nil) async throws -> Reply {
         let slot = OneShot<Reply>()
@@ -102,7 +104,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         }
     }
 
-    /// Closes the connection at once; waiting callers fail with ``StreamClosedError``.
+    /// Closes the connection at once; waiting callers fail with `StreamClosedError`.
     public func close() {
         stream.close()
     }
@@ -203,7 +205,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     }
 
     /// The connection cannot go on: the caller whose reply failed gets `error`, the rest a
-    /// ``StreamClosedError`` whose `realError` is it.
+    /// `StreamClosedError` whose `realError` is it.
     private func failAll(_ error: any Error) {
         let closed: StreamClosedError
         if let streamClosed = error as? StreamClosedError {

@@ -16,9 +16,9 @@ import Wirestream
 ///
 /// **Three kinds of failure, told apart by type:** the server said no — an error reply is a
 /// ``Reply`` value (`.error`), returned, not thrown (the handshake and ``transaction(_:)`` throw it as
-/// ``RedisServerError``); the bytes were wrong — ``WireProtocolError``; the transport failed —
-/// ``StreamClosedError`` (its `realError` says why: reset, TLS, a limit) or ``TimeoutError``.
-/// A command that times out closes the connection (see ``PipelinedConnection``).
+/// ``RedisServerError``); the bytes were wrong — `WireProtocolError`; the transport failed —
+/// `StreamClosedError` (its `realError` says why: reset, TLS, a limit) or `TimeoutError`.
+/// A command that times out closes the connection (see `PipelinedConnection`).
 ///
 /// **Reconnection.** When the connection is gone (the server closed it, a command timed out, the
 /// network failed), the next command connects again — commands that were in flight failed and are
@@ -65,8 +65,8 @@ public final class RedisClient: Sendable {
     /// Connects, then says `HELLO 3` (or, for RESP2 or a server that refuses it, `AUTH` and
     /// `CLIENT SETNAME`) and `SELECT`s the database, all within `connectTimeout`.
     /// - Throws: ``RedisServerError`` when the server refuses the handshake (`WRONGPASS`, …);
-    ///   ``StreamClosedError`` whose `realError` is the connect failure (refused, ``TimeoutError``,
-    ///   ``TLSError``, …).
+    ///   `StreamClosedError` whose `realError` is the connect failure (refused, `TimeoutError`,
+    ///   `TLSError`, …).
     public static func connect(_ configuration: RedisConfiguration, loop: IOLoop = .current) async throws -> RedisClient {
         RedisClient(configuration: configuration, loop: loop, session: try await open(configuration, loop: loop))
     }
@@ -137,8 +137,8 @@ public final class RedisClient: Sendable {
     // MARK: Commands
 
     /// Sends a command given as words and returns its reply (an `.error` reply is returned, not thrown).
-    /// - Throws: ``StreamClosedError``, ``TimeoutError`` (the connection then closes),
-    ///   ``WireProtocolError`` for a malformed reply, `CancellationError`.
+    /// - Throws: `StreamClosedError`, `TimeoutError` (the connection then closes),
+    ///   `WireProtocolError` for a malformed reply, `CancellationError`.
     @discardableResult
     public func send(_ arguments: String...) async throws -> Reply {
         try await send(Command(arguments))
@@ -244,7 +244,7 @@ public final class RedisClient: Sendable {
     }
 
     /// Closes the connection at once; commands still waiting, and every later one, fail with
-    /// ``StreamClosedError``.
+    /// `StreamClosedError`.
     public func close() {
         let connection = state.withLock { state in
             state.closedByCaller = true

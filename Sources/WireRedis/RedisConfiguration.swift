@@ -30,7 +30,7 @@ public struct RedisConfiguration: Sendable {
     public var clientName: String?
     /// Default RESP3, falling back to RESP2 on servers that refuse `HELLO 3`.
     public var protocolVersion: ProtocolVersion = .resp3
-    /// TLS (`rediss://`): verification on by default (see ``TLSConfiguration``); `nil`: plain TCP.
+    /// TLS (`rediss://`): verification on by default (see `TLSConfiguration`); `nil`: plain TCP.
     public var tls: TLSConfiguration?
     /// The name the server's certificate must carry (default: `host`).
     public var tlsServerName: String?
@@ -50,7 +50,7 @@ public struct RedisConfiguration: Sendable {
     /// Commands during the wait fail at once with ``RedisReconnectError`` instead of queueing up.
     public var reconnectBackoff: (initial: Duration, maximum: Duration) = (.milliseconds(100), .seconds(5))
     /// The most bytes one reply may occupy in the read buffer (the grammar allows 512 MB bulk
-    /// strings; a client need not). Past it the connection closes with ``StreamBufferFullError``.
+    /// strings; a client need not). Past it the connection closes with `StreamBufferFullError`.
     public var maxReplyBytes: Int = 64 * 1024 * 1024
 
     /// A plain TCP connection to `host`:`port` as the default user.

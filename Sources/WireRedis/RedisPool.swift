@@ -33,7 +33,7 @@ public final class RedisPool: Sendable {
     }
 
     /// Lends a connection to `body` for as long as it runs.
-    /// - Throws: ``ConnectionPoolTimeoutError`` when none is free in time; what `body` throws.
+    /// - Throws: `ConnectionPoolTimeoutError` when none is free in time; what `body` throws.
     public func withConnection<R>(_ body: (RedisClient) async throws -> R) async throws -> R {
         try await pool.withConnection(body)
     }
