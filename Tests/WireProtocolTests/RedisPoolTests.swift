@@ -140,3 +140,32 @@ final class PoolCounters: Sendable {
     let inUse = Atomic<Int>(0)
     let peak = Atomic<Int>(0)
 }
+
+@Suite(.serialized)
+struct RedisScanTests {
+    @Test func everyScanVariantVisitsEveryElementAcrossPages() async throws {
+        let server = try RedisClientTests.startRedis()
+        defer { server.stop() }
+        let redis = try await RedisClient.connect(port: server.port)
+        defer { redis.close() }
+        _ = try await redis.pipeline((0..<300).map { ["SET", "user:\($0)", "x"] } + [["SET", "other", "y"]])
+        _ = try await redis.pipeline((0..<200).map { ["HSET", "hash", "f\($0)", "v\($0)"] })
+        _ = try await redis.pipeline((0..<200).map { ["SADD", "set", "m\($0)"] })
+        _ = try await redis.pipeline((0..<200).map { ["ZADD", "zset", "\($0)", "z\($0)"] })
+        var keys = Set<String>()
+        for try await key in redis.scan(match: "user:*", count: 20) { keys.insert(key) }
+        #expect(keys == Set((0..<300).map { "user:\($0)" }))
+        var typed = Set<String>()
+        for try await key in redis.scan(type: "hash") { typed.insert(key) }
+        #expect(typed == ["hash"])
+        var fields: [String: String] = [:]
+        for try await (field, value) in redis.hscan("hash", count: 10) { fields[field] = String(decoding: value, as: UTF8.self) }
+        #expect(fields.count == 200 && fields["f7"] == "v7")
+        var members = Set<String>()
+        for try await member in redis.sscan("set", match: "m1*") { members.insert(member) }
+        #expect(members == Set((0..<200).map { "m\($0)" }.filter { $0.hasPrefix("m1") }))
+        var scores: [String: Double] = [:]
+        for try await (member, score) in redis.zscan("zset", count: 10) { scores[member] = score }
+        #expect(scores.count == 200 && scores["z42"] == 42)
+    }
+}
