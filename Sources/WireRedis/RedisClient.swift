@@ -90,7 +90,7 @@ public final class RedisClient: Sendable {
                 host: configuration.host, port: configuration.port, serverHostname: configuration.tlsServerName,
                 timeout: configuration.connectTimeout)
         }
-        let connection = PipelinedConnection<Reply>(stream: stream)
+        let connection = PipelinedConnection<Reply>(stream: stream, readReply: { try await Reply.read(from: $0) })
         do {
             let version = try await handshake(connection, configuration, deadline: started)
             return Session(connection: connection, protocolVersion: version)

@@ -1,23 +1,23 @@
-/// A first-in first-out queue (shared with the client modules of this package) on an array with a moving head, so popping is O(1)
-/// and the storage is reused.
+/// A first-in first-out queue on an array with a moving head, so popping is O(1) and the storage
+/// is reused. Shared with the client modules of this package, inlinable so they specialise it.
 package struct FIFO<Element> {
-    private var items: [Element] = []
-    private var head = 0
+    @usableFromInline var items: [Element] = []
+    @usableFromInline var head = 0
 
-    package init() {}
+    @inlinable package init() {}
 
-    package var isEmpty: Bool { head == items.count }
-    package var count: Int { items.count - head }
+    @inlinable package var isEmpty: Bool { head == items.count }
+    @inlinable package var count: Int { items.count - head }
 
     /// The queued elements, first to last.
-    package var elements: ArraySlice<Element> { items[head...] }
-    package var first: Element? { isEmpty ? nil : items[head] }
+    @inlinable package var elements: ArraySlice<Element> { items[head...] }
+    @inlinable package var first: Element? { isEmpty ? nil : items[head] }
 
-    package mutating func append(_ element: Element) {
+    @inlinable package mutating func append(_ element: Element) {
         items.append(element)
     }
 
-    package mutating func popFirst() -> Element? {
+    @inlinable package mutating func popFirst() -> Element? {
         guard head < items.count else { return nil }
         let element = items[head]
         head += 1

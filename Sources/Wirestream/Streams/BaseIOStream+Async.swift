@@ -247,12 +247,12 @@ extension BaseIOStream {
 /// the client modules of this package.)
 package final class OneShot<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: touched only on the stream's loop thread.
-    package private(set) var result: Result<Value, any Error>?
-    private var continuation: UnsafeContinuation<Value, any Error>?
+    @usableFromInline package private(set) var result: Result<Value, any Error>?
+    @usableFromInline var continuation: UnsafeContinuation<Value, any Error>?
 
-    package init() {}
+    @inlinable package init() {}
 
-    package func attach(_ continuation: UnsafeContinuation<Value, any Error>) {
+    @inlinable package func attach(_ continuation: UnsafeContinuation<Value, any Error>) {
         if let result {
             continuation.resume(with: result)
         } else {
@@ -260,7 +260,7 @@ package final class OneShot<Value: Sendable>: @unchecked Sendable {
         }
     }
 
-    package func complete(_ outcome: Result<Value, any Error>) {
+    @inlinable package func complete(_ outcome: Result<Value, any Error>) {
         guard result == nil else { return }
         result = outcome
         if let continuation {
