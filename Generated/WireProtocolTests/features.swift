@@ -516,3 +516,103 @@ extension Nested: WireMessage {
         return Nested(first: _first8, second: _second9, third: _third10)
     }
 }
+
+// MARK: - Journal
+
+/// Entries until the peer closes: each a 2-byte big-endian length and that many bytes.
+///
+/// On the wire, e.g.: `\x00\x03abc\x00\x03abc`
+public struct Journal: Sendable, Hashable {
+    public var entries: [JournalEntry]
+
+    public init(entries: [JournalEntry]) {
+        self.entries = entries
+    }
+}
+
+extension Journal: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Journal {
+        let _outer = try _wire.enter("Journal", depth: _depth, limit: 64)
+        _wire.field = "entries"
+        var entries: [JournalEntry] = []
+        while try await !_wire.atEndOfInput() {
+            if entries.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
+            let _element = try await JournalEntry.read(&_wire, depth: _depth + 1)
+            entries.append(_element)
+            _wire.field = "entries"
+        }
+        _wire.leave(_outer)
+        return Journal(entries: entries)
+    }
+}
+
+extension Journal: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Journal"
+        writer.field = "entries"
+        try writer.checkCount(self.entries.count, max: 4)
+        for _element in self.entries {
+            try _element.encode(into: &writer)
+        }
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - JournalEntry
+
+/// On the wire, e.g.: `\x00\x03abc`
+public struct JournalEntry: Sendable, Hashable {
+    public var text: String
+
+    public init(text: String) {
+        self.text = text
+    }
+}
+
+extension JournalEntry: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> JournalEntry {
+        let _outer = try _wire.enter("JournalEntry", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "text"
+        let _length13 = try _wire.length(_wire.int(length), max: 64)
+        let text: String
+        if let _fast = try _source.readBytesIfBuffered(_length13, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try await _source.readBytes(_length13, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return JournalEntry(text: text)
+    }
+}
+
+extension JournalEntry: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "JournalEntry"
+        let _length = Array(self.text.utf8).count
+        writer.field = "length"
+        try writer.binary(_length, as: UInt16.self, bigEndian: true)
+        writer.field = "text"
+        try writer.exact(Array(self.text.utf8), count: Int(truncatingIfNeeded: _length), max: 64)
+        writer.message = _outer
+        writer.field = ""
+    }
+}

@@ -148,6 +148,8 @@ indirect enum Read {
     case reference(String, location: SourceLocation)
     case repeatCount(element: Read, count: Expression, max: Limit?, location: SourceLocation)
     case repeatUntil(element: Read, terminator: Literal, max: Limit?, location: SourceLocation)
+    /// `Element * until close`: elements until a clean EOF between two of them.
+    case repeatUntilClose(element: Read, max: Limit?, location: SourceLocation)
     /// `condition ? a : b`, either side `null` (`nil`), making the field optional.
     case conditional(condition: Expression, then: Read?, else: Read?, location: SourceLocation)
 
@@ -155,7 +157,7 @@ indirect enum Read {
         switch self {
         case .until(_, _, _, let location), .bytes(_, _, _, _, let location), .rest(_, _, _, let location),
             .binary(_, let location), .reference(_, let location), .repeatCount(_, _, _, let location),
-            .repeatUntil(_, _, _, let location), .conditional(_, _, _, let location):
+            .repeatUntil(_, _, _, let location), .repeatUntilClose(_, _, let location), .conditional(_, _, _, let location):
             location
         }
     }

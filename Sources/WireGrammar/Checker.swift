@@ -134,7 +134,10 @@ struct Checker {
     private mutating func checkItems(
         _ items: [Item], in message: MessageDeclaration, scope: inout Scope, streamed: inout [SourceLocation]
     ) {
-        for item in items {
+        for (index, item) in items.enumerated() {
+            if index < items.count - 1, let untilClose = Self.untilCloseRead(item) {
+                error(untilClose.location, "nothing can follow a repetition 'until close': the input has ended there")
+            }
             switch item {
             case .literal:
                 break
@@ -227,7 +230,7 @@ struct Checker {
             checkLimit(max)
             checkInteger(count, scope: scope)
             return checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
-        case .repeatUntil(let element, _, let max, _):
+        case .repeatUntil(let element, _, let max, _), .repeatUntilClose(let element, let max, _):
             checkLimit(max)
             return checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
         case .conditional(let condition, let then, let otherwise, let location):
@@ -394,6 +397,17 @@ struct Checker {
         return (names, true)
     }
 
+    /// The `* until close` repetition an item reads, if it does (directly).
+    private static func untilCloseRead(_ item: Item) -> Read? {
+        switch item {
+        case .field(_, _, let read), .local(_, _, .read(let read)):
+            if case .repeatUntilClose = read { return read }
+            return nil
+        default:
+            return nil
+        }
+    }
+
     private func leading(_ read: Read) -> (names: [String], mayBeEmpty: Bool) {
         switch read {
         case .until, .binary: return ([], false)
@@ -401,6 +415,7 @@ struct Checker {
         case .reference(let name, _): return ([name], false)
         case .repeatCount(let element, _, _, _): return (leading(element).names, true)
         case .repeatUntil(let element, _, _, _): return (leading(element).names, false)
+        case .repeatUntilClose(let element, _, _): return (leading(element).names, true)
         case .conditional(_, let a, let b, _):
             return ((a.map { leading($0).names } ?? []) + (b.map { leading($0).names } ?? []), true)
         }
@@ -449,7 +464,8 @@ struct Checker {
         func visit(_ read: Read) {
             switch read {
             case .reference(let name, let location): body(name, location)
-            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _): visit(element)
+            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _):
+                visit(element)
             case .conditional(_, let a, let b, _):
                 if let a { visit(a) }
                 if let b { visit(b) }
@@ -491,7 +507,7 @@ struct Checker {
                 }
             case .conditional(_, _, _, let location):
                 error(location, "a request message cannot contain a conditional read (its encoder could not choose)")
-            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _):
+            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _):
                 checkRead(element)
             case .bytes(_, _, _, true, let location), .rest(_, _, true, let location):
                 error(location, "a request message cannot stream a field (its encoder writes values)")

@@ -205,6 +205,10 @@ struct Parser {
         advance()
         if current.isWord("until") {
             advance()
+            if current.isWord("close") {
+                advance()
+                return .repeatUntilClose(element: element, max: try optionalLimit(), location: location)
+            }
             let terminator = try literal()
             return .repeatUntil(element: element, terminator: terminator, max: try optionalLimit(), location: location)
         }

@@ -98,6 +98,10 @@ struct SampleWriter {
             write(element, into: &bytes)
             bytes += terminator.bytes
             return nil
+        case .repeatUntilClose(let element, _, _):
+            write(element, into: &bytes)
+            write(element, into: &bytes)
+            return nil
         case .conditional(let condition, let then, let otherwise, _):
             if let chosen = evaluate(condition) != 0 ? then : otherwise { return write(chosen, into: &bytes) }
             return nil

@@ -116,6 +116,9 @@ extension SwiftGenerator {
             code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
             emitEach(element, of: value, values: values)
             code.line("writer.literal(\(SwiftNames.bytes(terminator.bytes)))")
+        case .repeatUntilClose(let element, let max, _):
+            code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
+            emitEach(element, of: value, values: values)  // the end of the stream ends it: nothing to write
         case .conditional:
             break  // refused by the checker for request messages
         }

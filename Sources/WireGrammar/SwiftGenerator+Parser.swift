@@ -241,6 +241,19 @@ extension SwiftGenerator {
             }
             code.line("}")
             emitLiteral(terminator)
+        case .repeatUntilClose(let element, let max, _):
+            let elementType = type(of: element)
+            let limit = limit(max, default: Self.defaultCountMax)
+            code.line("var \(target): [\(elementType.swiftName)] = []")
+            let field = fieldLiteral
+            code.line("while try await !_wire.atEndOfInput() {")
+            nested { generator in
+                generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
+                generator.emitValue(element, into: "_element", names: names)
+                generator.code.line("\(target).append(_element)")
+                generator.code.line("_wire.field = \(field)")
+            }
+            code.line("}")
         case .conditional(let condition, let then, let otherwise, _):
             let resultType = type(of: read)
             let test = expression(condition, names: names)
@@ -316,7 +329,7 @@ extension SwiftGenerator {
             code.line("let \(target) = try await _wire.rest(max: \(max?.value ?? Int.max)) { \(conversionCall(conversion, bytes: "$0")) }")
         case .reference(let name, _):
             code.line("let \(target) = try await \(name).read(&_wire, depth: _depth + 1)")
-        case .repeatCount, .repeatUntil, .conditional:
+        case .repeatCount, .repeatUntil, .repeatUntilClose, .conditional:
             emitRead(read, into: target, names: names)
         }
     }

@@ -194,7 +194,8 @@ struct SwiftGenerator {
         case .rest(_, let c, _, _): return type(ofConversion: c)
         case .binary(let binary, _): return .binary(binary)
         case .reference(let name, _): return .message(name)
-        case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _): return .array(type(of: element))
+        case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _):
+            return .array(type(of: element))
         case .conditional(_, let a, let b, _):
             let inner = type(of: (a ?? b)!)
             return a == nil || b == nil ? .optional(inner) : inner

@@ -30,6 +30,13 @@ struct DiagnosticTests {
               let n = until "\\r\\n" as int
             }
             """, location: "2:15", message: "'n' is used before it is parsed (line 3)"),
+        BadGrammar(name: "an item after a repetition until close", source: """
+            message A {
+              items: B * until close max 4
+              "END"
+            }
+            message B { x: until "\\n" max 8 }
+            """, location: "2:12", message: "nothing can follow a repetition 'until close'"),
         BadGrammar(name: "unbounded rest", source: """
             message A {
               body: rest

@@ -121,3 +121,33 @@ struct FeatureGrammarTests {
         #expect(Array(chunks.joined()) == payload)
     }
 }
+
+/// `Item * until close`: items until a clean EOF between two of them.
+struct RepetitionUntilCloseTests {
+    static let journal = Journal(entries: [JournalEntry(text: "one"), JournalEntry(text: ""), JournalEntry(text: "three")])
+
+    @Test func entriesUntilTheEndOfTheInputAtEverySplitAndBack() async throws {
+        let wire = try Self.journal.encoded()
+        #expect(wire == [0, 3] + bytes("one") + [0, 0] + [0, 5] + bytes("three"))  // nothing marks the end
+        #expect(try await readEverySplit(wire) { try await Journal.read(from: $0) } == Self.journal)
+        #expect(try await readEverySplit([]) { try await Journal.read(from: $0) } == Journal(entries: []))
+    }
+
+    @Test func anEndInsideAnEntryIsATruncation() async throws {
+        let cut = try Array(Self.journal.encoded().dropLast(2))  // "thr" of "three"
+        let error = await protocolError(cut) { try await Journal.read(from: $0) }
+        #expect(error?.kind == .truncated)
+        let halfLength = [0, 3] + bytes("one") + [0]  // EOF inside the next entry's length
+        #expect(await protocolError(halfLength) { try await Journal.read(from: $0) }?.kind == .truncated)
+    }
+
+    @Test func moreEntriesThanTheLimitAreRefusedEitherWay() async throws {
+        let entry: [UInt8] = [0, 1] + bytes("x")
+        let five = Array(repeating: entry, count: 5).flatMap { $0 }
+        let error = await protocolError(five) { try await Journal.read(from: $0) }
+        #expect(error?.kind == .limitExceeded(limit: 4, value: 5))
+        #expect(throws: WireEncodingError.self) {
+            try Journal(entries: Array(repeating: JournalEntry(text: "x"), count: 5)).encoded()
+        }
+    }
+}

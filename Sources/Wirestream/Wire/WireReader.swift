@@ -243,6 +243,17 @@ public struct WireReader<Source: ByteSource> {
         WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
     }
 
+    /// True at a clean end of the input (EOF with nothing left), where a repetition `until close`
+    /// ends; a source closed by an error throws it.
+    @inlinable
+    public func atEndOfInput() async throws -> Bool {
+        do {
+            return try await source.peek(1) { $0.isEmpty }
+        } catch let closed as StreamClosedError where closed.realError == nil {
+            return true
+        }
+    }
+
     @usableFromInline
     func hasLeftoverBytes() async -> Bool {
         ((try? await source.peek(1) { $0.count }) ?? 0) > 0
