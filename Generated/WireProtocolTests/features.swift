@@ -616,3 +616,56 @@ extension JournalEntry: WireRequest {
         writer.field = ""
     }
 }
+
+// MARK: - Framed
+
+/// A length that counts a 2-byte kind as well as the payload, and a check whose result is unused.
+///
+/// On the wire, e.g.: `\x00\x00\x00\x03\x00\x03a`
+public struct Framed: Sendable, Hashable {
+    public var kind: UInt16
+    public var payload: String
+
+    public init(kind: UInt16, payload: String) {
+        self.kind = kind
+        self.payload = payload
+    }
+}
+
+extension Framed: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Framed {
+        let _outer = try _wire.enter("Framed", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try await _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "kind"
+        let kind: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "payloadLength"
+        let payloadLength: Int = try _wire.subtract(_wire.int(length), 2)
+        _wire.field = "payload"
+        let _length14 = try _wire.length(payloadLength, max: 1024)
+        let payload: String
+        if let _fast = try _source.readBytesIfBuffered(_length14, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            payload = _fast
+        } else {
+            payload = try await _source.readBytes(_length14, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.field = "checkKind"
+        _ = try Self.checkKind(kind)
+        _wire.leave(_outer)
+        return Framed(kind: kind, payload: payload)
+    }
+}

@@ -80,6 +80,8 @@ enum LocalValue {
     case read(Read)
     /// `call name(arg, …)`: a static function written by hand beside the generated type.
     case call(function: String, arguments: [(String, SourceLocation)], location: SourceLocation)
+    /// `let n = length - 2`: integer arithmetic over earlier values, nothing read.
+    case expression(Expression)
 }
 
 struct Capture {

@@ -152,6 +152,9 @@ struct Checker {
                 }
             case .local(let name, let location, .call(_, let arguments, _)):
                 for (argument, argumentLocation) in arguments { _ = lookUp(argument, argumentLocation, scope: scope) }
+                if name != "_" { declare(name, location, .int, in: &scope) }  // "_": a check, nothing kept
+            case .local(let name, let location, .expression(let computed)):
+                checkInteger(computed, scope: scope)
                 declare(name, location, .int, in: &scope)
             case .conditional(let condition, let inner, _):
                 checkCondition(condition, scope: scope)
@@ -387,7 +390,7 @@ struct Checker {
             switch item {
             case .literal(let literal): step = ([], literal.bytes.isEmpty)
             case .field(_, _, let read), .local(_, _, .read(let read)): step = leading(read)
-            case .local(_, _, .call): step = ([], true)
+            case .local(_, _, .call), .local(_, _, .expression): step = ([], true)
             case .conditional(_, let inner, _): step = (leading(inner).names, true)
             case .regex: step = ([], false)
             }
@@ -529,6 +532,8 @@ struct Checker {
                     }
                 case .local(_, let location, .call):
                     error(location, "a request message cannot call hand-written code to compute a value (its encoder could not invert it)")
+                case .local(let name, let location, .expression):
+                    error(location, "'\(name)' cannot be encoded yet: a request message's encoder cannot solve a computed 'let' for the values it depends on; read the length itself and use it directly")
                 case .conditional(_, _, let location):
                     error(location, "a request message cannot contain 'if' (its encoder could not choose)")
                 case .regex(_, let location, _, _):

@@ -139,21 +139,19 @@ struct Parser {
             let nameLocation = current.location
             let name = try identifier("a name")
             try expect("=")
-            if current.isWord("call") {
-                let callLocation = current.location
-                advance()
-                let function = try identifier("a function name")
-                try expect("(")
-                var arguments: [(String, SourceLocation)] = []
-                while !current.isSymbol(")") {
-                    let argumentLocation = current.location
-                    arguments.append((try identifier("an argument"), argumentLocation))
-                    if !accept(",") { break }
-                }
-                try expect(")")
-                return .local(name: name, location: nameLocation, value: .call(function: function, arguments: arguments, location: callLocation))
+            if current.isWord("call") { return .local(name: name, location: nameLocation, value: try call()) }
+            if startsCondition() {
+                // `let n = length - 2` computes; `let n = length > 0 ? bytes(…) : null` reads.
+                let start = position
+                let computed = try expression()
+                if !current.isSymbol("?") { return .local(name: name, location: nameLocation, value: .expression(computed)) }
+                position = start
             }
             return .local(name: name, location: nameLocation, value: .read(try read()))
+        }
+        if current.isWord("call") {
+            // A check whose result is not kept: `call checkVersion(major, minor)`.
+            return .local(name: "_", location: location, value: try call())
         }
         if current.isWord("if") {
             advance()
@@ -214,6 +212,22 @@ struct Parser {
         }
         let count = try additive()
         return .repeatCount(element: element, count: count, max: try optionalLimit(), location: location)
+    }
+
+    /// `call function(argument, …)`: a hand-written hook's result.
+    private mutating func call() throws -> LocalValue {
+        let callLocation = current.location
+        advance()  // "call"
+        let function = try identifier("a function name")
+        try expect("(")
+        var arguments: [(String, SourceLocation)] = []
+        while !current.isSymbol(")") {
+            let argumentLocation = current.location
+            arguments.append((try identifier("an argument"), argumentLocation))
+            if !accept(",") { break }
+        }
+        try expect(")")
+        return .call(function: function, arguments: arguments, location: callLocation)
     }
 
     private mutating func optionalRead() throws -> Read? {

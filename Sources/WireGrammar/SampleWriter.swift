@@ -59,6 +59,8 @@ struct SampleWriter {
                 if let value = write(read, into: &bytes) { values[name] = value }
             case .local(let name, _, .call):
                 values[name] = 3
+            case .local(let name, _, .expression(let computed)):
+                values[name] = evaluate(computed)
             case .conditional(let condition, let inner, _):
                 if evaluate(condition) != 0 { write(inner, into: &bytes) }
             case .regex(let pattern, _, _, _):

@@ -88,7 +88,7 @@ extension SwiftGenerator {
                 default:
                     break  // the checker allows only integer framings here
                 }
-            case .local(_, _, .call), .conditional, .regex:
+            case .local(_, _, .call), .local(_, _, .expression), .conditional, .regex:
                 break  // refused by the checker for request messages
             }
         }

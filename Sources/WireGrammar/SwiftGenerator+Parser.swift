@@ -152,10 +152,22 @@ extension SwiftGenerator {
                 emitRead(read, into: local, names: names)
                 if !read.isStreamed { names.locals[name] = (local, type(of: read)) }
             case .local(let name, _, .call(let function, let arguments, _)):
-                let local = SwiftNames.identifier(name)
                 let values = arguments.map { names.locals[$0.0]?.swift ?? SwiftNames.identifier($0.0) }
+                let call = "try Self.\(SwiftNames.identifier(function))(\(values.joined(separator: ", ")))"
+                if name == "_" {  // a check: its result is not kept (and needs no name)
+                    code.line("_wire.field = \(SwiftNames.stringLiteral(function))")
+                    code.line("_ = \(call)")
+                } else {
+                    let local = SwiftNames.identifier(name)
+                    code.line("_wire.field = \(SwiftNames.stringLiteral(name))")
+                    code.line("let \(local): Int = \(call)")
+                    names.locals[name] = (local, .int)
+                }
+            case .local(let name, _, .expression(let computed)):
+                let local = SwiftNames.identifier(name)
+                let value = expression(computed, names: names)
                 code.line("_wire.field = \(SwiftNames.stringLiteral(name))")
-                code.line("let \(local): Int = try Self.\(SwiftNames.identifier(function))(\(values.joined(separator: ", ")))")
+                code.line("let \(local): Int = \(tryPrefix(value))\(value)")
                 names.locals[name] = (local, .int)
             case .conditional(let condition, let inner, _):
                 // Names read inside the block are optional after it: declared here, set inside.

@@ -37,6 +37,19 @@ struct DiagnosticTests {
             }
             message B { x: until "\\n" max 8 }
             """, location: "2:12", message: "nothing can follow a repetition 'until close'"),
+        BadGrammar(name: "a computed let in a request message", source: """
+            request message A {
+              let length = u32be
+              let payload = length - 2
+              data: bytes(payload)
+            }
+            """, location: "3:7", message: "'payload' cannot be encoded yet"),
+        BadGrammar(name: "a computed let that is a condition", source: """
+            message A {
+              let n = u8
+              let big = n > 2
+            }
+            """, location: "3:15", message: "a length or count cannot be a condition"),
         BadGrammar(name: "unbounded rest", source: """
             message A {
               body: rest

@@ -151,3 +151,29 @@ struct RepetitionUntilCloseTests {
         }
     }
 }
+
+extension Framed {
+    /// The grammar's `call checkKind(kind)`: kind 0 is reserved. Its result is not kept.
+    public static func checkKind(_ kind: UInt16) throws -> Bool {
+        if kind == 0 { throw WireConversionFailure(.invalidValue("kind 0 is reserved")) }
+        return true
+    }
+}
+
+/// `let name = expression` and `call` as a check of its own.
+struct ComputedLetTests {
+    @Test func aLengthThatCountsTheHeaderIsComputedWithALet() async throws {
+        let wire: [UInt8] = [0, 0, 0, 5, 0, 7] + bytes("abc")
+        #expect(try await readEverySplit(wire) { try await Framed.read(from: $0) } == Framed(kind: 7, payload: "abc"))
+    }
+
+    @Test func aComputedLengthBelowZeroIsANegativeLengthError() async throws {
+        let error = await protocolError([0, 0, 0, 1, 0, 7]) { try await Framed.read(from: $0) }
+        #expect(error?.kind == .negativeLength(-1))
+    }
+
+    @Test func aCheckRefusesInputWithoutBindingAName() async throws {
+        let error = await protocolError([0, 0, 0, 3, 0, 0] + bytes("x")) { try await Framed.read(from: $0) }
+        #expect(error?.kind == .invalidValue("kind 0 is reserved"))
+    }
+}
