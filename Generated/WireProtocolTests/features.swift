@@ -669,3 +669,193 @@ extension Framed: WireMessage {
         return Framed(kind: kind, payload: payload)
     }
 }
+
+// MARK: - TypedFrame
+
+/// The most common binary framing: a 4-byte length that counts a 2-byte kind and the payload.
+///
+/// On the wire, e.g.: `\x00\x00\x00\x03\x00\x03a`
+public struct TypedFrame: Sendable, Hashable {
+    public var kind: UInt16
+    public var payload: [UInt8]
+
+    public init(kind: UInt16, payload: [UInt8]) {
+        self.kind = kind
+        self.payload = payload
+    }
+}
+
+extension TypedFrame: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> TypedFrame {
+        let _outer = try _wire.enter("TypedFrame", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try await _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "kind"
+        let kind: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "payload"
+        let _length15 = try _wire.length(_wire.subtract(_wire.int(length), 2), max: 1024)
+        let payload: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length15, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            payload = _fast
+        } else {
+            payload = try await _source.readBytes(_length15, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        _wire.leave(_outer)
+        return TypedFrame(kind: kind, payload: payload)
+    }
+}
+
+extension TypedFrame: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "TypedFrame"
+        let _length = try writer.solve(self.payload.count, scale: 1, offset: -2)
+        writer.field = "length"
+        try writer.binary(_length, as: UInt32.self, bigEndian: true)
+        writer.field = "kind"
+        writer.binary(self.kind, bigEndian: true)
+        writer.field = "payload"
+        try writer.exact(self.payload, count: (Int(truncatingIfNeeded: _length) &- 2), max: 1024)
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - NamedFrame
+
+/// The same, with the payload's length named by a computed 'let'.
+///
+/// On the wire, e.g.: `\x00\x00\x00\x03\x00\x03a`
+public struct NamedFrame: Sendable, Hashable {
+    public var kind: UInt16
+    public var payload: [UInt8]
+
+    public init(kind: UInt16, payload: [UInt8]) {
+        self.kind = kind
+        self.payload = payload
+    }
+}
+
+extension NamedFrame: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> NamedFrame {
+        let _outer = try _wire.enter("NamedFrame", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try await _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "kind"
+        let kind: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "payloadLength"
+        let payloadLength: Int = try _wire.subtract(_wire.int(length), 2)
+        _wire.field = "payload"
+        let _length16 = try _wire.length(payloadLength, max: 1024)
+        let payload: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length16, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            payload = _fast
+        } else {
+            payload = try await _source.readBytes(_length16, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        _wire.leave(_outer)
+        return NamedFrame(kind: kind, payload: payload)
+    }
+}
+
+extension NamedFrame: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "NamedFrame"
+        let _length = try writer.solve((self.payload.count), scale: 1, offset: -2)
+        let _payloadLength = self.payload.count
+        writer.field = "length"
+        try writer.binary(_length, as: UInt32.self, bigEndian: true)
+        writer.field = "kind"
+        writer.binary(self.kind, bigEndian: true)
+        writer.field = "payload"
+        try writer.exact(self.payload, count: Int(truncatingIfNeeded: _payloadLength), max: 1024)
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - Words
+
+/// A length in 4-byte words.
+///
+/// On the wire, e.g.: `\x03abcabcabcabc`
+public struct Words: Sendable, Hashable {
+    public var data: [UInt8]
+
+    public init(data: [UInt8]) {
+        self.data = data
+    }
+}
+
+extension Words: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Words {
+        let _outer = try _wire.enter("Words", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "words"
+        let words: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            words = _fast
+        } else {
+            words = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "data"
+        let _length17 = try _wire.length(_wire.multiply(_wire.int(words), 4), max: 1024)
+        let data: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length17, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            data = _fast
+        } else {
+            data = try await _source.readBytes(_length17, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        _wire.leave(_outer)
+        return Words(data: data)
+    }
+}
+
+extension Words: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Words"
+        let _words = try writer.solve(self.data.count, scale: 4, offset: 0)
+        writer.field = "words"
+        try writer.binary(_words, as: UInt8.self, bigEndian: true)
+        writer.field = "data"
+        try writer.exact(self.data, count: (Int(truncatingIfNeeded: _words) &* 4), max: 1024)
+        writer.message = _outer
+        writer.field = ""
+    }
+}

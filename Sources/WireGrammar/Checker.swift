@@ -528,12 +528,14 @@ struct Checker {
                     if !Self.isIntegerFraming(read) {
                         error(location, "'\(name)' cannot be encoded: a 'let' in a request message must be an integer length or count")
                     } else if Self.derivation(of: name, in: Array(items[(index + 1)...])) == nil {
-                        error(location, "'\(name)' cannot be encoded: use it as 'bytes(\(name))' or '… * \(name)' of a later field so the encoder can derive it")
+                        error(location, "'\(name)' cannot be encoded: no later field's length or count is linear in it, so the encoder cannot derive it (use e.g. 'bytes(\(name))', 'bytes(\(name) - 2)' or '… * \(name)')")
                     }
                 case .local(_, let location, .call):
                     error(location, "a request message cannot call hand-written code to compute a value (its encoder could not invert it)")
                 case .local(let name, let location, .expression):
-                    error(location, "'\(name)' cannot be encoded yet: a request message's encoder cannot solve a computed 'let' for the values it depends on; read the length itself and use it directly")
+                    if Self.derivation(of: name, in: Array(items[(index + 1)...])) == nil {
+                        error(location, "'\(name)' cannot be encoded: use it in the length or count of a later field (e.g. 'bytes(\(name))') so the encoder can derive it")
+                    }
                 case .conditional(_, _, let location):
                     error(location, "a request message cannot contain 'if' (its encoder could not choose)")
                 case .regex(_, let location, _, _):
@@ -562,19 +564,63 @@ struct Checker {
         }
     }
 
-    /// The later field whose size gives `name` when encoding: `field: bytes(name)` (its byte
-    /// count) or `field: X * name` (its element count).
-    static func derivation(of name: String, in items: [Item]) -> (field: String, read: Read)? {
-        for item in items {
-            guard case .field(let field, _, let read) = item else { continue }
-            switch read {
-            case .bytes(.name(name, _), _, _, _, _), .repeatCount(_, .name(name, _), _, _):
-                return (field, read)
+    /// How the encoder finds `name` from what it writes later: the size of a later field whose
+    /// length or count is linear in it (`bytes(name)`, `bytes(length - 2)`, `X * (n * 4)`), or —
+    /// through a computed `let` that is linear in it — from that `let`'s own derivation.
+    ///
+    /// ```
+    ///   let length = u32be            length = (payload.count - (-2)) / 1
+    ///   payload: bytes(length - 2)    count  = 1 * length + (-2)
+    /// ```
+    indirect enum Derivation {
+        /// `name = (size - offset) / scale`, where size is the field's byte or element count.
+        case field(name: String, read: Read, scale: Int, offset: Int)
+        /// `name = (value - offset) / scale`, where value is the computed `let` `local`.
+        case local(name: String, source: Derivation, scale: Int, offset: Int)
+    }
+
+    static func derivation(of name: String, in items: [Item]) -> Derivation? {
+        for (index, item) in items.enumerated() {
+            switch item {
+            case .field(let field, _, .bytes(let count, _, _, _, _)), .field(let field, _, .repeatCount(_, let count, _, _)):
+                guard let (scale, offset) = linear(count, in: name), scale != 0, case .field(_, _, let read) = item else { continue }
+                return .field(name: field, read: read, scale: scale, offset: offset)
+            case .local(let local, _, .expression(let computed)):
+                guard let (scale, offset) = linear(computed, in: name), scale != 0,
+                    let source = derivation(of: local, in: Array(items[(index + 1)...]))
+                else { continue }
+                return .local(name: local, source: source, scale: scale, offset: offset)
             default:
                 continue
             }
         }
         return nil
+    }
+
+    /// `expression` as `scale × name + offset` when it is linear in `name` with integer
+    /// coefficients (other names make it unsolvable here); `nil` otherwise or on overflow.
+    static func linear(_ expression: Expression, in name: String) -> (scale: Int, offset: Int)? {
+        switch expression {
+        case .integer(let value, _):
+            return (0, value)
+        case .name(let other, _):
+            return other == name ? (1, 0) : nil
+        case .binary(let op, let a, let b, _):
+            guard let left = linear(a, in: name), let right = linear(b, in: name) else { return nil }
+            func checked(_ result: (Int, Bool), _ more: (Int, Bool)) -> (scale: Int, offset: Int)? {
+                result.1 || more.1 ? nil : (result.0, more.0)
+            }
+            switch op {
+            case "+": return checked(left.scale.addingReportingOverflow(right.scale), left.offset.addingReportingOverflow(right.offset))
+            case "-": return checked(left.scale.subtractingReportingOverflow(right.scale), left.offset.subtractingReportingOverflow(right.offset))
+            case "*" where left.scale == 0:
+                return checked(right.scale.multipliedReportingOverflow(by: left.offset), right.offset.multipliedReportingOverflow(by: left.offset))
+            case "*" where right.scale == 0:
+                return checked(left.scale.multipliedReportingOverflow(by: right.offset), left.offset.multipliedReportingOverflow(by: right.offset))
+            default:
+                return nil  // a product of two unknowns, or a comparison
+            }
+        }
     }
 
     private mutating func error(_ location: SourceLocation, _ message: String) {

@@ -140,7 +140,7 @@ struct Parser {
             let name = try identifier("a name")
             try expect("=")
             if current.isWord("call") { return .local(name: name, location: nameLocation, value: try call()) }
-            if startsCondition() {
+            if startsCondition() || startsProduct() {
                 // `let n = length - 2` computes; `let n = length > 0 ? bytes(…) : null` reads.
                 let start = position
                 let computed = try expression()
@@ -236,6 +236,14 @@ struct Parser {
             return nil
         }
         return try read()
+    }
+
+    /// `value * …` in a `let`: a product when `value` starts with a lowercase letter (values do;
+    /// message names, which `Message * count` repeats, start with a capital).
+    private func startsProduct() -> Bool {
+        guard let word = current.identifier, let first = word.first, first.isLowercase else { return false }
+        if case .symbol("*") = tokens[position + 1].kind { return true }
+        return false
     }
 
     /// A read starts with a condition when it is `name <op> …` or a number.

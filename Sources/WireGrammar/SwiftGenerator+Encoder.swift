@@ -54,19 +54,18 @@ extension SwiftGenerator {
     /// Items in order; `values` maps stored fields to the Swift expressions holding them.
     private mutating func emitEncoding(_ items: [Item], values: [String: String]) {
         var values = values
-        // Derived lets first: each is the size of the later field that uses it.
+        // Derived lets first: each solved from the size of the later field whose length uses it.
         for (index, item) in items.enumerated() {
-            guard case .local(let name, _, .read) = item,
-                let (field, read) = Checker.derivation(of: name, in: Array(items[(index + 1)...])),
-                let value = values[field]
+            let name: String
+            switch item {
+            case .local(let local, _, .read), .local(let local, _, .expression): name = local
+            default: continue
+            }
+            guard let derivation = Checker.derivation(of: name, in: Array(items[(index + 1)...])),
+                let solved = solve(derivation, values: values)
             else { continue }
             let local = "_\(name)"
-            switch read {
-            case .bytes(_, _, let conversion, _, _):
-                code.line("let \(local) = \(encodedBytes(value, conversion)).count")
-            default:
-                code.line("let \(local) = \(value).count")
-            }
+            code.line("let \(local) = \(solved)")
             values[name] = local
         }
         for item in items {
@@ -121,6 +120,28 @@ extension SwiftGenerator {
             emitEach(element, of: value, values: values)  // the end of the stream ends it: nothing to write
         case .conditional:
             break  // refused by the checker for request messages
+        }
+    }
+
+    /// Swift for the value a derivation gives: the field's size, then each linear step undone
+    /// (`(size - offset) / scale`, refused by the writer when it does not divide).
+    private func solve(_ derivation: Checker.Derivation, values: [String: String]) -> String? {
+        func undo(_ size: String, scale: Int, offset: Int) -> String {
+            scale == 1 && offset == 0 ? size : "try writer.solve(\(size), scale: \(scale), offset: \(offset))"
+        }
+        switch derivation {
+        case .field(let field, let read, let scale, let offset):
+            guard let value = values[field] else { return nil }
+            let size: String
+            if case .bytes(_, _, let conversion, _, _) = read {
+                size = "\(encodedBytes(value, conversion)).count"
+            } else {
+                size = "\(value).count"
+            }
+            return undo(size, scale: scale, offset: offset)
+        case .local(_, let source, let scale, let offset):
+            guard let inner = solve(source, values: values) else { return nil }
+            return undo("(\(inner))", scale: scale, offset: offset)
         }
     }
 

@@ -37,13 +37,19 @@ struct DiagnosticTests {
             }
             message B { x: until "\\n" max 8 }
             """, location: "2:12", message: "nothing can follow a repetition 'until close'"),
-        BadGrammar(name: "a computed let in a request message", source: """
+        BadGrammar(name: "a length the encoder cannot solve for", source: """
             request message A {
               let length = u32be
-              let payload = length - 2
-              data: bytes(payload)
+              data: bytes(length * length)
             }
-            """, location: "3:7", message: "'payload' cannot be encoded yet"),
+            """, location: "2:7", message: "'length' cannot be encoded: no later field's length or count is linear in it"),
+        BadGrammar(name: "a computed let no later field uses", source: """
+            request message A {
+              let length = u32be
+              let twice = length * 2
+              data: bytes(length)
+            }
+            """, location: "3:7", message: "'twice' cannot be encoded: use it in the length or count of a later field"),
         BadGrammar(name: "a computed let that is a condition", source: """
             message A {
               let n = u8
@@ -115,7 +121,7 @@ struct DiagnosticTests {
               let n = until " " as int
               x: until "\\n"
             }
-            """, location: "2:7", message: "'n' cannot be encoded: use it as 'bytes(n)'"),
+            """, location: "2:7", message: "'n' cannot be encoded: no later field's length or count is linear in it"),
         BadGrammar(name: "length that is a string", source: """
             message A {
               n: until " " as string

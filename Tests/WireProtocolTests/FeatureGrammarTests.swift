@@ -177,3 +177,24 @@ struct ComputedLetTests {
         #expect(error?.kind == .invalidValue("kind 0 is reserved"))
     }
 }
+
+/// Encoders solve lengths that count more than the payload (`bytes(length - 2)`, `words * 4`).
+struct SolvedLengthTests {
+    @Test func aLengthCountingTheHeaderIsDerivedAndReadBackAtEverySplit() async throws {
+        let frame = TypedFrame(kind: 7, payload: bytes("abc"))
+        let wire: [UInt8] = [0, 0, 0, 5, 0, 7] + bytes("abc")
+        #expect(try frame.encoded() == wire)
+        #expect(try await readEverySplit(wire) { try await TypedFrame.read(from: $0) } == frame)
+        // Through a computed let: the same bytes.
+        let named = NamedFrame(kind: 7, payload: bytes("abc"))
+        #expect(try named.encoded() == wire)
+        #expect(try await readEverySplit(wire) { try await NamedFrame.read(from: $0) } == named)
+    }
+
+    @Test func aLengthInUnitsMustDivide() async throws {
+        let words = Words(data: [UInt8](repeating: 1, count: 8))
+        #expect(try words.encoded() == [2] + [UInt8](repeating: 1, count: 8))
+        #expect(try await readEverySplit(try words.encoded()) { try await Words.read(from: $0) } == words)
+        #expect(throws: WireEncodingError.self) { try Words(data: [1, 2, 3]).encoded() }  // 3 is no whole number of words
+    }
+}

@@ -64,6 +64,18 @@ public struct WireWriter {
         binary(narrow, bigEndian: bigEndian)
     }
 
+    /// The `n` with `scale × n + offset == size`: a length the grammar defines through an
+    /// expression (`bytes(length - 2)`), solved from the size being written; refused when no
+    /// integer fits or the result is negative.
+    @inlinable
+    public func solve(_ size: Int, scale: Int, offset: Int) throws -> Int {
+        let (difference, overflow) = size.subtractingReportingOverflow(offset)
+        guard !overflow, scale != 0, difference % scale == 0, difference / scale >= 0 else {
+            throw fail("\(size) cannot be written as \(scale) × n + \(offset) for a whole n ≥ 0")
+        }
+        return difference / scale
+    }
+
     /// A repetition count, checked against its limit.
     @inlinable
     public func checkCount(_ count: Int, max: Int) throws {
