@@ -859,3 +859,175 @@ extension Words: WireRequest {
         writer.field = ""
     }
 }
+
+// MARK: - MultiLineReply
+
+/// A reply of several lines, SMTP style: `250-first` … `250 last`; a '-' after the code says
+/// another line follows.
+///
+/// On the wire, e.g.: `<match of /(?<code>[0-9]{3})(?:(?<more>-)| )(?<text>[^\r\n]*)\r\n/>`
+public struct MultiLineReply: Sendable, Hashable {
+    public var lines: [ReplyLine]
+
+    public init(lines: [ReplyLine]) {
+        self.lines = lines
+    }
+}
+
+extension MultiLineReply: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> MultiLineReply {
+        let _outer = try _wire.enter("MultiLineReply", depth: _depth, limit: 64)
+        _wire.field = "lines"
+        var lines: [ReplyLine] = []
+        while true {
+            if lines.count == 8 { throw _wire.fail(.limitExceeded(limit: 8, value: 8 + 1)) }
+            let _element = try await ReplyLine.read(&_wire, depth: _depth + 1)
+            lines.append(_element)
+            _wire.field = "lines"
+            if !(_element.more != nil) { break }  // the last element
+        }
+        _wire.leave(_outer)
+        return MultiLineReply(lines: lines)
+    }
+}
+
+// MARK: - ReplyLine
+
+/// On the wire, e.g.: `<match of /(?<code>[0-9]{3})(?:(?<more>-)| )(?<text>[^\r\n]*)\r\n/>`
+public struct ReplyLine: Sendable, Hashable {
+    public var code: Int
+    public var more: [UInt8]?
+    public var text: String
+
+    public init(code: Int, more: [UInt8]?, text: String) {
+        self.code = code
+        self.more = more
+        self.text = text
+    }
+}
+
+extension ReplyLine: WireMessage {
+    /// `/(?<code>[0-9]{3})(?:(?<more>-)| )(?<text>[^\r\n]*)\r\n/`, anchored where the message continues; compiled by wirec when it
+    /// generated this file, so `try!` cannot fail.
+    @usableFromInline static let _pattern0 = try! Pattern("(?<code>[0-9]{3})(?:(?<more>-)| )(?<text>[^\\r\\n]*)\\r\\n", options: .anchored)
+
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ReplyLine {
+        let _outer = try _wire.enter("ReplyLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "code"
+        let (code, more, text) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 512) { try _wire.match($0) { _match in (try WireConvert.int(WireConvert.group(_match, 1, "code")), _match[2].map { WireConvert.raw($0) }, try WireConvert.string(WireConvert.group(_match, 3, "text"))) } }
+        _wire.leave(_outer)
+        return ReplyLine(code: code, more: more, text: text)
+    }
+}
+
+// MARK: - Chain
+
+/// Links until one whose `next` is 0.
+///
+/// On the wire, e.g.: `\x03\x00\x03`
+public struct Chain: Sendable, Hashable {
+    public var links: [Link]
+
+    public init(links: [Link]) {
+        self.links = links
+    }
+}
+
+extension Chain: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Chain {
+        let _outer = try _wire.enter("Chain", depth: _depth, limit: 64)
+        _wire.field = "links"
+        var links: [Link] = []
+        while true {
+            if links.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
+            let _element = try await Link.read(&_wire, depth: _depth + 1)
+            links.append(_element)
+            _wire.field = "links"
+            if !(_element.next != 0) { break }  // the last element
+        }
+        _wire.leave(_outer)
+        return Chain(links: links)
+    }
+}
+
+extension Chain: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Chain"
+        writer.field = "links"
+        try writer.checkCount(self.links.count, max: 4)
+        if self.links.isEmpty { throw writer.fail("has no elements; its parser reads at least one") }
+        for (_index, _element) in self.links.enumerated() where (_element.next != 0) != (_index < self.links.count - 1) {
+            throw writer.fail("element \(_index): 'next' must be set on every element but the last")
+        }
+        for _element in self.links {
+            try _element.encode(into: &writer)
+        }
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - Link
+
+/// On the wire, e.g.: `\x03\x00\x03`
+public struct Link: Sendable, Hashable {
+    public var next: UInt8
+    public var value: UInt16
+
+    public init(next: UInt8, value: UInt16) {
+        self.next = next
+        self.value = value
+    }
+}
+
+extension Link: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Link {
+        let _outer = try _wire.enter("Link", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "next"
+        let next: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            next = _fast
+        } else {
+            next = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "value"
+        let value: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            value = _fast
+        } else {
+            value = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.leave(_outer)
+        return Link(next: next, value: value)
+    }
+}
+
+extension Link: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Link"
+        writer.field = "next"
+        writer.binary(self.next, bigEndian: true)
+        writer.field = "value"
+        writer.binary(self.value, bigEndian: true)
+        writer.message = _outer
+        writer.field = ""
+    }
+}

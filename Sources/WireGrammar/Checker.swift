@@ -10,6 +10,18 @@ struct Checker {
     private(set) var diagnostics: [Diagnostic] = []
 
     private(set) var messages: [String: MessageDeclaration] = [:]
+    /// How each `* while flag` tells its last element: the flag field is absent, or 0.
+    private(set) var flagKinds: [FlagKey: FlagKind] = [:]
+
+    struct FlagKey: Hashable {
+        let message: String
+        let field: String
+    }
+
+    enum FlagKind {
+        case optional
+        case integer
+    }
     private(set) var enumerations: [String: EnumDeclaration] = [:]
     private(set) var externTypes: Set<String> = []
     /// Group numbers of each regex, by the regex item's location.
@@ -236,6 +248,11 @@ struct Checker {
         case .repeatUntil(let element, _, let max, _), .repeatUntilClose(let element, let max, _):
             checkLimit(max)
             return checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
+        case .repeatWhile(let element, let flag, let flagLocation, let max, _):
+            checkLimit(max)
+            let type = checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
+            checkFlag(flag, at: flagLocation, of: element)
+            return type
         case .conditional(let condition, let then, let otherwise, let location):
             checkCondition(condition, scope: scope)
             let a = then.flatMap { checkRead($0, in: message, scope: scope, streamed: &streamed, insideRead: true) }
@@ -255,6 +272,45 @@ struct Checker {
     ) -> ValueType? {
         if element.isStreamed { error(element.location, "elements of a repetition cannot be streamed") }
         return checkRead(element, in: message, scope: scope, streamed: &streamed, insideRead: true)
+    }
+
+    /// The flag of `X * while flag` must be a field of the message X that may be absent (it is
+    /// read under a condition, or an optional regex group) or is an integer (0 ends the repetition).
+    private mutating func checkFlag(_ flag: String, at location: SourceLocation, of element: Read) {
+        guard case .reference(let name, _) = element, let target = messages[name], case .sequence(let items) = target.body else {
+            error(location, "'* while \(flag)' repeats a message with fields (a struct message), so that its field '\(flag)' can say another follows")
+            return
+        }
+        guard let kind = Self.flagKind(flag, in: items, optional: false) else {
+            error(location, "'\(name)' has no field '\(flag)' that may be absent or is an integer: '* while' needs one to tell the last element")
+            return
+        }
+        flagKinds[FlagKey(message: name, field: flag)] = kind
+    }
+
+    /// Whether `flag` is an optional or an integer stored field of `items`; `nil` if neither.
+    static func flagKind(_ flag: String, in items: [Item], optional: Bool) -> FlagKind? {
+        for item in items {
+            switch item {
+            case .field(flag, _, let read):
+                if optional { return .optional }
+                if case .conditional(_, let a, let b, _) = read, a == nil || b == nil { return .optional }
+                if case .binary = read { return .integer }
+                if case .until(_, _, let conversion?, _) = read, conversion.isInteger { return .integer }
+                if case .bytes(_, _, let conversion?, _, _) = read, conversion.isInteger { return .integer }
+                return nil
+            case .regex(_, _, _, let captures):
+                if let capture = captures.first(where: { $0.name == flag }) {
+                    if optional || capture.optional { return .optional }
+                    return capture.conversion.isInteger ? .integer : nil
+                }
+            case .conditional(_, let inner, _):
+                if let kind = flagKind(flag, in: inner, optional: true) { return kind }
+            default:
+                continue
+            }
+        }
+        return nil
     }
 
     private mutating func conversionType(_ conversion: Conversion) -> ValueType? {
@@ -419,6 +475,7 @@ struct Checker {
         case .repeatCount(let element, _, _, _): return (leading(element).names, true)
         case .repeatUntil(let element, _, _, _): return (leading(element).names, false)
         case .repeatUntilClose(let element, _, _): return (leading(element).names, true)
+        case .repeatWhile(let element, _, _, _, _): return (leading(element).names, false)
         case .conditional(_, let a, let b, _):
             return ((a.map { leading($0).names } ?? []) + (b.map { leading($0).names } ?? []), true)
         }
@@ -467,7 +524,8 @@ struct Checker {
         func visit(_ read: Read) {
             switch read {
             case .reference(let name, let location): body(name, location)
-            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _):
+            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
+                .repeatWhile(let element, _, _, _, _):
                 visit(element)
             case .conditional(_, let a, let b, _):
                 if let a { visit(a) }
@@ -510,7 +568,8 @@ struct Checker {
                 }
             case .conditional(_, _, _, let location):
                 error(location, "a request message cannot contain a conditional read (its encoder could not choose)")
-            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _):
+            case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
+                .repeatWhile(let element, _, _, _, _):
                 checkRead(element)
             case .bytes(_, _, _, true, let location), .rest(_, _, true, let location):
                 error(location, "a request message cannot stream a field (its encoder writes values)")

@@ -201,6 +201,12 @@ struct Parser {
         guard current.isSymbol("*") else { return element }
         let location = current.location
         advance()
+        if current.isWord("while") {
+            advance()
+            let flagLocation = current.location
+            let flag = try identifier("the name of the element's field that says another follows")
+            return .repeatWhile(element: element, flag: flag, flagLocation: flagLocation, max: try optionalLimit(), location: location)
+        }
         if current.isWord("until") {
             advance()
             if current.isWord("close") {

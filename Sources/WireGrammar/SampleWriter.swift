@@ -100,6 +100,9 @@ struct SampleWriter {
             write(element, into: &bytes)
             bytes += terminator.bytes
             return nil
+        case .repeatWhile(let element, _, _, _, _):
+            write(element, into: &bytes)
+            return nil
         case .repeatUntilClose(let element, _, _):
             write(element, into: &bytes)
             write(element, into: &bytes)

@@ -115,6 +115,15 @@ extension SwiftGenerator {
             code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
             emitEach(element, of: value, values: values)
             code.line("writer.literal(\(SwiftNames.bytes(terminator.bytes)))")
+        case .repeatWhile(let element, let flag, _, let max, _):
+            code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
+            code.line("if \(value).isEmpty { throw writer.fail(\"has no elements; its parser reads at least one\") }")
+            code.line("for (_index, _element) in \(value).enumerated() where (\(flagIsSet(flag, of: element, value: "_element"))) != (_index < \(value).count - 1) {")
+            nested { generator in
+                generator.code.line("throw writer.fail(\"element \\(_index): '\(flag)' must be set on every element but the last\")")
+            }
+            code.line("}")
+            emitEach(element, of: value, values: values)
         case .repeatUntilClose(let element, let max, _):
             code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
             emitEach(element, of: value, values: values)  // the end of the stream ends it: nothing to write

@@ -199,7 +199,8 @@ extension SwiftGenerator {
                     let number = groups[capture.name] ?? 0
                     let convert = conversionCall(capture.conversion, bytes: "$0")
                     if capture.optional {
-                        return "try _match[\(number)].map { \(convert) }"
+                        let mapped = "_match[\(number)].map { \(convert) }"
+                        return convert.contains("try ") ? "try " + mapped : mapped  // raw never throws
                     }
                     let call = conversionCall(capture.conversion, bytes: "WireConvert.group(_match, \(number), \(SwiftNames.stringLiteral(capture.name)))")
                     return call.hasPrefix("try ") ? call : "try " + call
@@ -253,6 +254,20 @@ extension SwiftGenerator {
             }
             code.line("}")
             emitLiteral(terminator)
+        case .repeatWhile(let element, let flag, _, let max, _):
+            let elementType = type(of: element)
+            let limit = limit(max, default: Self.defaultCountMax)
+            code.line("var \(target): [\(elementType.swiftName)] = []")
+            let field = fieldLiteral
+            code.line("while true {")
+            nested { generator in
+                generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
+                generator.emitValue(element, into: "_element", names: names)
+                generator.code.line("\(target).append(_element)")
+                generator.code.line("_wire.field = \(field)")
+                generator.code.line("if !(\(generator.flagIsSet(flag, of: element, value: "_element"))) { break }  // the last element")
+            }
+            code.line("}")
         case .repeatUntilClose(let element, let max, _):
             let elementType = type(of: element)
             let limit = limit(max, default: Self.defaultCountMax)
@@ -341,7 +356,7 @@ extension SwiftGenerator {
             code.line("let \(target) = try await _wire.rest(max: \(max?.value ?? Int.max)) { \(conversionCall(conversion, bytes: "$0")) }")
         case .reference(let name, _):
             code.line("let \(target) = try await \(name).read(&_wire, depth: _depth + 1)")
-        case .repeatCount, .repeatUntil, .repeatUntilClose, .conditional:
+        case .repeatCount, .repeatUntil, .repeatUntilClose, .repeatWhile, .conditional:
             emitRead(read, into: target, names: names)
         }
     }

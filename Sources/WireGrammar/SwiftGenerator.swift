@@ -116,6 +116,16 @@ struct SwiftGenerator {
 
     /// The stored fields of a sequence, in order: fields and regex captures — optional inside an
     /// `if` (or a capture marked `?`); not lets, not streamed fields.
+    /// Swift testing that `value`'s field `flag` says another element follows (`* while flag`).
+    func flagIsSet(_ flag: String, of element: Read, value: String) -> String {
+        guard case .reference(let message, _) = element else { return "false" }
+        let field = "\(value).\(SwiftNames.identifier(flag))"
+        switch checker.flagKinds[Checker.FlagKey(message: message, field: flag)] {
+        case .integer: return "\(field) != 0"
+        default: return "\(field) != nil"
+        }
+    }
+
     func storedFields(_ items: [Item]) -> [StoredField] {
         var fields: [StoredField] = []
         func visit(_ items: [Item], optional: Bool) {
@@ -194,7 +204,8 @@ struct SwiftGenerator {
         case .rest(_, let c, _, _): return type(ofConversion: c)
         case .binary(let binary, _): return .binary(binary)
         case .reference(let name, _): return .message(name)
-        case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _):
+        case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
+            .repeatWhile(let element, _, _, _, _):
             return .array(type(of: element))
         case .conditional(_, let a, let b, _):
             let inner = type(of: (a ?? b)!)

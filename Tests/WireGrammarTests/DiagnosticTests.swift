@@ -56,6 +56,12 @@ struct DiagnosticTests {
               let big = n > 2
             }
             """, location: "3:15", message: "a length or count cannot be a condition"),
+        BadGrammar(name: "a while flag that cannot end the repetition", source: """
+            message A {
+              lines: Line * while text max 8
+            }
+            message Line { text: until "\\n" max 80 as string }
+            """, location: "2:23", message: "'Line' has no field 'text' that may be absent or is an integer"),
         BadGrammar(name: "unbounded rest", source: """
             message A {
               body: rest

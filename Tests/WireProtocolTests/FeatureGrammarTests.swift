@@ -198,3 +198,32 @@ struct SolvedLengthTests {
         #expect(throws: WireEncodingError.self) { try Words(data: [1, 2, 3]).encoded() }  // 3 is no whole number of words
     }
 }
+
+/// `Element * while flag`: a flat array of elements, the last one marked by its own field.
+struct RepetitionWhileTests {
+    @Test func multiLineRepliesReadAsOneFlatArrayAtEverySplit() async throws {
+        let wire = bytes("250-mail.example\r\n250-PIPELINING\r\n250 SIZE 1000\r\n")
+        let reply = try await readEverySplit(wire) { try await MultiLineReply.read(from: $0) }
+        #expect(reply.lines.map(\.text) == ["mail.example", "PIPELINING", "SIZE 1000"])
+        #expect(reply.lines.map(\.code) == [250, 250, 250])
+        #expect(reply.lines.map { $0.more != nil } == [true, true, false])
+        let single = try await readEverySplit(bytes("221 bye\r\n")) { try await MultiLineReply.read(from: $0) }
+        #expect(single.lines.count == 1)
+    }
+
+    @Test func moreLinesThanTheLimitAreRefused() async throws {
+        let nine = Array(repeating: bytes("250-x\r\n"), count: 9).flatMap { $0 } + bytes("250 end\r\n")
+        let error = await protocolError(nine) { try await MultiLineReply.read(from: $0) }
+        #expect(error?.kind == .limitExceeded(limit: 8, value: 9))
+    }
+
+    @Test func theEncoderWritesAChainAndRefusesAMisplacedEnd() async throws {
+        let chain = Chain(links: [Link(next: 1, value: 10), Link(next: 1, value: 20), Link(next: 0, value: 30)])
+        let wire: [UInt8] = [1, 0, 10, 1, 0, 20, 0, 0, 30]
+        #expect(try chain.encoded() == wire)
+        #expect(try await readEverySplit(wire) { try await Chain.read(from: $0) } == chain)
+        #expect(throws: WireEncodingError.self) { try Chain(links: [Link(next: 0, value: 1), Link(next: 0, value: 2)]).encoded() }
+        #expect(throws: WireEncodingError.self) { try Chain(links: [Link(next: 1, value: 1)]).encoded() }
+        #expect(throws: WireEncodingError.self) { try Chain(links: []).encoded() }
+    }
+}
