@@ -1031,3 +1031,208 @@ extension Link: WireRequest {
         writer.field = ""
     }
 }
+
+// MARK: - TLVStream
+
+/// Tag-length-value records, protobuf style: a varint length.
+///
+/// On the wire, e.g.: `\x03\x83\x01abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca\x03\x83\x01abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca`
+public struct TLVStream: Sendable, Hashable {
+    public var records: [TLV]
+
+    public init(records: [TLV]) {
+        self.records = records
+    }
+}
+
+extension TLVStream: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> TLVStream {
+        let _outer = try _wire.enter("TLVStream", depth: _depth, limit: 64)
+        _wire.field = "records"
+        var records: [TLV] = []
+        while try await !_wire.atEndOfInput() {
+            if records.count == 100 { throw _wire.fail(.limitExceeded(limit: 100, value: 100 + 1)) }
+            let _element = try await TLV.read(&_wire, depth: _depth + 1)
+            records.append(_element)
+            _wire.field = "records"
+        }
+        _wire.leave(_outer)
+        return TLVStream(records: records)
+    }
+}
+
+extension TLVStream: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "TLVStream"
+        writer.field = "records"
+        try writer.checkCount(self.records.count, max: 100)
+        for _element in self.records {
+            try _element.encode(into: &writer)
+        }
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - TLV
+
+/// On the wire, e.g.: `\x03\x83\x01abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca`
+public struct TLV: Sendable, Hashable {
+    public var tag: UInt8
+    public var value: [UInt8]
+
+    public init(tag: UInt8, value: [UInt8]) {
+        self.tag = tag
+        self.value = value
+    }
+}
+
+extension TLV: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> TLV {
+        let _outer = try _wire.enter("TLV", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "tag"
+        let tag: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            tag = _fast
+        } else {
+            tag = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "length"
+        let length = try await _wire.varint(maxBytes: 10)
+        _wire.field = "value"
+        let _length18 = try _wire.length(_wire.int(length), max: 1048576)
+        let value: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length18, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            value = _fast
+        } else {
+            value = try await _source.readBytes(_length18, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        _wire.leave(_outer)
+        return TLV(tag: tag, value: value)
+    }
+}
+
+extension TLV: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "TLV"
+        let _length = self.value.count
+        writer.field = "tag"
+        writer.binary(self.tag, bigEndian: true)
+        writer.field = "length"
+        try writer.varint(_length, maxBytes: 10)
+        writer.field = "value"
+        try writer.exact(self.value, count: Int(truncatingIfNeeded: _length), max: 1048576)
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - MQTTPacket
+
+/// MQTT's remaining length (at most 4 bytes) in front of a packet body.
+///
+/// On the wire, e.g.: `\x03\x83\x01abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca`
+public struct MQTTPacket: Sendable, Hashable {
+    public var header: UInt8
+    public var body: [UInt8]
+
+    public init(header: UInt8, body: [UInt8]) {
+        self.header = header
+        self.body = body
+    }
+}
+
+extension MQTTPacket: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> MQTTPacket {
+        let _outer = try _wire.enter("MQTTPacket", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "header"
+        let header: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            header = _fast
+        } else {
+            header = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "remaining"
+        let remaining = try await _wire.varint(maxBytes: 4)
+        _wire.field = "body"
+        let _length19 = try _wire.length(_wire.int(remaining), max: 1048576)
+        let body: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length19, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            body = _fast
+        } else {
+            body = try await _source.readBytes(_length19, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        _wire.leave(_outer)
+        return MQTTPacket(header: header, body: body)
+    }
+}
+
+extension MQTTPacket: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "MQTTPacket"
+        let _remaining = self.body.count
+        writer.field = "header"
+        writer.binary(self.header, bigEndian: true)
+        writer.field = "remaining"
+        try writer.varint(_remaining, maxBytes: 4)
+        writer.field = "body"
+        try writer.exact(self.body, count: Int(truncatingIfNeeded: _remaining), max: 1048576)
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - Counter
+
+/// A varint that is a value, not a length.
+///
+/// On the wire, e.g.: `\x83\x01`
+public struct Counter: Sendable, Hashable {
+    public var count: UInt
+
+    public init(count: UInt) {
+        self.count = count
+    }
+}
+
+extension Counter: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Counter {
+        let _outer = try _wire.enter("Counter", depth: _depth, limit: 64)
+        _wire.field = "count"
+        let count = try await _wire.varint(maxBytes: 10)
+        _wire.leave(_outer)
+        return Counter(count: count)
+    }
+}
+
+extension Counter: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Counter"
+        writer.field = "count"
+        try writer.varint(self.count, maxBytes: 10)
+        writer.message = _outer
+        writer.field = ""
+    }
+}

@@ -116,6 +116,17 @@ enum Conversion: Equatable {
     var isInteger: Bool { [.int, .uint, .hex, .uhex].contains(self) }
 }
 
+/// The variable-length integer encodings.
+enum VarintKind: String {
+    /// Unsigned LEB128, protobuf's varint: up to 10 bytes, any 64-bit value.
+    case varint
+    /// MQTT's remaining length: up to 4 bytes, at most 268,435,455.
+    case mqttlen
+
+    var maxBytes: Int { self == .varint ? 10 : 4 }
+    var maxValue: String { self == .varint ? "UInt64.max" : "268_435_455" }
+}
+
 /// A binary integer type: `u8`, `i16be`, `u32le`, …
 struct BinaryType: Equatable {
     let signed: Bool
@@ -147,6 +158,9 @@ indirect enum Read {
     case bytes(count: Expression, max: Limit?, conversion: Conversion?, stream: Bool, location: SourceLocation)
     case rest(max: Limit?, conversion: Conversion?, stream: Bool, location: SourceLocation)
     case binary(BinaryType, location: SourceLocation)
+    /// A variable-length unsigned integer: 7 bits a byte, least significant first, the high bit
+    /// set on every byte but the last (`varint`: LEB128/protobuf, ≤ 10 bytes; `mqttlen`: ≤ 4).
+    case varint(VarintKind, location: SourceLocation)
     case reference(String, location: SourceLocation)
     case repeatCount(element: Read, count: Expression, max: Limit?, location: SourceLocation)
     case repeatUntil(element: Read, terminator: Literal, max: Limit?, location: SourceLocation)
@@ -160,7 +174,7 @@ indirect enum Read {
     var location: SourceLocation {
         switch self {
         case .until(_, _, _, let location), .bytes(_, _, _, _, let location), .rest(_, _, _, let location),
-            .binary(_, let location), .reference(_, let location), .repeatCount(_, _, _, let location),
+            .binary(_, let location), .varint(_, let location), .reference(_, let location), .repeatCount(_, _, _, let location),
             .repeatUntil(_, _, _, let location), .repeatUntilClose(_, _, let location), .repeatWhile(_, _, _, _, let location),
             .conditional(_, _, _, let location):
             location

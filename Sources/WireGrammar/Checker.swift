@@ -231,6 +231,8 @@ struct Checker {
             return conversion.map { conversionType($0) } ?? .bytes
         case .binary(let binary, _):
             return .binary(binary)
+        case .varint:
+            return .uint
         case .reference(let name, let location):
             if messages[name] != nil { return .message(name) }
             if enumerations[name] != nil || externTypes.contains(name) {
@@ -296,6 +298,7 @@ struct Checker {
                 if optional { return .optional }
                 if case .conditional(_, let a, let b, _) = read, a == nil || b == nil { return .optional }
                 if case .binary = read { return .integer }
+                if case .varint = read { return .integer }
                 if case .until(_, _, let conversion?, _) = read, conversion.isInteger { return .integer }
                 if case .bytes(_, _, let conversion?, _, _) = read, conversion.isInteger { return .integer }
                 return nil
@@ -469,7 +472,7 @@ struct Checker {
 
     private func leading(_ read: Read) -> (names: [String], mayBeEmpty: Bool) {
         switch read {
-        case .until, .binary: return ([], false)
+        case .until, .binary, .varint: return ([], false)
         case .bytes, .rest: return ([], true)
         case .reference(let name, _): return ([name], false)
         case .repeatCount(let element, _, _, _): return (leading(element).names, true)
@@ -617,7 +620,7 @@ struct Checker {
 
     static func isIntegerFraming(_ read: Read) -> Bool {
         switch read {
-        case .binary: true
+        case .binary, .varint: true
         case .until(_, _, let conversion?, _): conversion.isInteger
         default: false
         }

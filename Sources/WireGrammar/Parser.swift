@@ -285,6 +285,7 @@ struct Parser {
             return .rest(max: max, conversion: conversion, stream: acceptWord("stream"), location: location)
         default:
             if let binary = BinaryType(word) { return .binary(binary, location: location) }
+            if let kind = VarintKind(rawValue: word) { return .varint(kind, location: location) }
             return .reference(word, location: location)
         }
     }

@@ -85,6 +85,9 @@ struct SampleWriter {
         case .rest:
             bytes += Array("...".utf8)
             return nil
+        case .varint:
+            bytes += [0x83, 0x01]  // 131
+            return 131
         case .binary(let binary, _):
             var value = [UInt8](repeating: 0, count: binary.bytes)
             value[binary.bigEndian ? binary.bytes - 1 : 0] = 3

@@ -81,6 +81,8 @@ extension SwiftGenerator {
                 switch read {
                 case .binary(let binary, _):
                     code.line("try writer.binary(\(value), as: \(binary.swiftName).self, bigEndian: \(binary.bigEndian))")
+                case .varint(let kind, _):
+                    code.line("try writer.varint(\(value), maxBytes: \(kind.maxBytes))")
                 case .until(let delimiter, let max, let conversion, _):
                     let text = conversion == .hex || conversion == .uhex ? "WireFormat.hex(\(value))" : "WireFormat.decimal(\(value))"
                     code.line("try writer.delimited(\(text), delimiter: \(SwiftNames.bytes(delimiter.bytes)), max: \(limit(max, default: Self.defaultUntilMax)))")
@@ -104,6 +106,8 @@ extension SwiftGenerator {
             code.line("writer.bytes.append(contentsOf: \(encodedBytes(value, conversion)))")
         case .binary(let binary, _):
             code.line("writer.binary(\(value), bigEndian: \(binary.bigEndian))")
+        case .varint(let kind, _):
+            code.line("try writer.varint(\(value), maxBytes: \(kind.maxBytes))")
         case .reference:
             code.line("try \(value).encode(into: &writer)")
         case .repeatCount(let element, let count, let max, _):

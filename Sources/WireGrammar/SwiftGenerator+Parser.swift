@@ -347,6 +347,8 @@ extension SwiftGenerator {
             emitFramedRead(
                 into: target, type: type(of: read), sync: "readBytesIfBuffered(\(length), ",
                 async: "readBytes(\(length), partial: false) ", closure: frameClosure(conversion, trimming: 0))
+        case .varint(let kind, _):
+            code.line("let \(target) = try await _wire.varint(maxBytes: \(kind.maxBytes))")
         case .binary(let binary, _):
             emitFramedRead(
                 into: target, type: type(of: read), sync: "readBytesIfBuffered(\(binary.bytes), ",

@@ -203,6 +203,7 @@ struct SwiftGenerator {
         case .until(_, _, let c, _), .bytes(_, _, let c, _, _): return type(ofConversion: c)
         case .rest(_, let c, _, _): return type(ofConversion: c)
         case .binary(let binary, _): return .binary(binary)
+        case .varint: return .uint
         case .reference(let name, _): return .message(name)
         case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
             .repeatWhile(let element, _, _, _, _):

@@ -227,3 +227,46 @@ struct RepetitionWhileTests {
         #expect(throws: WireEncodingError.self) { try Chain(links: []).encoded() }
     }
 }
+
+/// `varint` (LEB128, protobuf) and `mqttlen` (MQTT's remaining length): parsers and encoders.
+struct VarintTests {
+    @Test func tlvRecordsWithVarintLengthsAtEverySplit() async throws {
+        let stream = TLVStream(records: [
+            TLV(tag: 1, value: bytes("hi")),
+            TLV(tag: 2, value: [UInt8](repeating: 7, count: 300)),  // 300 = 0xAC 0x02
+            TLV(tag: 3, value: []),
+        ])
+        let wire = try stream.encoded()
+        #expect(Array(wire.prefix(4)) == [1, 2] + bytes("hi"))
+        #expect(Array(wire[4..<7]) == [2, 0xAC, 0x02])
+        #expect(Array(wire.suffix(2)) == [3, 0])
+        #expect(try await readEverySplit(wire) { try await TLVStream.read(from: $0) } == stream)
+    }
+
+    @Test func mqttRemainingLengths() async throws {
+        let packet = MQTTPacket(header: 0x30, body: [UInt8](repeating: 1, count: 321))  // 321 = 0xC1 0x02
+        let wire = try packet.encoded()
+        #expect(Array(wire.prefix(3)) == [0x30, 0xC1, 0x02])
+        #expect(try await readEverySplit(wire) { try await MQTTPacket.read(from: $0) } == packet)
+        // Five length bytes are one too many for MQTT.
+        let error = await protocolError([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]) { try await MQTTPacket.read(from: $0) }
+        guard case .invalidNumber(_, let text)? = error?.kind else {
+            Issue.record("expected invalidNumber, got \(String(describing: error))")
+            return
+        }
+        #expect(text == [0x80, 0x80, 0x80, 0x80])
+    }
+
+    @Test func varintValuesAtTheEdges() async throws {
+        for (value, wire) in [(UInt(0), [UInt8(0)]), (127, [0x7F]), (128, [0x80, 0x01]), (UInt(UInt64.max), [UInt8](repeating: 0xFF, count: 9) + [0x01])] {
+            #expect(try Counter(count: value).encoded() == wire)
+            #expect(try await readEverySplit(wire) { try await Counter.read(from: $0) } == Counter(count: value))
+        }
+        // An eleventh byte, or a tenth that overflows 64 bits, is refused.
+        #expect(await protocolError([UInt8](repeating: 0xFF, count: 9) + [0x02]) { try await Counter.read(from: $0) } != nil)
+        #expect(await protocolError([UInt8](repeating: 0x80, count: 10) + [0x00]) { try await Counter.read(from: $0) } != nil)
+        #expect(await protocolError([0x80]) { try await Counter.read(from: $0) }?.kind == .truncated)
+        var writer = WireWriter(message: "MQTTPacket")
+        #expect(throws: WireEncodingError.self) { try writer.varint(268_435_456, maxBytes: 4) }
+    }
+}

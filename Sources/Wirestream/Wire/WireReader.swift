@@ -243,6 +243,30 @@ public struct WireReader<Source: ByteSource> {
         WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
     }
 
+    /// A variable-length unsigned integer of at most `maxBytes` bytes (`varint`: 10, `mqttlen`: 4).
+    /// - Throws: `.invalidNumber` when it runs longer or overflows 64 bits; `.truncated` at EOF.
+    @inlinable
+    public mutating func varint(maxBytes: Int) async throws -> UInt {
+        var value: UInt64 = 0
+        var read: [UInt8] = []
+        for index in 0..<maxBytes {
+            let byte: UInt8
+            if let buffered = try source.readBytesIfBuffered(1, { $0[0] }) {
+                byte = buffered
+            } else {
+                byte = try await source.readBytes(1, partial: false) { $0[0] }
+            }
+            offset &+= 1
+            read.append(byte)
+            let payload = UInt64(byte & 0x7F)
+            // The tenth byte holds the 64th bit only.
+            if index == 9 && payload > 1 { throw fail(.invalidNumber(expected: "varint within 64 bits", text: read)) }
+            value |= payload << UInt64(7 * index)
+            if byte & 0x80 == 0 { return UInt(value) }
+        }
+        throw fail(.invalidNumber(expected: "varint of at most \(maxBytes) bytes", text: read))
+    }
+
     /// True at a clean end of the input (EOF with nothing left), where a repetition `until close`
     /// ends; a source closed by an error throws it.
     @inlinable

@@ -76,6 +76,22 @@ public struct WireWriter {
         return difference / scale
     }
 
+    /// A variable-length unsigned integer (`varint`, `mqttlen`): 7 bits a byte, least significant
+    /// first; refused when negative or when it needs more than `maxBytes` bytes.
+    @inlinable
+    public mutating func varint(_ value: some BinaryInteger, maxBytes: Int) throws {
+        guard value >= 0, let unsigned = UInt64(exactly: value) else { throw fail("\(value) is negative") }
+        var rest = unsigned
+        var written = 0
+        repeat {
+            written += 1
+            if written > maxBytes { throw fail("\(value) needs more than \(maxBytes) bytes") }
+            let low = UInt8(truncatingIfNeeded: rest & 0x7F)
+            rest >>= 7
+            bytes.append(rest == 0 ? low : low | 0x80)
+        } while rest != 0
+    }
+
     /// A repetition count, checked against its limit.
     @inlinable
     public func checkCount(_ count: Int, max: Int) throws {
