@@ -1236,3 +1236,138 @@ extension Counter: WireRequest {
         writer.field = ""
     }
 }
+
+// MARK: - Parcel
+
+/// A message inside a frame of its own: the length says where it ends.
+///
+/// On the wire, e.g.: `\x03\x00\x03abc.`
+public struct Parcel: Sendable, Hashable {
+    public var kind: UInt8
+    public var body: Point
+
+    public init(kind: UInt8, body: Point) {
+        self.kind = kind
+        self.body = body
+    }
+}
+
+extension Parcel: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Parcel {
+        let _outer = try _wire.enter("Parcel", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "kind"
+        let kind: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try await _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "length"
+        let length: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try await _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "body"
+        let _length20 = try _wire.length(_wire.int(length), max: 1024)
+        let _frame21: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length20, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            _frame21 = _fast
+        } else {
+            _frame21 = try await _source.readBytes(_length20, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        let body = try await _wire.subFrame(_frame21, as: Point.self, depth: _depth + 1)
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [46], "\".\"") }) == nil {
+            try await _source.readBytes(1, partial: false) { try _wire.literal($0, [46], "\".\"") }
+        }
+        _wire.leave(_outer)
+        return Parcel(kind: kind, body: body)
+    }
+}
+
+extension Parcel: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Parcel"
+        let _length = try self.body.encoded().count
+        writer.field = "kind"
+        writer.binary(self.kind, bigEndian: true)
+        writer.field = "length"
+        try writer.binary(_length, as: UInt16.self, bigEndian: true)
+        writer.field = "body"
+        try writer.exact(try self.body.encoded(), count: Int(truncatingIfNeeded: _length), max: 1024)
+        writer.literal([46])
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - Point
+
+/// On the wire, e.g.: `\x00\x03\x00\x03abc;`
+public struct Point: Sendable, Hashable {
+    public var x: Int16
+    public var y: Int16
+    public var label: String
+
+    public init(x: Int16, y: Int16, label: String) {
+        self.x = x
+        self.y = y
+        self.label = label
+    }
+}
+
+extension Point: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Point {
+        let _outer = try _wire.enter("Point", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "x"
+        let x: Int16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, Int16.self, bigEndian: true) }) {
+            x = _fast
+        } else {
+            x = try await _source.readBytes(2, partial: false) { _wire.binary($0, Int16.self, bigEndian: true) }
+        }
+        _wire.field = "y"
+        let y: Int16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, Int16.self, bigEndian: true) }) {
+            y = _fast
+        } else {
+            y = try await _source.readBytes(2, partial: false) { _wire.binary($0, Int16.self, bigEndian: true) }
+        }
+        _wire.field = "label"
+        let label: String
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 16, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            label = _fast
+        } else {
+            label = try await _source.readUntil([59], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return Point(x: x, y: y, label: label)
+    }
+}
+
+extension Point: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "Point"
+        writer.field = "x"
+        writer.binary(self.x, bigEndian: true)
+        writer.field = "y"
+        writer.binary(self.y, bigEndian: true)
+        writer.field = "label"
+        try writer.delimited(Array(self.label.utf8), delimiter: [59], max: 16)
+        writer.message = _outer
+        writer.field = ""
+    }
+}

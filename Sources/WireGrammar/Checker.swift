@@ -218,14 +218,17 @@ struct Checker {
         case .until(let delimiter, let max, let conversion, _):
             _ = delimiter
             checkLimit(max)
+            if refuseMessageConversion(conversion) { return nil }
             return conversion.map { conversionType($0) } ?? .bytes
         case .bytes(let count, let max, let conversion, let stream, let location):
             checkLimit(max)
             checkInteger(count, scope: scope)
             if stream && conversion != nil && conversion != .raw { error(location, "a streamed field is raw bytes; drop 'as …'") }
+            if case .named(let name, _)? = conversion, messages[name] != nil { return .message(name) }  // a sub-frame
             return conversion.map { conversionType($0) } ?? .bytes
         case .rest(let max, let conversion, let stream, let location):
             checkLimit(max)
+            if refuseMessageConversion(conversion) { return nil }
             if max == nil && !stream { error(location, "unbounded read: 'rest' needs 'max N' (or 'stream' to hand it over in chunks)") }
             if stream && conversion != nil && conversion != .raw { error(location, "a streamed field is raw bytes; drop 'as …'") }
             return conversion.map { conversionType($0) } ?? .bytes
@@ -314,6 +317,13 @@ struct Checker {
             }
         }
         return nil
+    }
+
+    /// Only a `bytes(n)` frame can hold a message (its end is known before the message is read).
+    private mutating func refuseMessageConversion(_ conversion: Conversion?) -> Bool {
+        guard case .named(let name, let location)? = conversion, messages[name] != nil else { return false }
+        error(location, "'\(name)' is a message: a message is read from a frame of known size, 'bytes(n) as \(name)'")
+        return true
     }
 
     private mutating func conversionType(_ conversion: Conversion) -> ValueType? {
@@ -527,6 +537,7 @@ struct Checker {
         func visit(_ read: Read) {
             switch read {
             case .reference(let name, let location): body(name, location)
+            case .bytes(_, _, .named(let name, let location)?, _, _) where messages[name] != nil: body(name, location)
             case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
                 .repeatWhile(let element, _, _, _, _):
                 visit(element)

@@ -173,7 +173,9 @@ extension SwiftGenerator {
         case .int?, .uint?: "WireFormat.decimal(\(value))"
         case .hex?, .uhex?: "WireFormat.hex(\(value))"
         case .double?: "WireFormat.double(\(value))"
-        case .named(let name, _)?: checker.enumerations[name] != nil ? "\(value).wireLiteral" : "try \(value).wireBytes()"
+        case .named(let name, _)?:
+            checker.enumerations[name] != nil ? "\(value).wireLiteral"
+                : checker.messages[name] != nil ? "try \(value).encoded()" : "try \(value).wireBytes()"
         }
     }
 

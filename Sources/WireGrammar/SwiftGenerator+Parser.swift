@@ -344,6 +344,15 @@ extension SwiftGenerator {
             let countCode = expression(count, names: names)
             let length = unique("length")
             code.line("let \(length) = try _wire.length(\(countCode), max: \(limit(max, default: Self.defaultBytesMax)))")
+            if case .named(let name, _)? = conversion, checker.messages[name] != nil {
+                // A sub-frame: the frame's bytes first, then the message read from them alone.
+                let frame = unique("frame")
+                emitFramedRead(
+                    into: frame, type: .bytes, sync: "readBytesIfBuffered(\(length), ",
+                    async: "readBytes(\(length), partial: false) ", closure: frameClosure(nil, trimming: 0))
+                code.line("let \(target) = try await _wire.subFrame(\(frame), as: \(name).self, depth: _depth + 1)")
+                return
+            }
             emitFramedRead(
                 into: target, type: type(of: read), sync: "readBytesIfBuffered(\(length), ",
                 async: "readBytes(\(length), partial: false) ", closure: frameClosure(conversion, trimming: 0))

@@ -194,7 +194,8 @@ struct SwiftGenerator {
         case .int?, .hex?: .int
         case .uint?, .uhex?: .uint
         case .double?: .double
-        case .named(let name, _)?: checker.enumerations[name] != nil ? .enumeration(name) : .extern(name)
+        case .named(let name, _)?:
+            checker.enumerations[name] != nil ? .enumeration(name) : checker.messages[name] != nil ? .message(name) : .extern(name)
         }
     }
 

@@ -62,6 +62,12 @@ struct DiagnosticTests {
             }
             message Line { text: until "\\n" max 80 as string }
             """, location: "2:23", message: "'Line' has no field 'text' that may be absent or is an integer"),
+        BadGrammar(name: "a message after a delimiter", source: """
+            message A {
+              inner: until ";" max 64 as B
+            }
+            message B { x: u8 }
+            """, location: "2:30", message: "'B' is a message: a message is read from a frame of known size"),
         BadGrammar(name: "unbounded rest", source: """
             message A {
               body: rest

@@ -270,3 +270,22 @@ struct VarintTests {
         #expect(throws: WireEncodingError.self) { try writer.varint(268_435_456, maxBytes: 4) }
     }
 }
+
+/// Sub-frames: `bytes(length) as Message`, and their encoders.
+struct SubFrameTests {
+    @Test func aMessageInItsFrameReadsBackAtEverySplit() async throws {
+        let parcel = Parcel(kind: 1, body: Point(x: 3, y: -4, label: "p"))
+        let wire: [UInt8] = [1, 0, 6, 0, 3, 0xFF, 0xFC] + bytes("p;.")
+        #expect(try parcel.encoded() == wire)
+        #expect(try await readEverySplit(wire) { try await Parcel.read(from: $0) } == parcel)
+    }
+
+    @Test func aFrameTooShortOrTooLongForItsMessageIsATypedError() async throws {
+        // The frame holds 5 bytes; the point needs 6 ("p;" included).
+        let short: [UInt8] = [1, 0, 5, 0, 3, 0xFF, 0xFC] + bytes("p;.")
+        #expect(await protocolError(short) { try await Parcel.read(from: $0) }?.kind == .frameEndedEarly)
+        // The frame holds 7: one byte is left after the point.
+        let long: [UInt8] = [1, 0, 7, 0, 3, 0xFF, 0xFC] + bytes("p;x.")
+        #expect(await protocolError(long) { try await Parcel.read(from: $0) }?.kind == .bytesLeftInFrame(1))
+    }
+}

@@ -29,6 +29,10 @@ public struct WireProtocolError: Error, Equatable, CustomStringConvertible, Send
         case tooDeep(limit: Int)
         /// A hand-written conversion (``WireDecodable``) refused the bytes.
         case invalidValue(String)
+        /// A message read from a frame (`bytes(n) as Message`) needs more bytes than the frame holds.
+        case frameEndedEarly
+        /// A message read from a frame ended with this many of the frame's bytes unread.
+        case bytesLeftInFrame(Int)
     }
 
     /// The innermost message being read.
@@ -68,6 +72,8 @@ extension WireProtocolError.Kind: CustomStringConvertible {
         case .truncated: "input ended inside the message"
         case .tooDeep(let limit): "nested deeper than \(limit)"
         case .invalidValue(let reason): reason
+        case .frameEndedEarly: "the message needs more bytes than its frame holds"
+        case .bytesLeftInFrame(let count): "the message ended with \(count) bytes of its frame left"
         }
     }
 }

@@ -243,6 +243,22 @@ public struct WireReader<Source: ByteSource> {
         WireProtocolError(message: "\(message)", field: "\(field)", offset: offset ?? self.offset, kind: kind)
     }
 
+    /// A message read from `frame`, the bytes of a `bytes(n) as Message` field: it must use every
+    /// byte of the frame. Errors inside it keep their offsets within the frame.
+    /// - Throws: `.frameEndedEarly` when the message needs more; `.bytesLeftInFrame` when it ends first.
+    @inlinable
+    public func subFrame<M: WireMessage>(_ frame: [UInt8], as _: M.Type, depth: Int) async throws -> M {
+        var inner = WireReader<MemoryByteSource>(MemoryByteSource(frame), message: message)
+        let value: M
+        do {
+            value = try await M.read(&inner, depth: depth)
+        } catch let closed as StreamClosedError where closed.realError == nil {
+            throw fail(.frameEndedEarly)
+        }
+        if inner.offset != frame.count { throw fail(.bytesLeftInFrame(frame.count - inner.offset)) }
+        return value
+    }
+
     /// A variable-length unsigned integer of at most `maxBytes` bytes (`varint`: 10, `mqttlen`: 4).
     /// - Throws: `.invalidNumber` when it runs longer or overflows 64 bits; `.truncated` at EOF.
     @inlinable
