@@ -280,6 +280,7 @@ struct RedisClientTests {
     static func resp2(port: Int, commandTimeout: Duration? = .seconds(30), connectTimeout: Duration = .seconds(10)) -> RedisConfiguration {
         var configuration = RedisConfiguration(port: port)
         configuration.protocolVersion = .resp2  // no handshake commands: the script sees only ours
+        configuration.reconnect = false  // a late caller must see this connection's fate, not a new one's
         configuration.commandTimeout = commandTimeout
         configuration.connectTimeout = connectTimeout
         return configuration
