@@ -69,6 +69,17 @@ struct Lexer {
             while index < bytes.count && Self.isIdentifierContinue(bytes[index]) { index += 1 }
             return .identifier(String(decoding: bytes[start..<index], as: UTF8.self))
         }
+        if byte == UInt8(ascii: "_") {
+            let start = index
+            index += 1
+            if index < bytes.count && Self.isIdentifierContinue(bytes[index]) {
+                while index < bytes.count && Self.isIdentifierContinue(bytes[index]) { index += 1 }
+                let name = String(decoding: bytes[start..<index], as: UTF8.self)
+                diagnostics.append(Diagnostic(location, "'\(name)': names cannot start with '_' (the generated code's own names do)"))
+                return .identifier(String(name.drop { $0 == "_" }))
+            }
+            return .identifier("_")  // `let _ = call check(…)`: a check whose result is not kept
+        }
         if Self.isDigit(byte) { return number(at: location) }
         if byte == UInt8(ascii: "\"") { return string(at: location) }
         if byte == UInt8(ascii: "/") { return regex(at: location) }

@@ -140,6 +140,10 @@ struct Parser {
             let name = try identifier("a name")
             try expect("=")
             if current.isWord("call") { return .local(name: name, location: nameLocation, value: try call()) }
+            if name == "_" {
+                diagnostics.append(Diagnostic(nameLocation, "'let _ =' keeps nothing: a read is made whether or not it is named, so name it ('let skipped = …'); a check of its own is 'call f(…)' with no 'let'"))
+                throw SyntaxError()
+            }
             if startsCondition() || startsProduct() {
                 // `let n = length - 2` computes; `let n = length > 0 ? bytes(…) : null` reads.
                 let start = position

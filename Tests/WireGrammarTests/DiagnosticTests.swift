@@ -68,6 +68,28 @@ struct DiagnosticTests {
             }
             message B { x: u8 }
             """, location: "2:30", message: "'B' is a message: a message is read from a frame of known size"),
+        BadGrammar(name: "let _ around a read", source: """
+            message A {
+              let _ = u8
+            }
+            """, location: "2:7", message: "'let _ =' keeps nothing"),
+        BadGrammar(name: "a name starting with an underscore", source: """
+            message A {
+              _x: u8
+            }
+            """, location: "2:3", message: "names cannot start with '_'"),
+        BadGrammar(name: "a while without its flag", source: """
+            message A {
+              items: B * while
+            }
+            message B { x: u8 }
+            """, location: "3:1", message: "expected the name of the element's field that says another follows"),
+        BadGrammar(name: "a sub-frame of an undefined message", source: """
+            message A {
+              let n = u8
+              inner: bytes(n) max 16 as Missing
+            }
+            """, location: "3:29", message: "undefined type 'Missing'"),
         BadGrammar(name: "unbounded rest", source: """
             message A {
               body: rest
