@@ -101,8 +101,8 @@ struct HTTPGrammarTests {
         let source = MemoryByteSource(chunks: [bytes("SSH-2.0-OpenSSH\r\n"), bytes("never reached")])
         await #expect(throws: WireProtocolError.self) { try await Response.read(from: source) }
         #expect(!source.atEOF)
-        // Fed whole it shows all it had; fed byte by byte it fails at the first byte.
-        for (source, shown) in [(MemoryByteSource(bytes("SSH-2.0-OpenSSH\r\n")), "SSH-2.0-OpenSSH\r\n"), (MemoryByteSource(bytes("SSH"), chunkSize: 1), "S")] {
+        // The same error however the input is split: the first byte that cannot start a match.
+        for (source, shown) in [(MemoryByteSource(bytes("SSH-2.0-OpenSSH\r\n")), "S"), (MemoryByteSource(bytes("SSH"), chunkSize: 1), "S")] {
             do {
                 _ = try await Response.read(from: source)
                 Issue.record("no error")

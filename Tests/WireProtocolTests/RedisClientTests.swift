@@ -250,11 +250,14 @@ struct RedisClientTests {
 
     @Test func aServerKilledMidPipelineFailsEveryWaitingCaller() async throws {
         let server = try Self.startRedis()
-        let redis = try await RedisClient.connect(port: server.port)
+        var configuration = RedisConfiguration(port: server.port)
+        configuration.reconnect = false  // the commands after the kill must see this connection's end
+        let redis = try await RedisClient.connect(configuration)
         defer { redis.close() }
-        let blocked = Task { try await redis.send("BLPOP", "never", "0") }  // blocks for ever, as asked
+        let blocked = Task { try await redis.send("BLPOP", "never", "30") }  // the server holds it
+        try await Task.sleep(for: .milliseconds(50))  // queued first: the pipeline waits behind it
         let behind = Task { try await redis.pipeline([["PING"], ["PING"]]) }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(50))
         server.stop()  // SIGKILL
         await #expect(throws: StreamClosedError.self) { try await blocked.value }
         await #expect(throws: StreamClosedError.self) { try await behind.value }

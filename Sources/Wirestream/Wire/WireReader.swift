@@ -317,8 +317,9 @@ public struct WireReader<Source: ByteSource> {
             case let unsatisfiable as UnsatisfiableReadError:
                 return fail(.limitExceeded(limit: unsatisfiable.maxBytes, value: nil), at: start)
             case let mismatch as PatternMismatchError:
-                // The closed source still lends what it holds: show what came instead.
-                let found = (try? await source.peek(32) { [UInt8]($0) }) ?? []
+                // What came instead: the first byte only. How much more is buffered depends on how
+                // the input was split, and an error must not (a mismatch needs at least one byte).
+                let found = (try? await source.peek(1) { [UInt8]($0) }) ?? []
                 return fail(.unexpectedBytes(expected: "a match of /\(mismatch.pattern)/", found: found), at: start)
             default:
                 return closed
