@@ -241,46 +241,14 @@ extension SwiftGenerator {
             }
             code.line("}")
         case .repeatUntil(let element, let terminator, let max, _):
-            let elementType = type(of: element)
-            let limit = limit(max, default: Self.defaultCountMax)
-            code.line("var \(target): [\(elementType.swiftName)] = []")
-            let field = fieldLiteral
-            code.line("while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes))) {")
-            nested { generator in
-                generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
-                generator.emitValue(element, into: "_element", names: names)
-                generator.code.line("\(target).append(_element)")
-                generator.code.line("_wire.field = \(field)")
-            }
-            code.line("}")
+            emitOpenRepetition(element, max: max, into: target, names: names,
+                               loop: "while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes)))")
             emitLiteral(terminator)
         case .repeatWhile(let element, let flag, _, let max, _):
-            let elementType = type(of: element)
-            let limit = limit(max, default: Self.defaultCountMax)
-            code.line("var \(target): [\(elementType.swiftName)] = []")
-            let field = fieldLiteral
-            code.line("while true {")
-            nested { generator in
-                generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
-                generator.emitValue(element, into: "_element", names: names)
-                generator.code.line("\(target).append(_element)")
-                generator.code.line("_wire.field = \(field)")
-                generator.code.line("if !(\(generator.flagIsSet(flag, of: element, value: "_element"))) { break }  // the last element")
-            }
-            code.line("}")
+            emitOpenRepetition(element, max: max, into: target, names: names, loop: "while true",
+                               last: "if !(\(flagIsSet(flag, of: element, value: "_element"))) { break }  // the last element")
         case .repeatUntilClose(let element, let max, _):
-            let elementType = type(of: element)
-            let limit = limit(max, default: Self.defaultCountMax)
-            code.line("var \(target): [\(elementType.swiftName)] = []")
-            let field = fieldLiteral
-            code.line("while try await !_wire.atEndOfInput() {")
-            nested { generator in
-                generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
-                generator.emitValue(element, into: "_element", names: names)
-                generator.code.line("\(target).append(_element)")
-                generator.code.line("_wire.field = \(field)")
-            }
-            code.line("}")
+            emitOpenRepetition(element, max: max, into: target, names: names, loop: "while try await !_wire.atEndOfInput()")
         case .conditional(let condition, let then, let otherwise, _):
             let resultType = type(of: read)
             let test = expression(condition, names: names)
@@ -370,6 +338,26 @@ extension SwiftGenerator {
         case .repeatCount, .repeatUntil, .repeatUntilClose, .repeatWhile, .conditional:
             emitRead(read, into: target, names: names)
         }
+    }
+
+    /// A repetition whose length is not known in advance (`* until`, `* while`, `* until close`):
+    /// `loop` heads the loop, each element is checked against the limit before it is read, and
+    /// `last` (if any) runs after each element to end the loop.
+    private mutating func emitOpenRepetition(
+        _ element: Read, max: Limit?, into target: String, names: Names, loop: String, last: String? = nil
+    ) {
+        let limit = limit(max, default: Self.defaultCountMax)
+        code.line("var \(target): [\(type(of: element).swiftName)] = []")
+        let field = fieldLiteral
+        code.line("\(loop) {")
+        nested { generator in
+            generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
+            generator.emitValue(element, into: "_element", names: names)
+            generator.code.line("\(target).append(_element)")
+            generator.code.line("_wire.field = \(field)")
+            if let last { generator.code.line(last) }
+        }
+        code.line("}")
     }
 
     /// `let target: T` from `_source.<sync>closure)` if buffered, else from `await _source.<async>closure`.
