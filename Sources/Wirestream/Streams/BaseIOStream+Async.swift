@@ -17,7 +17,6 @@ extension BaseIOStream {
     @inlinable
     public func readBytes(_ count: Int, partial: Bool = false) async throws -> [UInt8] {
         let target = ReadTarget.bytes(count: count, partial: partial)
-        if let invalid = target.invalidArgument { throw invalid }
         if let bytes = try readBuffered(target, { [UInt8]($0) }) { return bytes }
         return try await waitForRead(target, streaming: nil) { [UInt8]($0) }
     }
@@ -29,7 +28,6 @@ extension BaseIOStream {
         _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         let target = ReadTarget.bytes(count: count, partial: partial)
-        if let invalid = target.invalidArgument { throw invalid }
         if let result = try readBuffered(target, body) { return result }
         return try await waitForRead(target, streaming: nil, body)
     }
@@ -47,7 +45,6 @@ extension BaseIOStream {
     @inlinable
     public func readUntil(_ delimiter: [UInt8], maxBytes: Int? = nil) async throws -> [UInt8] {
         let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
-        if let invalid = target.invalidArgument { throw invalid }
         if let frame = try readBuffered(target, { [UInt8]($0) }) { return frame }
         return try await waitForRead(target, streaming: nil) { [UInt8]($0) }
     }
@@ -58,7 +55,6 @@ extension BaseIOStream {
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
-        if let invalid = target.invalidArgument { throw invalid }
         if let result = try readBuffered(target, body) { return result }
         return try await waitForRead(target, streaming: nil, body)
     }
@@ -81,7 +77,6 @@ extension BaseIOStream {
     @inlinable
     public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
         let target = ReadTarget.peek(count: count)
-        if let invalid = target.invalidArgument { throw invalid }
         if let result = try readBuffered(target, body) { return result }
         return try await waitForRead(target, streaming: nil, body)
     }
@@ -100,7 +95,8 @@ extension BaseIOStream {
     /// switch, no allocation). Otherwise returns `nil` and the caller takes the async path.
     @usableFromInline
     final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        // An invalid read is left to the async path, which throws InvalidReadError.
+        // An invalid read (negative count, …) is left to the waiting path: startRead fails it with
+        // InvalidReadError, for every form, in one place.
         guard pendingRead == nil, !readBuffer.isEmpty, loop.inLoopThread, target.invalidArgument == nil else {
             return nil
         }
@@ -137,7 +133,6 @@ extension BaseIOStream {
         _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
         _ body: @escaping (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        if let invalid = target.invalidArgument { throw invalid }
         let completion = AsyncReadCompletion(transform: body, streaming: streaming)
         let start = UncheckedTransfer(target)
         let begin: @Sendable () -> Void = { [self] in
