@@ -77,17 +77,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     ///   if the reply does not parse; `CancellationError` if the task is cancelled meanwhile.
     public func send(_ request: [UInt8], timeout: Duration? = nil) async throws -> Reply {
         let slot = OneShot<Reply>()
-        let waiter = ReplyWaiter<Reply> { slot.complete($0) }
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
-                stream.loop.execute {
-                    slot.attach(continuation)
-                    self.enqueue([request], [waiter], timeout: timeout)
-                }
-            }
-        } onCancel: {
-            stream.loop.addCallback { waiter.complete(.failure(CancellationError())) }
-        }
+        return try await submit([request], [ReplyWaiter { slot.complete($0) }], timeout: timeout, slot: slot)
     }
 
     /// Writes every request in one go and returns their replies in the same order. A server's
@@ -101,7 +91,15 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         let waiters = (0..<requests.count).map { index in
             ReplyWaiter<Reply> { collector.receive($0, at: index) }
         }
-        return try await withTaskCancellationHandler {
+        return try await submit(requests, waiters, timeout: timeout, slot: slot)
+    }
+
+    /// Queues `requests` with their `waiters` on the loop and waits for `slot`, which the waiters
+    /// fill; cancelling the task gives up every waiter (their replies are then read and dropped).
+    private func submit<Value: Sendable>(
+        _ requests: [[UInt8]], _ waiters: [ReplyWaiter<Reply>], timeout: Duration?, slot: OneShot<Value>
+    ) async throws -> Value {
+        try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
                 stream.loop.execute {
                     slot.attach(continuation)

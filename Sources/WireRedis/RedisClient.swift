@@ -219,8 +219,7 @@ public final class RedisClient: Sendable {
 
     private func backoff(afterFailures failures: Int) -> Duration {
         let (initial, maximum) = configuration.reconnectBackoff
-        let factor = 1 << min(failures - 1, 20)
-        return min(initial * factor, maximum)
+        return reconnectDelay(afterFailures: failures, initial: initial, maximum: maximum)
     }
 
     /// Runs `commands` atomically (`MULTI` … `EXEC`, written in one go) and returns their results.

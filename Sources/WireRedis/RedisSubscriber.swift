@@ -1,4 +1,5 @@
 import Synchronization
+import WireClient
 import Wirestream
 
 /// A message published to a channel the subscriber listens to.
@@ -49,6 +50,8 @@ public struct RedisMessage: Sendable, Hashable {
 public final class RedisSubscriber: Sendable {
     public let configuration: RedisConfiguration
     private let resubscribes: Bool
+    /// How long (un)subscribing waits for the server's confirmations (the command timeout).
+    private let confirmationTimeout: Duration?
     /// Every message, in order. One iteration per subscriber; it ends with ``close()`` and throws
     /// if the subscriber gives up (reconnecting disabled, or closed with an error).
     public let messages: AsyncThrowingStream<RedisMessage, any Error>
@@ -62,14 +65,15 @@ public final class RedisSubscriber: Sendable {
         var channels: Set<String> = []
         var patterns: Set<String> = []
         var shardChannels: Set<String> = []
-        /// Callers waiting for the server to confirm (un)subscriptions, by "kind name".
-        var confirmations: [String: [CheckedContinuation<Void, any Error>]] = [:]
+        /// Confirmations the server owes for (un)subscriptions, by "kind name", oldest first.
+        var confirmations: [String: [Confirmation]] = [:]
         var closed = false
     }
 
-    private init(configuration: RedisConfiguration, resubscribes: Bool, loop: IOLoop) {
+    private init(configuration: RedisConfiguration, resubscribes: Bool, confirmationTimeout: Duration?, loop: IOLoop) {
         self.configuration = configuration
         self.resubscribes = resubscribes
+        self.confirmationTimeout = confirmationTimeout
         self.loop = loop
         (messages, continuation) = AsyncThrowingStream.makeStream(of: RedisMessage.self)
         state = Mutex(SubscriberState())
@@ -80,7 +84,9 @@ public final class RedisSubscriber: Sendable {
         var dedicated = configuration
         dedicated.reconnect = false  // the subscriber reconnects itself, and re-subscribes
         dedicated.commandTimeout = nil  // a subscribed connection is quiet for as long as nobody publishes
-        let subscriber = RedisSubscriber(configuration: dedicated, resubscribes: configuration.reconnect, loop: loop)
+        let subscriber = RedisSubscriber(
+            configuration: dedicated, resubscribes: configuration.reconnect,
+            confirmationTimeout: configuration.commandTimeout, loop: loop)
         let client = try await RedisClient.connect(dedicated, loop: loop)
         subscriber.state.withLock { $0.client = client }
         subscriber.continuation.onTermination = { @Sendable _ in subscriber.close() }
@@ -124,40 +130,42 @@ public final class RedisSubscriber: Sendable {
     private func close(failing error: (any Error)?) {
         let client = state.withLock { state -> RedisClient? in
             state.closed = true
-            let waiting = state.confirmations.values.flatMap { $0 }
+            for confirmation in state.confirmations.values.flatMap({ $0 }) { confirmation.complete(.failure(StreamClosedError())) }
             state.confirmations = [:]
-            for waiter in waiting { waiter.resume(throwing: StreamClosedError()) }
             return state.client
         }
         client?.close()
         continuation.finish(throwing: error)
     }
 
+    /// Sends `VERB names…` and waits (at most the command timeout) for the server to confirm each
+    /// name. The confirmations are registered before the command leaves, so none can be missed; if
+    /// they do not all come in time the connection is closed (the subscriber reconnects and
+    /// re-subscribes) and the call throws `TimeoutError`.
     private func change(_ verb: String, _ names: [String], _ record: (inout SubscriberState) -> Void) async throws {
         guard !names.isEmpty else { return }
+        let owed = names.map { _ in Confirmation() }
         let client = try state.withLock { state -> RedisClient in
             guard !state.closed, let client = state.client else { throw StreamClosedError() }
             record(&state)
+            for (name, confirmation) in zip(names, owed) { state.confirmations["\(verb) \(name)", default: []].append(confirmation) }
             return client
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for name in names {
-                group.addTask { try await self.confirmation("\(verb) \(name)") }
+        client.stream.queueWrite(try Command([verb.uppercased()] + names).encoded())
+        let timer = confirmationTimeout.map { timeout in
+            loop.callLater(timeout) { [self] in
+                let late = self.state.withLock { state -> Bool in
+                    let pending = owed.contains { !$0.isComplete }
+                    for key in state.confirmations.keys { state.confirmations[key]?.removeAll { owed.contains($0) } }
+                    return pending
+                }
+                guard late else { return }
+                for confirmation in owed { confirmation.complete(.failure(TimeoutError(.deadline, timeout: timeout))) }
+                client.close()  // the reader reconnects and subscribes again
             }
-            client.stream.queueWrite(try Command([verb.uppercased()] + names).encoded())
-            try await group.waitForAll()
         }
-    }
-
-    private func confirmation(_ key: String) async throws {
-        try await withCheckedThrowingContinuation { continuation in
-            let refused = state.withLock { state -> Bool in
-                if state.closed { return true }
-                state.confirmations[key, default: []].append(continuation)
-                return false
-            }
-            if refused { continuation.resume(throwing: StreamClosedError()) }
-        }
+        defer { if let timer { loop.removeTimeout(timer) } }
+        for confirmation in owed { try await confirmation.wait() }
     }
 
     // MARK: Reading
@@ -196,13 +204,13 @@ public final class RedisSubscriber: Sendable {
             continuation.yield(RedisMessage(kind: .pmessage, channel: channel, pattern: pattern, payload: bytes(3)))
         case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
             let key = "\(kind) \(text(1) ?? "")"
-            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            let confirmation = state.withLock { state -> Confirmation? in
                 guard var waiting = state.confirmations[key], !waiting.isEmpty else { return nil }
                 let first = waiting.removeFirst()
                 state.confirmations[key] = waiting.isEmpty ? nil : waiting
                 return first
             }
-            waiter?.resume()
+            confirmation?.complete(.success(()))
         default:
             return  // pong and anything newer: not a message
         }
@@ -238,8 +246,38 @@ public final class RedisSubscriber: Sendable {
             } catch {
                 failures += 1
                 let (initial, maximum) = configuration.reconnectBackoff
-                try? await Task.sleep(for: min(initial * (1 << min(failures - 1, 20)), maximum))
+                try? await Task.sleep(for: reconnectDelay(afterFailures: failures, initial: initial, maximum: maximum))
             }
         }
     }
+}
+
+/// One confirmation the server owes a subscriber; completed once — by the confirmation, the
+/// deadline or the close — and awaited by the caller that asked for it.
+private final class Confirmation: Sendable, Equatable {
+    private let state = Mutex<(result: Result<Void, any Error>?, waiter: CheckedContinuation<Void, any Error>?)>((nil, nil))
+
+    var isComplete: Bool { state.withLock { $0.result != nil } }
+
+    func complete(_ result: Result<Void, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    func wait() async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<Void, any Error>? in
+                if state.result == nil { state.waiter = continuation }
+                return state.result
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    static func == (a: Confirmation, b: Confirmation) -> Bool { a === b }
 }

@@ -313,6 +313,18 @@ struct RedisClientTests {
         try await done.value
     }
 
+    @Test func aSubscribeTheServerNeverConfirmsTimesOut() async throws {
+        let (port, done) = try Self.scriptedServer { stream in _ = try? await stream.readUntilClose() }
+        var configuration = Self.resp2(port: port, commandTimeout: .milliseconds(300))
+        configuration.reconnect = false
+        let subscriber = try await RedisSubscriber.connect(configuration)
+        let start = ContinuousClock.now
+        await #expect(throws: TimeoutError(.deadline, timeout: .milliseconds(300))) { try await subscriber.subscribe("news") }
+        #expect(ContinuousClock.now - start < .milliseconds(600))
+        subscriber.close()
+        try await done.value
+    }
+
     @Test func theHandshakeIsBoundedByTheConnectTimeout() async throws {
         let (port, done) = try Self.scriptedServer { stream in _ = try? await stream.readUntilClose() }
         var configuration = RedisConfiguration(port: port)  // RESP3: says HELLO 3, which is never answered
