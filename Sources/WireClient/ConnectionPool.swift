@@ -74,6 +74,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     private final class Waiter: @unchecked Sendable {
         // @unchecked Sendable: `continuation` is touched only under the pool's mutex.
         var continuation: CheckedContinuation<Grant, any Error>?
+        var timer: Timeout?  // the acquire timeout; removed when the waiter is served first
         init(_ continuation: CheckedContinuation<Grant, any Error>) { self.continuation = continuation }
     }
 
@@ -186,7 +187,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 state.opening -= 1
                 return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
             }
-            waiter?.continuation?.resume(returning: .room)  // the place is free again
+            if let waiter { serve(waiter, .room) }  // the place is free again
             throw error
         }
     }
@@ -196,7 +197,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             let waiter = Waiter(continuation)
             state.withLock { $0.waiters.append(waiter) }
-            timerLoop.callLater(timeout) { [self] in
+            let timer = timerLoop.callLater(timeout) { [self] in
                 let expired = self.state.withLock { state -> Bool in
                     guard let index = state.waiters.firstIndex(where: { $0 === waiter }) else { return false }
                     state.waiters.remove(at: index)
@@ -206,7 +207,15 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                     waiter.continuation?.resume(throwing: ConnectionPoolTimeoutError(timeout: timeout))
                 }
             }
+            state.withLock { _ in waiter.timer = timer }
         }
+    }
+
+    /// Hands `grant` to a waiter taken off the list (under the lock) and drops its timeout.
+    private func serve(_ waiter: Waiter, _ grant: Grant) {
+        let timer = state.withLock { _ in waiter.timer }
+        if let timer { timerLoop.removeTimeout(timer) }
+        waiter.continuation?.resume(returning: grant)
     }
 
     /// Takes a connection back: to a waiting caller, to the idle list, or (closed) out of the count.
@@ -228,7 +237,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             return (nil, nil, false)
         }
         if closeIt { connection.close() }
-        if let waiter, let grant { waiter.continuation?.resume(returning: grant) }
+        if let waiter, let grant { serve(waiter, grant) }
     }
 
     /// Drops closed idle connections and returns those idle too long (beyond the minimum) to close.
