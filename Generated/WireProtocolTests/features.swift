@@ -1371,3 +1371,273 @@ extension Point: WireRequest {
         writer.field = ""
     }
 }
+
+// MARK: - HereDocument
+
+/// A block whose closing tag repeats its opening one: `<<EOF\n…\nEOF\n` (here-document style).
+///
+/// On the wire, e.g.: `<<abc\nabc\nabc\n`
+public struct HereDocument: Sendable, Hashable {
+    public var tag: String
+    public var body: String
+
+    public init(tag: String, body: String) {
+        self.tag = tag
+        self.body = body
+    }
+}
+
+extension HereDocument: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> HereDocument {
+        let _outer = try _wire.enter("HereDocument", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [60, 60], "\"<<\"") }) == nil {
+            try await _source.readBytes(2, partial: false) { try _wire.literal($0, [60, 60], "\"<<\"") }
+        }
+        _wire.field = "tag"
+        let tag: String
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 32, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            tag = _fast
+        } else {
+            tag = try await _source.readUntil([10], maxBytes: 32) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "body"
+        let body: String
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 1024, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            body = _fast
+        } else {
+            body = try await _source.readUntil([10], maxBytes: 1024) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        if try _source.readBytesIfBuffered(tag.utf8.count, { try _wire.same($0, tag.utf8, "tag") }) == nil {
+            try await _source.readBytes(tag.utf8.count, partial: false) { try _wire.same($0, tag.utf8, "tag") }
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [10], "\"\\n\"") }) == nil {
+            try await _source.readBytes(1, partial: false) { try _wire.literal($0, [10], "\"\\n\"") }
+        }
+        _wire.leave(_outer)
+        return HereDocument(tag: tag, body: body)
+    }
+}
+
+extension HereDocument: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "HereDocument"
+        writer.literal([60, 60])
+        writer.field = "tag"
+        try writer.delimited(Array(self.tag.utf8), delimiter: [10], max: 32)
+        writer.field = "body"
+        try writer.delimited(Array(self.body.utf8), delimiter: [10], max: 1024)
+        writer.bytes.append(contentsOf: self.tag.utf8)
+        writer.literal([10])
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - Channel
+
+public enum Channel: String, Sendable, Hashable, CaseIterable, WireEnumeration {
+    case red = "R"
+    case green = "G"
+
+    public var wireLiteral: [UInt8] {
+        switch self {
+            case .red: [82]
+            case .green: [71]
+        }
+    }
+}
+
+// MARK: - ChannelRange
+
+/// An enum value repeated, and a check over integers that the input must satisfy.
+///
+/// On the wire, e.g.: `R:abc:3-3\n`
+public struct ChannelRange: Sendable, Hashable {
+    public var channel: Channel
+    public var low: UInt16
+    public var high: UInt16
+
+    public init(channel: Channel, low: UInt16, high: UInt16) {
+        self.channel = channel
+        self.low = low
+        self.high = high
+    }
+}
+
+extension ChannelRange: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ChannelRange {
+        let _outer = try _wire.enter("ChannelRange", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "channel"
+        let channel: Channel
+        if let _fast = try _source.readUntilIfBuffered([58], maxBytes: 2, { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Channel.self) } }) {
+            channel = _fast
+        } else {
+            channel = try await _source.readUntil([58], maxBytes: 2) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Channel.self) } }
+        }
+        if try _source.readBytesIfBuffered(channel.wireLiteral.count, { try _wire.same($0, channel.wireLiteral, "channel") }) == nil {
+            try await _source.readBytes(channel.wireLiteral.count, partial: false) { try _wire.same($0, channel.wireLiteral, "channel") }
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [58], "\":\"") }) == nil {
+            try await _source.readBytes(1, partial: false) { try _wire.literal($0, [58], "\":\"") }
+        }
+        _wire.field = "low"
+        let low: UInt16
+        if let _fast = try _source.readUntilIfBuffered([45], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 10) } }) {
+            low = _fast
+        } else {
+            low = try await _source.readUntil([45], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 10) } }
+        }
+        _wire.field = "high"
+        let high: UInt16
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }) {
+            high = _fast
+        } else {
+            high = try await _source.readUntil([10], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }
+        }
+        guard try (_wire.int(low) <= _wire.int(high)) else { throw _wire.fail(.checkFailed("low <= high")) }
+        _wire.leave(_outer)
+        return ChannelRange(channel: channel, low: low, high: high)
+    }
+}
+
+extension ChannelRange: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "ChannelRange"
+        writer.field = "channel"
+        try writer.delimited(self.channel.wireLiteral, delimiter: [58], max: 2)
+        writer.bytes.append(contentsOf: self.channel.wireLiteral)
+        writer.literal([58])
+        writer.field = "low"
+        try writer.delimited(WireFormat.decimal(self.low), delimiter: [45], max: 8)
+        writer.field = "high"
+        try writer.delimited(WireFormat.hex(self.high), delimiter: [10], max: 8)
+        guard (Int(truncatingIfNeeded: self.low) <= Int(truncatingIfNeeded: self.high)) else { throw writer.fail("check 'low <= high' fails") }
+        writer.message = _outer
+        writer.field = ""
+    }
+}
+
+// MARK: - Sized
+
+/// Sized text integers: range-checked decimal and hex.
+///
+/// On the wire, e.g.: `3,3,3\nabc`
+public struct Sized: Sendable, Hashable {
+    public var small: Int8
+    public var wide: UInt64
+    public var items: [UInt8]
+
+    public init(small: Int8, wide: UInt64, items: [UInt8]) {
+        self.small = small
+        self.wide = wide
+        self.items = items
+    }
+}
+
+extension Sized: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Sized {
+        let _outer = try _wire.enter("Sized", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "small"
+        let small: Int8
+        if let _fast = try _source.readUntilIfBuffered([44], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int8.self, radix: 10) } }) {
+            small = _fast
+        } else {
+            small = try await _source.readUntil([44], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int8.self, radix: 10) } }
+        }
+        _wire.field = "wide"
+        let wide: UInt64
+        if let _fast = try _source.readUntilIfBuffered([44], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+            wide = _fast
+        } else {
+            wide = try await _source.readUntil([44], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+        }
+        _wire.field = "count"
+        let count: UInt16
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }) {
+            count = _fast
+        } else {
+            count = try await _source.readUntil([10], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }
+        }
+        _wire.field = "items"
+        let _length22 = try _wire.length(_wire.int(count), max: 65536)
+        let items: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length22, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            items = _fast
+        } else {
+            items = try await _source.readBytes(_length22, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        _wire.leave(_outer)
+        return Sized(small: small, wide: wide, items: items)
+    }
+}
+
+// MARK: - ShortText
+
+/// A length written as sized decimal text (the encoder checks the derived length fits).
+///
+/// On the wire, e.g.: `3:abc`
+public struct ShortText: Sendable, Hashable {
+    public var text: String
+
+    public init(text: String) {
+        self.text = text
+    }
+}
+
+extension ShortText: WireMessage {
+    /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
+    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    @inlinable
+    public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ShortText {
+        let _outer = try _wire.enter("ShortText", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt8
+        if let _fast = try _source.readUntilIfBuffered([58], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt8.self, radix: 10) } }) {
+            length = _fast
+        } else {
+            length = try await _source.readUntil([58], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt8.self, radix: 10) } }
+        }
+        _wire.field = "text"
+        let _length23 = try _wire.length(_wire.int(length), max: 1024)
+        let text: String
+        if let _fast = try _source.readBytesIfBuffered(_length23, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try await _source.readBytes(_length23, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return ShortText(text: text)
+    }
+}
+
+extension ShortText: WireRequest {
+    /// Appends this message's bytes to `writer`, checked against the grammar.
+    public func encode(into writer: inout WireWriter) throws {
+        let _outer = writer.message
+        writer.message = "ShortText"
+        let _length = Array(self.text.utf8).count
+        writer.field = "length"
+        try writer.delimited(WireFormat.decimal(try writer.sized(_length, as: UInt8.self)), delimiter: [58], max: 4)
+        writer.field = "text"
+        try writer.exact(Array(self.text.utf8), count: Int(truncatingIfNeeded: _length), max: 1024)
+        writer.message = _outer
+        writer.field = ""
+    }
+}

@@ -74,6 +74,11 @@ enum Item {
     case conditional(condition: Expression, items: [Item], location: SourceLocation)
     /// A regex read whose named groups become fields.
     case regex(pattern: String, location: SourceLocation, max: Limit?, captures: [Capture])
+    /// `same name`: the next bytes must be the bytes of the earlier value `name` (a closing tag
+    /// that repeats the opening one); the encoder writes that value again.
+    case same(name: String, location: SourceLocation)
+    /// `check COND`: a condition over earlier integers that the input must satisfy.
+    case check(condition: Expression, location: SourceLocation)
 }
 
 enum LocalValue {
@@ -108,12 +113,17 @@ enum Conversion: Equatable {
     case raw, string, int, uint, hex, uhex, double
     /// An enumeration or extern type of the grammar.
     case named(String, SourceLocation)
+    /// `as u16`, `as i64 hex`, …: decimal (or hex) text to a sized integer, range-checked.
+    case sized(BinaryType, hex: Bool)
 
     static let builtin: [String: Conversion] = [
         "raw": .raw, "string": .string, "int": .int, "uint": .uint, "hex": .hex, "uhex": .uhex, "double": .double,
     ]
 
-    var isInteger: Bool { [.int, .uint, .hex, .uhex].contains(self) }
+    var isInteger: Bool {
+        if case .sized = self { return true }
+        return [.int, .uint, .hex, .uhex].contains(self)
+    }
 }
 
 /// The variable-length integer encodings.
@@ -147,6 +157,16 @@ struct BinaryType: Equatable {
         }
         guard let bits = Int(rest), [8, 16, 32, 64].contains(bits) else { return nil }
         bytes = bits / 8
+    }
+
+    /// A sized integer written as text (`as u16`): no byte order.
+    init?(text word: String) {
+        guard let first = word.first, first == "u" || first == "i", let bits = Int(word.dropFirst()),
+            [8, 16, 32, 64].contains(bits)
+        else { return nil }
+        signed = first == "i"
+        bytes = bits / 8
+        bigEndian = true
     }
 
     var swiftName: String { (signed ? "Int" : "UInt") + String(bytes * 8) }
@@ -203,6 +223,32 @@ indirect enum Expression {
     }
 
     static let comparisons: Set<String> = ["<", "<=", ">", ">=", "==", "!="]
+
+    /// The expression as a grammar writes it (for error messages).
+    var text: String {
+        switch self {
+        case .integer(let value, _): String(value)
+        case .name(let name, _): name
+        case .binary(let op, let a, let b, _):
+            "\(a.parenthesised(inside: op)) \(op) \(b.parenthesised(inside: op))"
+        }
+    }
+
+    /// Parentheses unless the operand binds tighter than `op` (so `a - (b - c)` keeps them).
+    private func parenthesised(inside op: String) -> String {
+        guard case .binary(let inner, _, _, _) = self else { return text }
+        return Self.precedence(inner) > Self.precedence(op) ? text : "(\(text))"
+    }
+
+    private static func precedence(_ op: String) -> Int {
+        switch op {
+        case "*": 4
+        case "+", "-": 3
+        case "&&": 1
+        case "||": 0
+        default: 2  // comparisons
+        }
+    }
     static let logical: Set<String> = ["&&", "||"]
 }
 

@@ -137,7 +137,7 @@ struct Checker {
                 collectNames(inner, into: &names)
             case .regex(_, _, _, let captures):
                 for capture in captures where names[capture.name] == nil { names[capture.name] = capture.location }
-            case .literal:
+            case .literal, .same, .check:
                 break
             }
         }
@@ -153,6 +153,10 @@ struct Checker {
             switch item {
             case .literal:
                 break
+            case .same(let name, let location):
+                checkSame(name, at: location, scope: scope)
+            case .check(let condition, _):
+                checkCondition(condition, scope: scope)
             case .field(let name, let location, let read):
                 if let type = checkRead(read, in: message, scope: scope, streamed: &streamed) {
                     declare(name, location, type, in: &scope)
@@ -194,6 +198,20 @@ struct Checker {
                     }
                 }
             }
+        }
+    }
+
+    /// `same name` repeats bytes: the earlier value must be the bytes it was read from.
+    private mutating func checkSame(_ name: String, at location: SourceLocation, scope: Scope) {
+        guard let type = lookUp(name, location, scope: scope) else { return }
+        switch type {
+        case .bytes, .string, .enumeration:
+            break
+        case .optional:
+            error(location, "'\(name)' may be absent (it is read conditionally), so there are no bytes to repeat")
+        default:
+            let hint = type.isInteger ? ": its text need not be the same bytes (\"07\" is 7); compare numbers with 'check \(name) == …'" : ""
+            error(location, "'same' repeats raw bytes, a string or an enum value, and '\(name)' is \(type.description)\(hint)")
         }
     }
 
@@ -332,6 +350,7 @@ struct Checker {
         case .string: return .string
         case .int, .hex: return .int
         case .uint, .uhex: return .uint
+        case .sized(let type, _): return .binary(type)
         case .double: return .double
         case .named(let name, let location):
             if enumerations[name] != nil { return .enumeration(name) }
@@ -459,7 +478,7 @@ struct Checker {
             switch item {
             case .literal(let literal): step = ([], literal.bytes.isEmpty)
             case .field(_, _, let read), .local(_, _, .read(let read)): step = leading(read)
-            case .local(_, _, .call), .local(_, _, .expression): step = ([], true)
+            case .local(_, _, .call), .local(_, _, .expression), .same, .check: step = ([], true)
             case .conditional(_, let inner, _): step = (leading(inner).names, true)
             case .regex: step = ([], false)
             }
@@ -594,7 +613,7 @@ struct Checker {
         func checkItems(_ items: [Item]) {
             for (index, item) in items.enumerated() {
                 switch item {
-                case .literal: break
+                case .literal, .same, .check: break  // the encoder writes the value again / verifies it
                 case .field(_, _, let read): checkRead(read)
                 case .local(let name, let location, .read(let read)):
                     checkRead(read)

@@ -157,6 +157,16 @@ struct Parser {
             // A check whose result is not kept: `call checkVersion(major, minor)`.
             return .local(name: "_", location: location, value: try call())
         }
+        if current.isWord("same"), case .identifier = tokens[position + 1].kind {
+            // `same code`: the bytes of the earlier value `code` again.
+            advance()
+            let nameLocation = current.location
+            return .same(name: try identifier("the name of an earlier value"), location: nameLocation)
+        }
+        if current.isWord("check"), !isFieldColon(at: position + 1) {
+            advance()
+            return .check(condition: try expression(), location: location)
+        }
         if current.isWord("if") {
             advance()
             let condition = try expression()
@@ -182,7 +192,7 @@ struct Parser {
             return .regex(pattern: pattern, location: location, max: max, captures: captures)
         }
         guard let name = current.identifier else {
-            throw error("expected a field ('name: …'), 'let', 'if', 'regex' or a \"literal\", found \(current.display)")
+            throw error("expected a field ('name: …'), 'let', 'if', 'regex', 'same', 'check', 'call' or a \"literal\", found \(current.display)")
         }
         advance()
         try expect(":")
@@ -312,6 +322,15 @@ struct Parser {
         let location = current.location
         let name = try identifier("a type")
         if let builtin = Conversion.builtin[name] { return builtin }
+        if let sized = BinaryType(text: name) {
+            // `as u16 hex`: hex text; `hex` followed by ':' is the next field's name instead.
+            let hex = current.isWord("hex") && !isFieldColon(at: position + 1) && acceptWord("hex")
+            return .sized(sized, hex: hex)
+        }
+        if BinaryType(name) != nil {
+            diagnostics.append(Diagnostic(location, "'\(name)' has a byte order, which text has not: a text integer is 'as \(name.dropLast(2))' (decimal) or 'as \(name.dropLast(2)) hex'; a binary one is read with '\(name)' alone"))
+            throw SyntaxError()
+        }
         return .named(name, location)
     }
 
@@ -392,6 +411,11 @@ struct Parser {
         default:
             throw error("expected a number or a name, found \(current.display)")
         }
+    }
+
+    private func isFieldColon(at index: Int) -> Bool {
+        if case .symbol(":") = tokens[index].kind { return true }
+        return false
     }
 
     // MARK: Tokens

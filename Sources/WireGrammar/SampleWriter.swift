@@ -65,6 +65,10 @@ struct SampleWriter {
                 if evaluate(condition) != 0 { write(inner, into: &bytes) }
             case .regex(let pattern, _, _, _):
                 bytes += Array("<match of /\(pattern)/>".utf8)
+            case .same:
+                bytes += Array("abc".utf8)  // what every earlier string or raw sample is
+            case .check:
+                break
             }
         }
     }
@@ -118,7 +122,7 @@ struct SampleWriter {
 
     private func sampleValue(_ conversion: Conversion?) -> ([UInt8], Int?) {
         switch conversion {
-        case .int?, .uint?, .hex?, .uhex?: (Array("3".utf8), 3)
+        case .int?, .uint?, .hex?, .uhex?, .sized?: (Array("3".utf8), 3)
         case .double?: (Array("1.5".utf8), nil)
         case .named(let name, _)?: (checker.enumerations[name]?.cases.first?.literal.bytes ?? Array("abc".utf8), nil)
         default: (Array("abc".utf8), nil)

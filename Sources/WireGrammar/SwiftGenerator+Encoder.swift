@@ -54,6 +54,7 @@ extension SwiftGenerator {
     /// Items in order; `values` maps stored fields to the Swift expressions holding them.
     private mutating func emitEncoding(_ items: [Item], values: [String: String]) {
         var values = values
+        let types = Dictionary(storedFields(items).map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
         // Derived lets first: each solved from the size of the later field whose length uses it.
         for (index, item) in items.enumerated() {
             let name: String
@@ -84,11 +85,19 @@ extension SwiftGenerator {
                 case .varint(let kind, _):
                     code.line("try writer.varint(\(value), maxBytes: \(kind.maxBytes))")
                 case .until(let delimiter, let max, let conversion, _):
-                    let text = conversion == .hex || conversion == .uhex ? "WireFormat.hex(\(value))" : "WireFormat.decimal(\(value))"
+                    var number = value
+                    if case .sized(let type, _)? = conversion { number = "try writer.sized(\(value), as: \(type.swiftName).self)" }
+                    let text = conversion.map(Self.isHexText) ?? false ? "WireFormat.hex(\(number))" : "WireFormat.decimal(\(number))"
                     code.line("try writer.delimited(\(text), delimiter: \(SwiftNames.bytes(delimiter.bytes)), max: \(limit(max, default: Self.defaultUntilMax)))")
                 default:
                     break  // the checker allows only integer framings here
                 }
+            case .same(let name, _):
+                let value = values[name] ?? "self.\(SwiftNames.identifier(name))"
+                code.line("writer.bytes.append(contentsOf: \(Self.bytesOf(value, types[name] ?? .bytes)))")
+            case .check(let condition, _):
+                let text = SwiftNames.stringLiteral("check '\(condition.text)' fails")
+                code.line("guard \(encoderExpression(condition, values: values)) else { throw writer.fail(\(text)) }")
             case .local(_, _, .call), .local(_, _, .expression), .conditional, .regex:
                 break  // refused by the checker for request messages
             }
@@ -170,8 +179,8 @@ extension SwiftGenerator {
         switch conversion {
         case nil, .raw?: value
         case .string?: "Array(\(value).utf8)"
-        case .int?, .uint?: "WireFormat.decimal(\(value))"
-        case .hex?, .uhex?: "WireFormat.hex(\(value))"
+        case .int?, .uint?, .sized(_, false)?: "WireFormat.decimal(\(value))"
+        case .hex?, .uhex?, .sized(_, true)?: "WireFormat.hex(\(value))"
         case .double?: "WireFormat.double(\(value))"
         case .named(let name, _)?:
             checker.enumerations[name] != nil ? "\(value).wireLiteral"
@@ -186,7 +195,16 @@ extension SwiftGenerator {
         case .integer(let value, _): String(value)
         case .name(let name, _): "Int(truncatingIfNeeded: \(values[name] ?? SwiftNames.identifier(name)))"
         case .binary(let op, let a, let b, _):
-            "(\(encoderExpression(a, values: values)) \(op == "+" ? "&+" : op == "-" ? "&-" : "&*") \(encoderExpression(b, values: values)))"
+            "(\(encoderExpression(a, values: values)) \(Self.wrapping[op] ?? op) \(encoderExpression(b, values: values)))"
+        }
+    }
+
+    private static let wrapping = ["+": "&+", "-": "&-", "*": "&*"]
+
+    private static func isHexText(_ conversion: Conversion) -> Bool {
+        switch conversion {
+        case .hex, .uhex, .sized(_, true): true
+        default: false
         }
     }
 }

@@ -190,6 +190,16 @@ extension SwiftGenerator {
                 for (name, outer) in declared {
                     if let type = inside.locals[name]?.type { names.locals[name] = (outer, type.asOptional) }
                 }
+            case .same(let name, _):
+                guard let earlier = names.locals[name] else { break }
+                let bytes = Self.bytesOf(earlier.swift, earlier.type)
+                let check = "{ try _wire.same($0, \(bytes), \(SwiftNames.stringLiteral(name))) }"
+                code.line("if try _source.readBytesIfBuffered(\(bytes).count, \(check)) == nil {")
+                code.indented { code in code.line("try await _source.readBytes(\(bytes).count, partial: false) \(check)") }
+                code.line("}")
+            case .check(let condition, _):
+                let test = expression(condition, names: names)
+                code.line("guard \(tryPrefix(test))\(test) else { throw _wire.fail(.checkFailed(\(SwiftNames.stringLiteral(condition.text)))) }")
             case .regex(let pattern, let location, let max, let captures):
                 let index = patterns.count
                 patterns.append(pattern)
@@ -370,6 +380,15 @@ extension SwiftGenerator {
         code.line("}")
     }
 
+    /// The bytes a `same` item repeats: the earlier value's own bytes (no copy for strings).
+    static func bytesOf(_ value: String, _ type: ValueType) -> String {
+        switch type {
+        case .string: "\(value).utf8"
+        case .enumeration: "\(value).wireLiteral"
+        default: value
+        }
+    }
+
     /// Reads the literal's length and checks it is the literal (buffered: without awaiting).
     mutating func emitLiteral(_ literal: Literal) {
         let check = "{ try _wire.literal($0, \(SwiftNames.bytes(literal.bytes)), \(SwiftNames.stringLiteral(literal.text))) }"
@@ -395,6 +414,7 @@ extension SwiftGenerator {
         case .hex?: "try WireConvert.hex(\(bytes))"
         case .uhex?: "try WireConvert.uhex(\(bytes))"
         case .double?: "try WireConvert.double(\(bytes))"
+        case .sized(let type, let hex)?: "try WireConvert.sized(\(bytes), as: \(type.swiftName).self, radix: \(hex ? 16 : 10))"
         case .named(let name, _)?:
             checker.enumerations[name] != nil ? "try WireConvert.value(\(bytes), as: \(name).self)" : "try \(name)(wireBytes: \(bytes))"
         }

@@ -193,6 +193,7 @@ struct SwiftGenerator {
         case .string?: .string
         case .int?, .hex?: .int
         case .uint?, .uhex?: .uint
+        case .sized(let type, _)?: .binary(type)
         case .double?: .double
         case .named(let name, _)?:
             checker.enumerations[name] != nil ? .enumeration(name) : checker.messages[name] != nil ? .message(name) : .extern(name)

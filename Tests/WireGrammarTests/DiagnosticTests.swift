@@ -30,6 +30,41 @@ struct DiagnosticTests {
               let n = until "\\r\\n" as int
             }
             """, location: "2:15", message: "'n' is used before it is parsed (line 3)"),
+        BadGrammar(name: "same on an integer", source: """
+            message A {
+              n: until " " max 8 as int
+              same n
+            }
+            """, location: "3:8", message: "compare numbers with 'check n == …'"),
+        BadGrammar(name: "same on a value that may be absent", source: """
+            message A {
+              let flag = u8
+              if flag == 1 { tag: until " " max 8 }
+              same tag
+            }
+            """, location: "4:8", message: "'tag' may be absent"),
+        BadGrammar(name: "same before the value is read", source: """
+            message A {
+              same tag
+              tag: until " " max 8
+            }
+            """, location: "2:8", message: "'tag' is used before it is parsed (line 3)"),
+        BadGrammar(name: "a check that does not compare", source: """
+            message A {
+              n: u8
+              check n + 1
+            }
+            """, location: "3:11", message: "a condition compares"),
+        BadGrammar(name: "a text integer with a byte order", source: """
+            message A {
+              n: until " " max 8 as u16be
+            }
+            """, location: "2:25", message: "a text integer is 'as u16' (decimal) or 'as u16 hex'"),
+        BadGrammar(name: "a sized text integer that is not a size", source: """
+            message A {
+              n: until " " max 8 as u24
+            }
+            """, location: "2:25", message: "unknown conversion 'u24'"),
         BadGrammar(name: "an item after a repetition until close", source: """
             message A {
               items: B * until close max 4

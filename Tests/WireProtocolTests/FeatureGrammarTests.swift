@@ -289,3 +289,66 @@ struct SubFrameTests {
         #expect(await protocolError(long) { try await Parcel.read(from: $0) }?.kind == .bytesLeftInFrame(1))
     }
 }
+
+/// `same name` (bytes equal to an earlier value), `check COND`, and sized text integers.
+struct EqualityAndSizedIntegerTests {
+    @Test func aClosingTagThatRepeatsTheOpeningOneParsesAndEncodes() async throws {
+        let input = bytes("<<EOF\nhello\nEOF\n")
+        let document = try await readEverySplit(input) { try await HereDocument.read(from: $0) }
+        #expect(document == HereDocument(tag: "EOF", body: "hello"))
+        #expect(try document.encoded() == input)
+    }
+
+    @Test func aClosingTagThatDiffersIsATypedMismatchAtEverySplit() async throws {
+        let error = await protocolError(bytes("<<EOF\nhello\nEOX\n")) { try await HereDocument.read(from: $0) }
+        #expect(error?.kind == .notSame(earlier: "tag", expected: bytes("EOF"), found: bytes("EOX")))
+        #expect(error?.offset == 12)
+        #expect(error?.message == "HereDocument")
+    }
+
+    @Test func anEmptyEarlierValueRepeatsAsNothing() async throws {
+        let input = bytes("<<\nbody\n\n")
+        let document = try await readEverySplit(input) { try await HereDocument.read(from: $0) }
+        #expect(document == HereDocument(tag: "", body: "body"))
+        #expect(try document.encoded() == input)
+    }
+
+    @Test func anEnumValueRepeatsItsLiteral() async throws {
+        let input = bytes("R:R:10-ff\n")
+        let range = try await readEverySplit(input) { try await ChannelRange.read(from: $0) }
+        #expect(range == ChannelRange(channel: .red, low: 10, high: 0xFF))
+        #expect(try range.encoded() == input)
+        let error = await protocolError(bytes("R:G:10-ff\n")) { try await ChannelRange.read(from: $0) }
+        #expect(error?.kind == .notSame(earlier: "channel", expected: bytes("R"), found: bytes("G")))
+    }
+
+    @Test func aFailedCheckNamesItsConditionWhenParsingAndEncoding() async throws {
+        let error = await protocolError(bytes("G:G:300-ff\n")) { try await ChannelRange.read(from: $0) }
+        #expect(error?.kind == .checkFailed("low <= high"))
+        #expect(error?.offset == 11)
+        #expect(throws: WireEncodingError(message: "ChannelRange", field: "high", reason: "check 'low <= high' fails")) {
+            try ChannelRange(channel: .green, low: 2, high: 1).encoded()
+        }
+    }
+
+    @Test func sizedTextIntegersAreRangeChecked() async throws {
+        let value = try await readEverySplit(bytes("-128,18446744073709551615,3\nabc")) { try await Sized.read(from: $0) }
+        #expect(value == Sized(small: -128, wide: UInt64.max, items: bytes("abc")))
+        #expect(type(of: value.small) == Int8.self && type(of: value.wide) == UInt64.self)
+
+        let small = await protocolError(bytes("-129,1,0\n")) { try await Sized.read(from: $0) }
+        #expect(small?.kind == .outOfRange(type: "Int8", text: bytes("-129")))
+        #expect(small?.field == "small")
+        let count = await protocolError(bytes("1,1,10000\n")) { try await Sized.read(from: $0) }
+        #expect(count?.kind == .outOfRange(type: "UInt16", text: bytes("10000")))
+        let negative = await protocolError(bytes("1,-1,0\n")) { try await Sized.read(from: $0) }
+        #expect(negative?.kind == .invalidNumber(expected: "decimal integer", text: bytes("-1")))
+    }
+
+    @Test func aDerivedLengthMustFitItsSizedTextType() throws {
+        #expect(try ShortText(text: "hi").encoded() == bytes("2:hi"))
+        #expect(throws: WireEncodingError(message: "ShortText", field: "length", reason: "300 does not fit in UInt8")) {
+            try ShortText(text: String(repeating: "x", count: 300)).encoded()
+        }
+    }
+}

@@ -40,6 +40,21 @@ public enum WireConvert {
         try magnitude(bytes, from: 0, radix: 16, expected: "unsigned hex integer")
     }
 
+    /// `as u16`, `as i64 hex`, …: decimal (radix 10) or hex (16) text as `T`, with `-` when `T`
+    /// is signed; a number outside `T`'s range is `outOfRange`.
+    @inlinable
+    public static func sized<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, as _: T.Type, radix: UInt) throws -> T {
+        let expected: StaticString = radix == 16 ? "hex integer" : "decimal integer"
+        let value: T?
+        if T.isSigned {
+            value = T(exactly: try signed(bytes, radix: radix, expected: expected))
+        } else {
+            value = T(exactly: try magnitude(bytes, from: 0, radix: radix, expected: expected))
+        }
+        guard let value else { throw WireConversionFailure(.outOfRange(type: "\(T.self)", text: [UInt8](bytes.prefix(64)))) }
+        return value
+    }
+
     /// `as double`: a decimal floating-point number (also `inf`, `-inf`, `nan`).
     public static func double(_ bytes: UnsafeRawBufferPointer) throws -> Double {
         guard bytes.count <= 64, let text = String(validating: bytes, as: UTF8.self),

@@ -33,6 +33,13 @@ public struct WireProtocolError: Error, Equatable, CustomStringConvertible, Send
         case frameEndedEarly
         /// A message read from a frame ended with this many of the frame's bytes unread.
         case bytesLeftInFrame(Int)
+        /// `same earlier`: the bytes that came (`found`) are not those of the earlier value
+        /// `earlier` (`expected`) — e.g. a closing tag that does not repeat the opening one.
+        case notSame(earlier: String, expected: [UInt8], found: [UInt8])
+        /// `check COND`: the condition (as the grammar writes it) does not hold.
+        case checkFailed(String)
+        /// A text integer (`as u16`, `as i32 hex`, …) is a number, but not one `type` can hold.
+        case outOfRange(type: String, text: [UInt8])
     }
 
     /// The innermost message being read.
@@ -74,6 +81,10 @@ extension WireProtocolError.Kind: CustomStringConvertible {
         case .invalidValue(let reason): reason
         case .frameEndedEarly: "the message needs more bytes than its frame holds"
         case .bytesLeftInFrame(let count): "the message ended with \(count) bytes of its frame left"
+        case .notSame(let earlier, let expected, let found):
+            "expected the bytes of '\(earlier)', \(WireText.quote(expected)), found \(WireText.quote(found))"
+        case .checkFailed(let condition): "check '\(condition)' fails"
+        case .outOfRange(let type, let text): "\(WireText.quote(text)) is out of \(type)'s range"
         }
     }
 }

@@ -48,6 +48,15 @@ public struct WireReader<Source: ByteSource> {
         offset &+= frame.count
     }
 
+    /// Checks a frame read for `same name`: it must be the bytes of the earlier value `name`.
+    @inlinable @inline(__always)
+    public mutating func same(_ frame: UnsafeRawBufferPointer, _ earlier: some Collection<UInt8>, _ name: StaticString) throws {
+        guard frame.elementsEqual(earlier) else {
+            throw WireConversionFailure(.notSame(earlier: "\(name)", expected: Array(earlier), found: [UInt8](frame)))
+        }
+        offset &+= frame.count
+    }
+
     /// The one byte of a frame (a switch's type byte).
     @inlinable @inline(__always)
     public mutating func byte(_ frame: UnsafeRawBufferPointer) -> UInt8 {

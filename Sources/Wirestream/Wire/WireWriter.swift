@@ -92,6 +92,13 @@ public struct WireWriter {
         } while rest != 0
     }
 
+    /// An `Int` (a derived length or count) for a sized text field (`as u16`), refused if it does not fit.
+    @inlinable
+    public func sized<T: FixedWidthInteger>(_ value: Int, as _: T.Type) throws -> T {
+        guard let narrow = T(exactly: value) else { throw fail("\(value) does not fit in \(T.self)") }
+        return narrow
+    }
+
     /// A repetition count, checked against its limit.
     @inlinable
     public func checkCount(_ count: Int, max: Int) throws {
