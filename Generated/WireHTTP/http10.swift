@@ -29,7 +29,7 @@ extension ResponseHead: WireMessage {
     @usableFromInline static let _pattern0 = try! Pattern("HTTP\\/(?<major>[0-9])\\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\\r\\n]*))?\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ResponseHead {
         let _outer = try _wire.enter("ResponseHead", depth: _depth, limit: 64)
@@ -73,7 +73,7 @@ extension Header: WireMessage {
     @usableFromInline static let _pattern0 = try! Pattern("(?<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \\t]*(?<value>[^\\r\\n]*?)[ \\t]*\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Header {
         let _outer = try _wire.enter("Header", depth: _depth, limit: 64)
@@ -101,9 +101,27 @@ public struct Response: Sendable, Hashable {
     }
 }
 
+/// The hand-written functions `Response`'s grammar calls. Write each as a `public static
+/// func` in an extension of `Response` (the generated parser is `@inlinable`); throw
+/// `WireConversionFailure` to refuse the input (the error names this message and field).
+public protocol ResponseHooks {
+    /// `call contentLength(head)` (line 24): computes a length or count.
+    static func contentLength(_ head: ResponseHead) throws -> Int
+}
+
+extension ResponseHooks {
+    /// Calls the requirement (never another function of the same name), so a mismatch is reported once, as unmet.
+    @inlinable @inline(__always)
+    static func _wire_contentLength(_ head: ResponseHead) throws -> Int {
+        try contentLength(head)
+    }
+}
+
+extension Response: ResponseHooks {}
+
 extension Response: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Response {
         let _outer = try _wire.enter("Response", depth: _depth, limit: 64)
@@ -111,7 +129,7 @@ extension Response: WireMessage {
         _wire.field = "head"
         let head = try await ResponseHead.read(&_wire, depth: _depth + 1)
         _wire.field = "length"
-        let length: Int = try Self.contentLength(head)
+        let length: Int = try Self._wire_contentLength(head)
         _wire.field = "body"
         let body: [UInt8]
         if (length >= 0) {
@@ -145,6 +163,24 @@ public struct StreamedResponse: Sendable, Hashable {
     }
 }
 
+/// The hand-written functions `StreamedResponse`'s grammar calls. Write each as a `public static
+/// func` in an extension of `StreamedResponse` (the generated parser is `@inlinable`); throw
+/// `WireConversionFailure` to refuse the input (the error names this message and field).
+public protocol StreamedResponseHooks {
+    /// `call contentLength(head)` (line 31): computes a length or count.
+    static func contentLength(_ head: ResponseHead) throws -> Int
+}
+
+extension StreamedResponseHooks {
+    /// Calls the requirement (never another function of the same name), so a mismatch is reported once, as unmet.
+    @inlinable @inline(__always)
+    static func _wire_contentLength(_ head: ResponseHead) throws -> Int {
+        try contentLength(head)
+    }
+}
+
+extension StreamedResponse: StreamedResponseHooks {}
+
 extension StreamedResponse {
     /// Reads one message from `source`, handing the streamed field to `chunks` as it arrives.
     @inlinable
@@ -159,14 +195,14 @@ extension StreamedResponse {
     }
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int, chunks: (UnsafeRawBufferPointer) throws -> Void) async throws -> StreamedResponse {
         let _outer = try _wire.enter("StreamedResponse", depth: _depth, limit: 64)
         _wire.field = "head"
         let head = try await ResponseHead.read(&_wire, depth: _depth + 1)
         _wire.field = "length"
-        let length: Int = try Self.contentLength(head)
+        let length: Int = try Self._wire_contentLength(head)
         _wire.field = "body"
         if (length >= 0) {
             try await _wire.bytes(length, max: 1073741824, chunks: chunks)
@@ -197,7 +233,7 @@ public struct Request: Sendable, Hashable {
 
 extension Request: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Request {
         let _outer = try _wire.enter("Request", depth: _depth, limit: 64)
@@ -273,7 +309,7 @@ public struct RequestHeader: Sendable, Hashable {
 
 extension RequestHeader: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RequestHeader {
         let _outer = try _wire.enter("RequestHeader", depth: _depth, limit: 64)

@@ -17,7 +17,7 @@ public struct Line: Sendable, Hashable {
 
 extension Line: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Line {
         let _outer = try _wire.enter("Line", depth: _depth, limit: 64)

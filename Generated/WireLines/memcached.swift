@@ -16,7 +16,7 @@ public enum RetrievalReply: Sendable, Hashable {
 
 extension RetrievalReply: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RetrievalReply {
         let _outer = try _wire.enter("RetrievalReply", depth: _depth, limit: 64)
@@ -102,7 +102,7 @@ extension Item: WireMessage {
     @usableFromInline static let _pattern0 = try! Pattern("VALUE (?<key>[^ \\r\\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Item {
         let _outer = try _wire.enter("Item", depth: _depth, limit: 64)
@@ -142,7 +142,7 @@ public enum StorageReply: Sendable, Hashable {
 
 extension StorageReply: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> StorageReply {
         let _outer = try _wire.enter("StorageReply", depth: _depth, limit: 64)
@@ -206,7 +206,7 @@ public enum DeletionReply: Sendable, Hashable {
 
 extension DeletionReply: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> DeletionReply {
         let _outer = try _wire.enter("DeletionReply", depth: _depth, limit: 64)
@@ -292,7 +292,7 @@ public struct StorageCommand: Sendable, Hashable {
 
 extension StorageCommand: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> StorageCommand {
         let _outer = try _wire.enter("StorageCommand", depth: _depth, limit: 64)
@@ -387,7 +387,7 @@ public struct RetrievalCommand: Sendable, Hashable {
 
 extension RetrievalCommand: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> RetrievalCommand {
         let _outer = try _wire.enter("RetrievalCommand", depth: _depth, limit: 64)
@@ -435,7 +435,7 @@ public struct DeletionCommand: Sendable, Hashable {
 
 extension DeletionCommand: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> DeletionCommand {
         let _outer = try _wire.enter("DeletionCommand", depth: _depth, limit: 64)

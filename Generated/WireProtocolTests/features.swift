@@ -50,7 +50,7 @@ public struct Record: Sendable, Hashable {
 
 extension Record: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Record {
         let _outer = try _wire.enter("Record", depth: _depth, limit: 64)
@@ -218,7 +218,7 @@ public struct Tag: Sendable, Hashable {
 
 extension Tag: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Tag {
         let _outer = try _wire.enter("Tag", depth: _depth, limit: 64)
@@ -264,7 +264,7 @@ public struct Optional: Sendable, Hashable {
 
 extension Optional: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Optional {
         let _outer = try _wire.enter("Optional", depth: _depth, limit: 64)
@@ -340,7 +340,7 @@ extension Envelope {
     }
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int, chunks: (UnsafeRawBufferPointer) throws -> Void) async throws -> Envelope {
         let _outer = try _wire.enter("Envelope", depth: _depth, limit: 64)
@@ -388,7 +388,7 @@ public struct Fixed: Sendable, Hashable {
 
 extension Fixed: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Fixed {
         let _outer = try _wire.enter("Fixed", depth: _depth, limit: 64)
@@ -458,7 +458,7 @@ public struct Nested: Sendable, Hashable {
 
 extension Nested: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Nested {
         let _outer = try _wire.enter("Nested", depth: _depth, limit: 64)
@@ -532,7 +532,7 @@ public struct Journal: Sendable, Hashable {
 
 extension Journal: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Journal {
         let _outer = try _wire.enter("Journal", depth: _depth, limit: 64)
@@ -577,7 +577,7 @@ public struct JournalEntry: Sendable, Hashable {
 
 extension JournalEntry: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> JournalEntry {
         let _outer = try _wire.enter("JournalEntry", depth: _depth, limit: 64)
@@ -632,9 +632,27 @@ public struct Framed: Sendable, Hashable {
     }
 }
 
+/// The hand-written functions `Framed`'s grammar calls. Write each as a `public static
+/// func` in an extension of `Framed` (the generated parser is `@inlinable`); throw
+/// `WireConversionFailure` to refuse the input (the error names this message and field).
+public protocol FramedHooks {
+    /// `call checkKind(kind)` (line 83): is a check; its result is not kept.
+    static func checkKind(_ kind: UInt16) throws
+}
+
+extension FramedHooks {
+    /// Calls the requirement (never another function of the same name), so a mismatch is reported once, as unmet.
+    @inlinable @inline(__always)
+    static func _wire_checkKind(_ kind: UInt16) throws {
+        try checkKind(kind)
+    }
+}
+
+extension Framed: FramedHooks {}
+
 extension Framed: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Framed {
         let _outer = try _wire.enter("Framed", depth: _depth, limit: 64)
@@ -664,7 +682,7 @@ extension Framed: WireMessage {
             payload = try await _source.readBytes(_length14, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
         }
         _wire.field = "checkKind"
-        _ = try Self.checkKind(kind)
+        try Self._wire_checkKind(kind)
         _wire.leave(_outer)
         return Framed(kind: kind, payload: payload)
     }
@@ -687,7 +705,7 @@ public struct TypedFrame: Sendable, Hashable {
 
 extension TypedFrame: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> TypedFrame {
         let _outer = try _wire.enter("TypedFrame", depth: _depth, limit: 64)
@@ -753,7 +771,7 @@ public struct NamedFrame: Sendable, Hashable {
 
 extension NamedFrame: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> NamedFrame {
         let _outer = try _wire.enter("NamedFrame", depth: _depth, limit: 64)
@@ -820,7 +838,7 @@ public struct Words: Sendable, Hashable {
 
 extension Words: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Words {
         let _outer = try _wire.enter("Words", depth: _depth, limit: 64)
@@ -876,7 +894,7 @@ public struct MultiLineReply: Sendable, Hashable {
 
 extension MultiLineReply: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> MultiLineReply {
         let _outer = try _wire.enter("MultiLineReply", depth: _depth, limit: 64)
@@ -915,7 +933,7 @@ extension ReplyLine: WireMessage {
     @usableFromInline static let _pattern0 = try! Pattern("(?<code>[0-9]{3})(?:(?<more>-)| )(?<text>[^\\r\\n]*)\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ReplyLine {
         let _outer = try _wire.enter("ReplyLine", depth: _depth, limit: 64)
@@ -942,7 +960,7 @@ public struct Chain: Sendable, Hashable {
 
 extension Chain: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Chain {
         let _outer = try _wire.enter("Chain", depth: _depth, limit: 64)
@@ -994,7 +1012,7 @@ public struct Link: Sendable, Hashable {
 
 extension Link: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Link {
         let _outer = try _wire.enter("Link", depth: _depth, limit: 64)
@@ -1047,7 +1065,7 @@ public struct TLVStream: Sendable, Hashable {
 
 extension TLVStream: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> TLVStream {
         let _outer = try _wire.enter("TLVStream", depth: _depth, limit: 64)
@@ -1094,7 +1112,7 @@ public struct TLV: Sendable, Hashable {
 
 extension TLV: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> TLV {
         let _outer = try _wire.enter("TLV", depth: _depth, limit: 64)
@@ -1155,7 +1173,7 @@ public struct MQTTPacket: Sendable, Hashable {
 
 extension MQTTPacket: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> MQTTPacket {
         let _outer = try _wire.enter("MQTTPacket", depth: _depth, limit: 64)
@@ -1214,7 +1232,7 @@ public struct Counter: Sendable, Hashable {
 
 extension Counter: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Counter {
         let _outer = try _wire.enter("Counter", depth: _depth, limit: 64)
@@ -1254,7 +1272,7 @@ public struct Parcel: Sendable, Hashable {
 
 extension Parcel: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Parcel {
         let _outer = try _wire.enter("Parcel", depth: _depth, limit: 64)
@@ -1325,7 +1343,7 @@ public struct Point: Sendable, Hashable {
 
 extension Point: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Point {
         let _outer = try _wire.enter("Point", depth: _depth, limit: 64)
@@ -1389,7 +1407,7 @@ public struct HereDocument: Sendable, Hashable {
 
 extension HereDocument: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> HereDocument {
         let _outer = try _wire.enter("HereDocument", depth: _depth, limit: 64)
@@ -1472,7 +1490,7 @@ public struct ChannelRange: Sendable, Hashable {
 
 extension ChannelRange: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ChannelRange {
         let _outer = try _wire.enter("ChannelRange", depth: _depth, limit: 64)
@@ -1548,7 +1566,7 @@ public struct Sized: Sendable, Hashable {
 
 extension Sized: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Sized {
         let _outer = try _wire.enter("Sized", depth: _depth, limit: 64)
@@ -1602,7 +1620,7 @@ public struct ShortText: Sendable, Hashable {
 
 extension ShortText: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> ShortText {
         let _outer = try _wire.enter("ShortText", depth: _depth, limit: 64)

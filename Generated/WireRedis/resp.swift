@@ -28,7 +28,7 @@ public enum Reply: Sendable, Hashable {
 
 extension Reply: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Reply {
         let _outer = try _wire.enter("Reply", depth: _depth, limit: 32)
@@ -298,7 +298,7 @@ public struct Pair: Sendable, Hashable {
 
 extension Pair: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Pair {
         let _outer = try _wire.enter("Pair", depth: _depth, limit: 64)
@@ -341,7 +341,7 @@ public struct Command: Sendable, Hashable {
 
 extension Command: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Command {
         let _outer = try _wire.enter("Command", depth: _depth, limit: 64)
@@ -406,7 +406,7 @@ public struct BulkString: Sendable, Hashable {
 
 extension BulkString: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
-    /// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).
+    /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> BulkString {
         let _outer = try _wire.enter("BulkString", depth: _depth, limit: 64)

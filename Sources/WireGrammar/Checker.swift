@@ -22,6 +22,22 @@ struct Checker {
         case optional
         case integer
     }
+    /// The hand-written hooks each message's `call`s need, in order of first use.
+    private(set) var hooks: [String: [Hook]] = [:]
+
+    /// One `call fn(a, b)`: the static function the generated parser calls.
+    struct Hook {
+        let function: String
+        let arguments: [(name: String, type: ValueType)]
+        /// `let n = call …` needs an `Int`; a check (`call …` alone) returns nothing.
+        let returnsLength: Bool
+        let location: SourceLocation
+
+        var signature: String {
+            let parameters = arguments.map { "_ \(SwiftNames.identifier($0.name)): \($0.type.swiftName)" }
+            return "static func \(SwiftNames.identifier(function))(\(parameters.joined(separator: ", "))) throws\(returnsLength ? " -> Int" : "")"
+        }
+    }
     private(set) var enumerations: [String: EnumDeclaration] = [:]
     private(set) var externTypes: Set<String> = []
     /// Group numbers of each regex, by the regex item's location.
@@ -166,8 +182,12 @@ struct Checker {
                 if let type = checkRead(read, in: message, scope: scope, streamed: &streamed) {
                     declare(name, location, type, in: &scope)
                 }
-            case .local(let name, let location, .call(_, let arguments, _)):
-                for (argument, argumentLocation) in arguments { _ = lookUp(argument, argumentLocation, scope: scope) }
+            case .local(let name, let location, .call(let function, let arguments, let callLocation)):
+                let types = arguments.map { lookUp($0.0, $0.1, scope: scope) }
+                if types.allSatisfy({ $0 != nil }) {
+                    let hook = Hook(function: function, arguments: zip(arguments, types).map { ($0.0, $1!) }, returnsLength: name != "_", location: callLocation)
+                    addHook(hook, to: message.name)
+                }
                 if name != "_" { declare(name, location, .int, in: &scope) }  // "_": a check, nothing kept
             case .local(let name, let location, .expression(let computed)):
                 checkInteger(computed, scope: scope)
@@ -199,6 +219,18 @@ struct Checker {
                 }
             }
         }
+    }
+
+    /// One Swift function per hook name: every call of it must agree on the argument types and
+    /// on whether it computes a length.
+    private mutating func addHook(_ hook: Hook, to message: String) {
+        if let earlier = hooks[message, default: []].first(where: { $0.function == hook.function }) {
+            if earlier.signature != hook.signature {
+                error(hook.location, "'\(hook.function)' is called at line \(earlier.location.line) as `\(earlier.signature)` and here as `\(hook.signature)`: one hook has one signature (name them differently)")
+            }
+            return
+        }
+        hooks[message, default: []].append(hook)
     }
 
     /// `same name` repeats bytes: the earlier value must be the bytes it was read from.

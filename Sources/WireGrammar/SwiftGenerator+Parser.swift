@@ -32,7 +32,7 @@ extension SwiftGenerator {
                 code.line()
             }
             code.line("/// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is")
-            code.line("/// specialised for the caller's source type (hooks it calls must be `@usableFromInline`).")
+            code.line("/// specialised for the caller's source type (its `call` hooks are public).")
             code.line("@inlinable")
             code.block("public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int\(chunkParameter)) async throws -> \(name)") { code in
                 code.line("let _outer = try _wire.enter(\(SwiftNames.stringLiteral(name)), depth: _depth, limit: \(depth))")
@@ -153,10 +153,10 @@ extension SwiftGenerator {
                 if !read.isStreamed { names.locals[name] = (local, type(of: read)) }
             case .local(let name, _, .call(let function, let arguments, _)):
                 let values = arguments.map { names.locals[$0.0]?.swift ?? SwiftNames.identifier($0.0) }
-                let call = "try Self.\(SwiftNames.identifier(function))(\(values.joined(separator: ", ")))"
+                let call = "try Self._wire_\(function)(\(values.joined(separator: ", ")))"
                 if name == "_" {  // a check: its result is not kept (and needs no name)
                     code.line("_wire.field = \(SwiftNames.stringLiteral(function))")
-                    code.line("_ = \(call)")
+                    code.line(call)
                 } else {
                     let local = SwiftNames.identifier(name)
                     code.line("_wire.field = \(SwiftNames.stringLiteral(name))")

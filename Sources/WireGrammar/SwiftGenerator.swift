@@ -94,11 +94,45 @@ struct SwiftGenerator {
             }
         }
         code.line()
+        generateHooks(message)
         generateParser(message)
         if message.isRequest {
             code.line()
             generateEncoder(message)
         }
+    }
+
+    /// The `call` hooks as a protocol the message conforms to: a missing hook, or one with the
+    /// wrong signature or visibility, is reported by Swift as an unmet requirement that names it,
+    /// instead of an error inside the generated parser.
+    private mutating func generateHooks(_ message: MessageDeclaration) {
+        guard let hooks = checker.hooks[message.name], !hooks.isEmpty else { return }
+        code.line("/// The hand-written functions `\(message.name)`'s grammar calls. Write each as a `public static")
+        code.line("/// func` in an extension of `\(message.name)` (the generated parser is `@inlinable`); throw")
+        code.line("/// `WireConversionFailure` to refuse the input (the error names this message and field).")
+        code.block("public protocol \(message.name)Hooks") { code in
+            for hook in hooks {
+                let arguments = hook.arguments.map(\.name).joined(separator: ", ")
+                let use = hook.returnsLength ? "computes a length or count" : "is a check; its result is not kept"
+                code.line("/// `call \(hook.function)(\(arguments))` (line \(hook.location.line)): \(use).")
+                code.line(hook.signature)
+            }
+        }
+        code.line()
+        code.block("extension \(message.name)Hooks") { code in
+            for hook in hooks {
+                let parameters = hook.arguments.map { "_ \(SwiftNames.identifier($0.name)): \($0.type.swiftName)" }
+                let arguments = hook.arguments.map { SwiftNames.identifier($0.name) }
+                code.line("/// Calls the requirement (never another function of the same name), so a mismatch is reported once, as unmet.")
+                code.line("@inlinable @inline(__always)")
+                code.line("static func _wire_\(hook.function)(\(parameters.joined(separator: ", "))) throws\(hook.returnsLength ? " -> Int" : "") {")
+                code.indented { code in code.line("try \(SwiftNames.identifier(hook.function))(\(arguments.joined(separator: ", ")))") }
+                code.line("}")
+            }
+        }
+        code.line()
+        code.line("extension \(message.name): \(message.name)Hooks {}")
+        code.line()
     }
 
     static func holdsMessageDirectly(_ type: ValueType) -> Bool {

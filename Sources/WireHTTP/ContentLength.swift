@@ -22,13 +22,12 @@ extension ResponseHead {
     }
 }
 
-// The grammar's `call contentLength(head)` hooks (`@usableFromInline`: the generated parsers are inlinable).
+// The grammar's `call contentLength(head)` hooks: the generated `ResponseHooks` and
+// `StreamedResponseHooks` protocols require them, public because the generated parsers are inlinable.
 extension Response {
-    @usableFromInline
-    static func contentLength(_ head: ResponseHead) throws -> Int { try head.bodyLength() }
+    public static func contentLength(_ head: ResponseHead) throws -> Int { try head.bodyLength() }
 }
 
 extension StreamedResponse {
-    @usableFromInline
-    static func contentLength(_ head: ResponseHead) throws -> Int { try head.bodyLength() }
+    public static func contentLength(_ head: ResponseHead) throws -> Int { try head.bodyLength() }
 }

@@ -153,10 +153,9 @@ struct RepetitionUntilCloseTests {
 }
 
 extension Framed {
-    /// The grammar's `call checkKind(kind)`: kind 0 is reserved. Its result is not kept.
-    public static func checkKind(_ kind: UInt16) throws -> Bool {
+    /// The grammar's `call checkKind(kind)` (a requirement of the generated `FramedHooks`): kind 0 is reserved.
+    public static func checkKind(_ kind: UInt16) throws {
         if kind == 0 { throw WireConversionFailure(.invalidValue("kind 0 is reserved")) }
-        return true
     }
 }
 
