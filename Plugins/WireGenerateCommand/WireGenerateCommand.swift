@@ -21,7 +21,8 @@ struct WireGenerateCommand: CommandPlugin {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for grammar in grammars {
                 let output = folder.appending(component: grammar.deletingPathExtension().lastPathComponent + ".swift")
-                let process = try Process.run(wirec, arguments: [grammar.path(percentEncoded: false), "-o", output.path(percentEncoded: false)])
+                let siblings = grammars.filter { $0 != grammar }.flatMap { ["--sibling", $0.path(percentEncoded: false)] }
+                let process = try Process.run(wirec, arguments: [grammar.path(percentEncoded: false), "-o", output.path(percentEncoded: false)] + siblings)
                 process.waitUntilExit()
                 guard process.terminationStatus == 0 else {
                     throw WireGenerateError(grammar: grammar.lastPathComponent)

@@ -12,13 +12,17 @@ struct WireGrammarPlugin: BuildToolPlugin {
         guard let target = target as? SourceModuleTarget else { return [] }
         let wirec = try context.tool(named: "wirec").url
         let shared = context.package.directoryURL.appending(components: "Grammars", target.name)
-        return grammars(of: target, shared: shared).map { grammar in
+        let all = grammars(of: target, shared: shared)
+        return all.map { grammar in
             let output = context.pluginWorkDirectoryURL.appending(component: grammar.deletingPathExtension().lastPathComponent + ".swift")
+            // The target's other grammars share its Swift namespace: wirec reports a type declared twice.
+            let siblings = all.filter { $0 != grammar }
             return .buildCommand(
                 displayName: "Compiling grammar \(grammar.lastPathComponent)",
                 executable: wirec,
-                arguments: [grammar.path(percentEncoded: false), "-o", output.path(percentEncoded: false)],
-                inputFiles: [grammar, wirec],
+                arguments: [grammar.path(percentEncoded: false), "-o", output.path(percentEncoded: false)]
+                    + siblings.flatMap { ["--sibling", $0.path(percentEncoded: false)] },
+                inputFiles: [grammar, wirec] + siblings,
                 outputFiles: [output])
         }
     }

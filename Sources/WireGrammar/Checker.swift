@@ -54,6 +54,11 @@ struct Checker {
         for case .message(let message) in grammar.declarations {
             checkMessage(message)
         }
+        for (message, _) in hooks {
+            if let clash = grammar.declarations.first(where: { $0.name == message + "Hooks" }) {
+                error(clash.location, "'\(clash.name)' is the name of the protocol generated for '\(message)''s call hooks: name it differently")
+            }
+        }
         checkStreamingUse()
         checkLeftRecursion()
         checkSelfContainment()
@@ -69,6 +74,9 @@ struct Checker {
                 continue
             }
             seen[declaration.name] = declaration.location
+            if let owner = Self.reservedNames[declaration.name] {
+                error(declaration.location, "'\(declaration.name)' would hide \(owner)'s \(declaration.name), which the generated Swift uses: name it differently (e.g. '\(declaration.name)Value')")
+            }
             switch declaration {
             case .message(let message): messages[message.name] = message
             case .enumeration(let enumeration):
@@ -78,6 +86,23 @@ struct Checker {
             }
         }
     }
+
+    /// Types the generated Swift names unqualified, and where they come from. Other names (RESP's
+    /// `Pair`, `Boolean`) are the grammar's module's own; a program that imports two modules
+    /// declaring one qualifies it (`WireRedis.Pair`).
+    static let reservedNames: [String: String] = {
+        var names: [String: String] = [:]
+        // Exactly the names generated files use (`T?` is sugar, so a message may be called `Optional`).
+        for name in ["Swift", "Array", "Double", "Int", "Int8", "Int16", "Int32", "Int64", "UInt", "UInt8", "UInt16", "UInt32",
+                     "UInt64", "String", "Void", "Sendable", "Hashable", "CaseIterable", "UnsafeRawBufferPointer"] {
+            names[name] = "Swift"
+        }
+        for name in ["Wirestream", "ByteSource", "Pattern", "WireConvert", "WireFormat", "WireEnumeration", "WireMessage",
+                     "WireRequest", "WireReader", "WireWriter", "WireConversionFailure"] {
+            names[name] = "Wirestream"
+        }
+        return names
+    }()
 
     private mutating func checkEnumeration(_ enumeration: EnumDeclaration) {
         var names: Set<String> = []

@@ -21,6 +21,11 @@ struct Wirec: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the Swift source (default: standard output).")
     var output: String?
 
+    @Option(name: .customLong("sibling"), help: ArgumentHelp(
+        "Another grammar compiled into the same Swift module (repeatable); a type declared in both is an error here.",
+        valueName: "grammar"))
+    var siblings: [String] = []
+
     func run() throws {
         let source: String
         do {
@@ -29,7 +34,15 @@ struct Wirec: ParsableCommand {
             FileHandle.standardError.write(Data("\(grammar): error: cannot read the grammar: \(error.localizedDescription)\n".utf8))
             throw ExitCode(1)
         }
-        let result = WireCompiler.compile(source, fileName: (grammar as NSString).lastPathComponent)
+        var others: [WireCompiler.Sibling] = []
+        for sibling in siblings {
+            guard let text = try? String(contentsOfFile: sibling, encoding: .utf8) else {
+                FileHandle.standardError.write(Data("\(sibling): error: cannot read the sibling grammar\n".utf8))
+                throw ExitCode(1)
+            }
+            others.append(WireCompiler.Sibling(fileName: (sibling as NSString).lastPathComponent, source: text))
+        }
+        let result = WireCompiler.compile(source, fileName: (grammar as NSString).lastPathComponent, siblings: others)
         guard let swift = result.swift else {
             for diagnostic in result.diagnostics {
                 FileHandle.standardError.write(Data((diagnostic.formatted(file: grammar) + "\n").utf8))

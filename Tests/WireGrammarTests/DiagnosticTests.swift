@@ -30,6 +30,16 @@ struct DiagnosticTests {
               let n = until "\\r\\n" as int
             }
             """, location: "2:15", message: "'n' is used before it is parsed (line 3)"),
+        BadGrammar(name: "a type that hides Swift's", source: """
+            message String { x: u8 }
+            """, location: "1:9", message: "'String' would hide Swift's String, which the generated Swift uses"),
+        BadGrammar(name: "a type that hides Wirestream's", source: """
+            enum Pattern { a = "A" }
+            """, location: "1:6", message: "'Pattern' would hide Wirestream's Pattern"),
+        BadGrammar(name: "a type named like a generated hooks protocol", source: """
+            message Frame { n: u8  call positive(n) }
+            message FrameHooks { x: u8 }
+            """, location: "2:9", message: "'FrameHooks' is the name of the protocol generated for 'Frame''s call hooks"),
         BadGrammar(name: "same on an integer", source: """
             message A {
               n: until " " max 8 as int

@@ -56,6 +56,16 @@ struct WirecCommandTests {
         #expect(!FileManager.default.fileExists(atPath: grammar + ".swift"))
     }
 
+    @Test func aTypeDeclaredByAnotherGrammarOfTheTargetIsReportedAtItsLine() throws {
+        let first = try temporaryFile("first.wire", "message Reply { text: until \"\\n\" max 100 }\nmessage Only { x: u8 }\n")
+        let second = try temporaryFile("second.wire", "enum Kind { a = \"A\" }\n\nmessage Reply { y: u8 }\n")
+        let result = try run([first, "-o", first + ".swift", "--sibling", second])
+        #expect(result.status == 1)
+        #expect(result.stderr == "\(first):1:9: error: 'Reply' is also declared in second.wire (line 3), a grammar compiled into the same target: both would be one Swift type, so rename one (or move a grammar to a target of its own)\n")
+        let unrelated = try temporaryFile("third.wire", "message Other { y: u8 }\n")
+        #expect(try run([first, "-o", first + ".swift", "--sibling", unrelated]).status == 0)
+    }
+
     @Test func helpDescribesTheCommand() throws {
         let process = Process()
         process.executableURL = Self.wirec
