@@ -94,6 +94,22 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         return try await submit(requests, waiters, timeout: timeout, slot: slot)
     }
 
+    /// Writes `request`, which the server does not answer (memcached's `noreply`), in order with
+    /// the other callers' requests; returns once it is queued (no reply is matched to it).
+    /// - Throws: `StreamClosedError` if the connection is closed.
+    public func sendWithoutReply(_ request: [UInt8]) async throws {
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            stream.loop.execute {
+                guard !self.stream.isClosed else {
+                    continuation.resume(throwing: StreamClosedError(realError: self.stream.error))
+                    return
+                }
+                self.stream.queueWrite(request)
+                continuation.resume()
+            }
+        }
+    }
+
     /// Queues `requests` with their `waiters` on the loop and waits for `slot`, which the waiters
     /// fill; cancelling the task gives up every waiter (their replies are then read and dropped).
     private func submit<Value: Sendable>(

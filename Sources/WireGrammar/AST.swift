@@ -8,12 +8,15 @@ enum Declaration {
     case message(MessageDeclaration)
     case enumeration(EnumDeclaration)
     case externType(name: String, location: SourceLocation)
+    case client(ClientDeclaration)
 
+    /// The Swift type it declares.
     var name: String {
         switch self {
         case .message(let message): message.name
         case .enumeration(let enumeration): enumeration.name
         case .externType(let name, _): name
+        case .client(let client): client.typeName
         }
     }
 
@@ -22,8 +25,27 @@ enum Declaration {
         case .message(let message): message.location
         case .enumeration(let enumeration): enumeration.location
         case .externType(_, let location): location
+        case .client(let client): client.location
         }
     }
+}
+
+/// `client Name { requests A, B  reply R  [port N]  [greeting]  [one request per connection] }`:
+/// how requests and replies pair up, from which a typed client on WireClient is generated.
+struct ClientDeclaration {
+    let name: String
+    let location: SourceLocation
+    let documentation: [String]
+    let requests: [(name: String, location: SourceLocation)]
+    let reply: (name: String, location: SourceLocation)
+    let port: Int?
+    /// The server speaks first (one reply before any request).
+    let greeting: Bool
+    /// A connection per request (HTTP/1.0) instead of pipelining on one.
+    let onePerConnection: Bool
+
+    /// `NameClient`, the generated typealias.
+    var typeName: String { name + "Client" }
 }
 
 /// `[request] message Name [depth N] { items }` or `… = switch [peek] { cases }`.

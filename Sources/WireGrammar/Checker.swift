@@ -59,6 +59,7 @@ struct Checker {
                 error(clash.location, "'\(clash.name)' is the name of the protocol generated for '\(message)''s call hooks: name it differently")
             }
         }
+        checkClients()
         checkStreamingUse()
         checkLeftRecursion()
         checkSelfContainment()
@@ -83,6 +84,7 @@ struct Checker {
                 enumerations[enumeration.name] = enumeration
                 checkEnumeration(enumeration)
             case .externType(let name, _): externTypes.insert(name)
+            case .client: break  // checked once every message is known
             }
         }
     }
@@ -472,6 +474,33 @@ struct Checker {
             checkInteger(b, scope: scope)
         } else {
             error(location, "a condition compares: write e.g. 'n >= 0'")
+        }
+    }
+
+    // MARK: Clients
+
+    /// A client reads every reply as one message (not streamed), sends request messages, and is
+    /// the only client of its reply type (its generated `connect` extends `ProtocolClient<Reply>`).
+    private mutating func checkClients() {
+        var replies: [String: SourceLocation] = [:]
+        for case .client(let client) in grammar.declarations {
+            let (reply, replyLocation) = client.reply
+            if messages[reply] == nil {
+                error(replyLocation, "undefined message '\(reply)' (a client's reply is a message of the grammar)")
+            } else if streamingMessages.contains(reply) {
+                error(replyLocation, "'\(reply)' streams a field: a client's reply is read whole (stream bodies with the message's own read(from:chunks:))")
+            } else if let earlier = replies[reply] {
+                error(replyLocation, "'\(reply)' is already the reply of the client at line \(earlier.line): one client per reply type")
+            }
+            replies[reply] = replyLocation
+            for (request, location) in client.requests {
+                guard let message = messages[request] else {
+                    error(location, "undefined message '\(request)'")
+                    continue
+                }
+                if !message.isRequest { error(location, "'\(request)' is not a request message: declare it 'request message \(request)' so it has an encoder") }
+            }
+            if let port = client.port, port > 65535 { error(client.location, "port \(port) is over 65535") }
         }
     }
 

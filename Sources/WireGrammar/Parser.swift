@@ -11,7 +11,7 @@ struct Parser {
         self.tokens = tokens
     }
 
-    private static let declarationWords: Set<String> = ["message", "request", "enum", "extern", "grammar"]
+    private static let declarationWords: Set<String> = ["message", "request", "enum", "extern", "grammar", "client"]
     private static let readWords: Set<String> = ["until", "bytes", "rest", "null"]
 
     mutating func parse() -> Grammar {
@@ -40,6 +40,10 @@ struct Parser {
             try expectWord("type")
             let location = current.location
             return .externType(name: try typeName(), location: location)
+        }
+        if current.isWord("client") {
+            advance()
+            return .client(try client(documentation: documentation))
         }
         if current.isWord("enum") {
             advance()
@@ -78,6 +82,55 @@ struct Parser {
         return .message(MessageDeclaration(
             name: name, location: location, isRequest: isRequest, depthLimit: depthLimit,
             documentation: documentation, body: body))
+    }
+
+    private mutating func client(documentation: [String]) throws -> ClientDeclaration {
+        let location = current.location
+        let name = try typeName()
+        try expect("{")
+        var requests: [(String, SourceLocation)] = []
+        var reply: (String, SourceLocation)?
+        var port: Int?
+        var greeting = false
+        var onePerConnection = false
+        while !current.isSymbol("}") {
+            if current.kind.isEnd { throw error("expected '}' before end of file") }
+            let optionLocation = current.location
+            let option = try identifier("a client option ('requests', 'reply', 'port', 'greeting' or 'one request per connection')")
+            switch option {
+            case "requests", "request":
+                repeat {
+                    let requestLocation = current.location
+                    requests.append((try identifier("a request message"), requestLocation))
+                } while accept(",")
+            case "reply":
+                let replyLocation = current.location
+                reply = (try identifier("the reply message"), replyLocation)
+            case "port":
+                port = try positiveInteger("a port")
+            case "greeting":
+                greeting = true
+            case "one":
+                for word in ["request", "per", "connection"] { try expectWord(word) }
+                onePerConnection = true
+            default:
+                diagnostics.append(Diagnostic(optionLocation, "unknown client option '\(option)': a client says 'requests A, B', 'reply R', and optionally 'port N', 'greeting' (the server speaks first) or 'one request per connection'"))
+                throw SyntaxError()
+            }
+            _ = accept(";")
+        }
+        advance()
+        guard let reply else {
+            diagnostics.append(Diagnostic(location, "client '\(name)' needs 'reply Message': the message every reply is read as"))
+            throw SyntaxError()
+        }
+        if requests.isEmpty {
+            diagnostics.append(Diagnostic(location, "client '\(name)' needs 'requests A, B': the request messages it sends"))
+            throw SyntaxError()
+        }
+        return ClientDeclaration(
+            name: name, location: location, documentation: documentation, requests: requests, reply: reply, port: port,
+            greeting: greeting, onePerConnection: onePerConnection)
     }
 
     private mutating func switchBody() throws -> Switch {

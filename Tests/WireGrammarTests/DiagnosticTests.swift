@@ -40,6 +40,41 @@ struct DiagnosticTests {
             message Frame { n: u8  call positive(n) }
             message FrameHooks { x: u8 }
             """, location: "2:9", message: "'FrameHooks' is the name of the protocol generated for 'Frame''s call hooks"),
+        BadGrammar(name: "a client without a reply", source: """
+            request message Ping { "PING\\r\\n" }
+            client Pinger { requests Ping }
+            """, location: "2:8", message: "client 'Pinger' needs 'reply Message'"),
+        BadGrammar(name: "a client option that does not exist", source: """
+            request message Ping { "PING\\r\\n" }
+            message Pong { "PONG\\r\\n" }
+            client Pinger { requests Ping  reply Pong  pipelining }
+            """, location: "3:44", message: "unknown client option 'pipelining'"),
+        BadGrammar(name: "a client that sends a message without an encoder", source: """
+            message Ping { "PING\\r\\n" }
+            message Pong { "PONG\\r\\n" }
+            client Pinger { requests Ping  reply Pong }
+            """, location: "3:26", message: "'Ping' is not a request message"),
+        BadGrammar(name: "a client whose reply is undefined", source: """
+            request message Ping { "PING\\r\\n" }
+            client Pinger { requests Ping  reply Pong }
+            """, location: "2:38", message: "undefined message 'Pong'"),
+        BadGrammar(name: "a client whose reply streams", source: """
+            request message Get { "GET\\r\\n" }
+            message Body { data: rest stream }
+            client Getter { requests Get  reply Body }
+            """, location: "3:37", message: "'Body' streams a field"),
+        BadGrammar(name: "two clients of one reply type", source: """
+            request message Ping { "PING\\r\\n" }
+            message Pong { "PONG\\r\\n" }
+            client A { requests Ping  reply Pong }
+            client B { requests Ping  reply Pong }
+            """, location: "4:33", message: "'Pong' is already the reply of the client at line 3"),
+        BadGrammar(name: "a client type that clashes with a message", source: """
+            request message Ping { "PING\\r\\n" }
+            message Pong { "PONG\\r\\n" }
+            message PingerClient { x: u8 }
+            client Pinger { requests Ping  reply Pong }
+            """, location: "4:8", message: "'PingerClient' is already declared (line 3)"),
         BadGrammar(name: "same on an integer", source: """
             message A {
               n: until " " max 8 as int
