@@ -190,11 +190,15 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
         }
     }
 
-    /// Writes every request in one go and returns their replies in order (one-per-connection:
-    /// one after another, each on its own connection).
-    public func send(batch requests: [any WireRequest], timeout: Duration? = nil) async throws -> [Reply] {
+    /// Writes every request in one go and returns their replies in order, waiting at most
+    /// `requestTimeout` (one-per-connection: one after another, each on its own connection).
+    public func send(batch requests: [any WireRequest]) async throws -> [Reply] {
+        try await send(batch: requests, timeout: configuration.requestTimeout)
+    }
+
+    /// ``send(batch:)`` waiting at most `timeout` for the replies (`nil`: for ever).
+    public func send(batch requests: [any WireRequest], timeout: Duration?) async throws -> [Reply] {
         let encoded = try requests.map { try $0.encoded() }
-        let timeout = timeout ?? configuration.requestTimeout
         switch clientProtocol.exchange {
         case .pipelined:
             return try await liveConnection().send(batch: encoded, timeout: timeout)

@@ -26,41 +26,33 @@ import Wirestream
 /// until the backoff (``RedisConfiguration/reconnectBackoff``) has passed.
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
-    private let loop: IOLoop
-    private let state: Mutex<ConnectionState>
-
-    /// The live connection, the attempt to make one, and how the last attempts went.
-    private struct ConnectionState {
-        var current: Session
-        var attempt: Task<Session, any Error>?
-        var failures = 0
-        var retryAt: ContinuousClock.Instant?
-        var lastError: (any Error)?
-        var closedByCaller = false  // close() was called: no more reconnecting
-    }
-
-    /// One connection and what its handshake agreed.
-    struct Session: Sendable {
-        let connection: PipelinedConnection<Reply>
-        let protocolVersion: RedisConfiguration.ProtocolVersion
-    }
+    /// The connection machinery every WireClient client shares (pipelining, timeouts, reconnects);
+    /// Redis adds its handshake as the set-up of each connection.
+    let client: ProtocolClient<Reply>
+    private let negotiated: NegotiatedVersion
 
     /// The most recent connection (closed, if it dropped and no command has needed another yet).
-    public var connection: PipelinedConnection<Reply> { state.withLock { $0.current.connection } }
+    public var connection: PipelinedConnection<Reply> { client.connection! }  // pipelined: opened by connect
     /// The protocol the server agreed to (RESP2 when it refused `HELLO 3`).
-    public var protocolVersion: RedisConfiguration.ProtocolVersion { state.withLock { $0.current.protocolVersion } }
+    public var protocolVersion: RedisConfiguration.ProtocolVersion { negotiated.version.withLock { $0 } }
     /// The stream underneath.
     public var stream: BaseIOStream { connection.stream }
-    /// True once ``close()`` or ``quit()`` was called.
-    var isClosedByCaller: Bool { state.withLock { $0.closedByCaller } }
-
-    private init(configuration: RedisConfiguration, loop: IOLoop, session: Session) {
+    private init(configuration: RedisConfiguration, client: ProtocolClient<Reply>, negotiated: NegotiatedVersion) {
         self.configuration = configuration
-        self.loop = loop
-        self.state = Mutex(ConnectionState(current: session))
+        self.client = client
+        self.negotiated = negotiated
+    }
+
+    /// What the latest handshake agreed, written by the set-up of each connection.
+    private final class NegotiatedVersion: Sendable {
+        let version: Mutex<RedisConfiguration.ProtocolVersion>
+        init(_ version: RedisConfiguration.ProtocolVersion) { self.version = Mutex(version) }
     }
 
     // MARK: Connecting
+
+    /// How Redis requests and replies pair up: pipelined, every reply one RESP `Reply`.
+    static let redisProtocol = ClientProtocol<Reply>(name: "Redis", readReply: { try await Reply.read(from: $0) })
 
     /// Connects, then says `HELLO 3` (or, for RESP2 or a server that refuses it, `AUTH` and
     /// `CLIENT SETNAME`) and `SELECT`s the database, all within `connectTimeout`.
@@ -68,36 +60,12 @@ public final class RedisClient: Sendable {
     ///   `StreamClosedError` whose `realError` is the connect failure (refused, `TimeoutError`,
     ///   `TLSError`, …).
     public static func connect(_ configuration: RedisConfiguration, loop: IOLoop = .current) async throws -> RedisClient {
-        RedisClient(configuration: configuration, loop: loop, session: try await open(configuration, loop: loop))
-    }
-
-    /// A new connection with its handshake done.
-    private static func open(_ configuration: RedisConfiguration, loop: IOLoop) async throws -> Session {
-        let stream: IOStream
-        if let tls = configuration.tls {
-            stream = SSLIOStream(context: try TLSContext(tls), loop: loop, maxBufferSize: configuration.maxReplyBytes)
-        } else {
-            stream = IOStream(loop: loop, maxBufferSize: configuration.maxReplyBytes)
+        let negotiated = NegotiatedVersion(configuration.protocolVersion)
+        let client = try await ProtocolClient.connect(configuration.clientConfiguration, protocol: redisProtocol, loop: loop) { session in
+            let version = try await handshake(session, configuration)
+            negotiated.version.withLock { $0 = version }
         }
-        let started = Deadline.after(configuration.connectTimeout)
-        if let path = configuration.unixSocketPath {
-            guard let address = SocketAddress(unixPath: path) else {
-                throw RedisURLError(url: path, reason: "not a usable Unix socket path")
-            }
-            try await stream.connect(to: address, timeout: configuration.connectTimeout)
-        } else {
-            try await stream.connect(
-                host: configuration.host, port: configuration.port, serverHostname: configuration.tlsServerName,
-                timeout: configuration.connectTimeout)
-        }
-        let connection = PipelinedConnection<Reply>(stream: stream, readReply: { try await Reply.read(from: $0) })
-        do {
-            let version = try await handshake(connection, configuration, deadline: started)
-            return Session(connection: connection, protocolVersion: version)
-        } catch {
-            connection.close()
-            throw error
-        }
+        return RedisClient(configuration: configuration, client: client, negotiated: negotiated)
     }
 
     /// Connects to `host`:`port` with the default configuration.
@@ -106,10 +74,10 @@ public final class RedisClient: Sendable {
     }
 
     private static func handshake(
-        _ connection: PipelinedConnection<Reply>, _ configuration: RedisConfiguration, deadline: Deadline
+        _ session: ClientSession<Reply>, _ configuration: RedisConfiguration
     ) async throws -> RedisConfiguration.ProtocolVersion {
         func call(_ words: [String]) async throws -> Reply {
-            let reply = try await connection.send(try Command(words).encoded(), timeout: deadline.remaining)
+            let reply = try await session.send(Command(words))
             if case .error(let message) = reply { throw RedisServerError(message) }
             return reply
         }
@@ -153,7 +121,7 @@ public final class RedisClient: Sendable {
     /// Sends a command whose arguments are bytes.
     @discardableResult
     public func send(_ command: Command) async throws -> Reply {
-        try await liveConnection().send(try command.encoded(), timeout: timeout(for: command))
+        try await client.send(command, timeout: timeout(for: command))
     }
 
     /// Writes every command in one go and returns their replies in order; error replies are
@@ -168,58 +136,7 @@ public final class RedisClient: Sendable {
             guard let longest, let this = self.timeout(for: command) else { return nil }
             return max(longest, this)
         }
-        return try await liveConnection().send(batch: commands.map { try $0.encoded() }, timeout: timeout)
-    }
-
-    /// The open connection, or a new one if it dropped (see "Reconnection" above). Concurrent
-    /// callers share one attempt.
-    private func liveConnection() async throws -> PipelinedConnection<Reply> {
-        enum Next {
-            case use(PipelinedConnection<Reply>)
-            case wait(Task<Session, any Error>)
-            case fail(any Error)
-        }
-        let next = state.withLock { state -> Next in
-            if !state.current.connection.isClosed { return .use(state.current.connection) }
-            guard configuration.reconnect, !state.closedByCaller else {
-                return .fail(StreamClosedError(realError: state.current.connection.stream.error))
-            }
-            if let attempt = state.attempt { return .wait(attempt) }
-            if let retryAt = state.retryAt, ContinuousClock.now < retryAt {
-                return .fail(RedisReconnectError(attempts: state.failures, lastError: state.lastError))
-            }
-            let (configuration, loop) = (self.configuration, self.loop)
-            let attempt = Task { try await Self.open(configuration, loop: loop) }
-            state.attempt = attempt
-            return .wait(attempt)
-        }
-        switch next {
-        case .use(let connection): return connection
-        case .fail(let error): throw error
-        case .wait(let attempt):
-            let result = await attempt.result
-            return try state.withLock { state in
-                if state.attempt == attempt {  // the first caller back records the outcome
-                    state.attempt = nil
-                    switch result {
-                    case .success(let session):
-                        state.current = session
-                        state.failures = 0
-                        state.retryAt = nil
-                    case .failure(let error):
-                        state.failures += 1
-                        state.lastError = error
-                        state.retryAt = ContinuousClock.now + backoff(afterFailures: state.failures)
-                    }
-                }
-                return try result.get().connection
-            }
-        }
-    }
-
-    private func backoff(afterFailures failures: Int) -> Duration {
-        let (initial, maximum) = configuration.reconnectBackoff
-        return reconnectDelay(afterFailures: failures, initial: initial, maximum: maximum)
+        return try await client.send(batch: commands, timeout: timeout)
     }
 
     /// Runs `commands` atomically (`MULTI` … `EXEC`, written in one go) and returns their results.
@@ -245,19 +162,13 @@ public final class RedisClient: Sendable {
     /// Closes the connection at once; commands still waiting, and every later one, fail with
     /// `StreamClosedError`.
     public func close() {
-        let connection = state.withLock { state in
-            state.closedByCaller = true
-            return state.current.connection
-        }
-        connection.close()
+        client.close()
     }
 
     /// Sends `QUIT` (where the server knows it) and closes once the server has.
     public func quit() async throws {
-        let connection = try await liveConnection()
-        state.withLock { $0.closedByCaller = true }
-        _ = try? await connection.send(try Command(["QUIT"]).encoded(), timeout: configuration.commandTimeout)
-        try? await connection.closeGracefully(timeout: configuration.connectTimeout)
+        _ = try? await client.send(Command(["QUIT"]))
+        try? await client.closeGracefully(timeout: configuration.connectTimeout)
     }
 
     /// How long `command` may wait: the command timeout, or for a blocking command its own
@@ -285,22 +196,8 @@ public struct RedisServerError: Error, Equatable, CustomStringConvertible, Senda
 }
 
 /// A command found the connection gone and the last reconnect attempt failed less than the
-/// backoff ago: it fails at once rather than wait. `lastError` is why the attempt failed.
-public struct RedisReconnectError: Error, CustomStringConvertible, @unchecked Sendable {
-    // @unchecked Sendable: `lastError` is an error recorded once and never mutated.
-    /// Failed attempts in a row.
-    public let attempts: Int
-    public let lastError: (any Error)?
-
-    public init(attempts: Int, lastError: (any Error)?) {
-        self.attempts = attempts
-        self.lastError = lastError
-    }
-
-    public var description: String {
-        "not connected: \(attempts) reconnect attempt(s) failed, last: \(lastError.map { "\($0)" } ?? "unknown")"
-    }
-}
+/// backoff ago (WireClient's `ReconnectError`, shared by every client).
+public typealias RedisReconnectError = ReconnectError
 
 /// `EXEC` returned null: a key the transaction `WATCH`ed changed, so nothing was run.
 public struct RedisTransactionAbortedError: Error, Equatable, CustomStringConvertible, Sendable {

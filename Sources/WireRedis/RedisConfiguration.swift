@@ -1,3 +1,4 @@
+import WireClient
 import Wirestream
 
 /// How to reach and talk to a Redis server. Every default is safe against a server that misbehaves:
@@ -184,4 +185,20 @@ public struct RedisURLError: Error, Equatable, CustomStringConvertible, Sendable
     }
 
     public var description: String { "bad Redis URL: \(reason)" }
+}
+
+extension RedisConfiguration {
+    /// The connection settings WireClient's `ProtocolClient` takes.
+    var clientConfiguration: ClientConfiguration {
+        var client = ClientConfiguration(host: host, port: port)
+        client.unixSocketPath = unixSocketPath
+        client.tls = tls
+        client.tlsServerName = tlsServerName
+        client.connectTimeout = connectTimeout
+        client.requestTimeout = commandTimeout
+        client.reconnect = reconnect
+        client.reconnectBackoff = reconnectBackoff
+        client.maxReplyBytes = maxReplyBytes
+        return client
+    }
 }

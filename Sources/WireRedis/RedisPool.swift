@@ -53,9 +53,7 @@ public final class RedisPool: Sendable {
 extension RedisClient: PoolableConnection {
     /// True once this client cannot send again: closed by ``close()``, or its connection dropped
     /// and it does not reconnect.
-    public var isClosed: Bool {
-        connection.isClosed && (!configuration.reconnect || isClosedByCaller)
-    }
+    public var isClosed: Bool { client.isClosed }
 
     /// `PING`, expecting `PONG`.
     public func checkHealth() async throws {
