@@ -208,8 +208,9 @@ indirect enum Read {
     case repeatUntil(element: Read, terminator: Literal, max: Limit?, location: SourceLocation)
     /// `Element * until close`: elements until a clean EOF between two of them.
     case repeatUntilClose(element: Read, max: Limit?, location: SourceLocation)
-    /// `Element * while flag`: elements until one whose field `flag` is unset (absent, or 0).
-    case repeatWhile(element: Read, flag: String, flagLocation: SourceLocation, max: Limit?, location: SourceLocation)
+    /// `Element * while flag`: elements until one whose field `flag` is unset (absent, or 0);
+    /// `* while flag == name`: until one whose enum field `flag` is not the case `name`.
+    case repeatWhile(element: Read, flag: String, flagLocation: SourceLocation, flagCase: (String, SourceLocation)?, max: Limit?, location: SourceLocation)
     /// `condition ? a : b`, either side `null` (`nil`), making the field optional.
     case conditional(condition: Expression, then: Read?, else: Read?, location: SourceLocation)
 
@@ -217,7 +218,7 @@ indirect enum Read {
         switch self {
         case .until(_, _, _, let location), .bytes(_, _, _, _, let location), .rest(_, _, _, let location),
             .binary(_, let location), .varint(_, let location), .reference(_, let location), .repeatCount(_, _, _, let location),
-            .repeatUntil(_, _, _, let location), .repeatUntilClose(_, _, let location), .repeatWhile(_, _, _, _, let location),
+            .repeatUntil(_, _, _, let location), .repeatUntilClose(_, _, let location), .repeatWhile(_, _, _, _, _, let location),
             .conditional(_, _, _, let location):
             location
         }

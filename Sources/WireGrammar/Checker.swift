@@ -21,6 +21,8 @@ struct Checker {
     enum FlagKind {
         case optional
         case integer
+        /// `* while flag == name`: the enum field is the case `name`.
+        case enumCase(String)
     }
     /// The hand-written hooks each message's `call`s need, in order of first use.
     private(set) var hooks: [String: [Hook]] = [:]
@@ -330,10 +332,10 @@ struct Checker {
         case .repeatUntil(let element, _, let max, _), .repeatUntilClose(let element, let max, _):
             checkLimit(max)
             return checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
-        case .repeatWhile(let element, let flag, let flagLocation, let max, _):
+        case .repeatWhile(let element, let flag, let flagLocation, let flagCase, let max, _):
             checkLimit(max)
             let type = checkElement(element, in: message, scope: scope, streamed: &streamed).map(ValueType.array)
-            checkFlag(flag, at: flagLocation, of: element)
+            checkFlag(flag, at: flagLocation, equals: flagCase, of: element)
             return type
         case .conditional(let condition, let then, let otherwise, let location):
             checkCondition(condition, scope: scope)
@@ -358,16 +360,44 @@ struct Checker {
 
     /// The flag of `X * while flag` must be a field of the message X that may be absent (it is
     /// read under a condition, or an optional regex group) or is an integer (0 ends the repetition).
-    private mutating func checkFlag(_ flag: String, at location: SourceLocation, of element: Read) {
+    private mutating func checkFlag(
+        _ flag: String, at location: SourceLocation, equals flagCase: (String, SourceLocation)?, of element: Read
+    ) {
         guard case .reference(let name, _) = element, let target = messages[name], case .sequence(let items) = target.body else {
             error(location, "'* while \(flag)' repeats a message with fields (a struct message), so that its field '\(flag)' can say another follows")
             return
         }
+        if let (caseName, caseLocation) = flagCase {
+            guard let enumeration = Self.enumFieldType(flag, in: items).flatMap({ enumerations[$0] }) else {
+                error(location, "'\(name)' has no enum field '\(flag)': '* while \(flag) == \(caseName)' compares an enum field with one of its cases")
+                return
+            }
+            guard enumeration.cases.contains(where: { $0.name == caseName }) else {
+                let known = enumeration.cases.map(\.name).joined(separator: ", ")
+                error(caseLocation, "'\(caseName)' is not a case of '\(enumeration.name)' (it has: \(known))")
+                return
+            }
+            flagKinds[FlagKey(message: name, field: flag)] = .enumCase(caseName)
+            return
+        }
         guard let kind = Self.flagKind(flag, in: items, optional: false) else {
-            error(location, "'\(name)' has no field '\(flag)' that may be absent or is an integer: '* while' needs one to tell the last element")
+            error(location, "'\(name)' has no field '\(flag)' that may be absent or is an integer: '* while' needs one to tell the last element (or write '* while \(flag) == someCase' for an enum field)")
             return
         }
         flagKinds[FlagKey(message: name, field: flag)] = kind
+    }
+
+    /// The enum a stored, non-optional field `flag` of `items` is converted to, if it is one.
+    static func enumFieldType(_ flag: String, in items: [Item]) -> String? {
+        for case .field(flag, _, let read) in items {
+            switch read {
+            case .until(_, _, .named(let type, _)?, _), .bytes(_, _, .named(let type, _)?, _, _), .rest(_, .named(let type, _)?, _, _):
+                return type
+            default:
+                return nil
+            }
+        }
+        return nil
     }
 
     /// Whether `flag` is an optional or an integer stored field of `items`; `nil` if neither.
@@ -593,7 +623,7 @@ struct Checker {
         case .repeatCount(let element, _, _, _): return (leading(element).names, true)
         case .repeatUntil(let element, _, _, _): return (leading(element).names, false)
         case .repeatUntilClose(let element, _, _): return (leading(element).names, true)
-        case .repeatWhile(let element, _, _, _, _): return (leading(element).names, false)
+        case .repeatWhile(let element, _, _, _, _, _): return (leading(element).names, false)
         case .conditional(_, let a, let b, _):
             return ((a.map { leading($0).names } ?? []) + (b.map { leading($0).names } ?? []), true)
         }
@@ -644,7 +674,7 @@ struct Checker {
             case .reference(let name, let location): body(name, location)
             case .bytes(_, _, .named(let name, let location)?, _, _) where messages[name] != nil: body(name, location)
             case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
-                .repeatWhile(let element, _, _, _, _):
+                .repeatWhile(let element, _, _, _, _, _):
                 visit(element)
             case .conditional(_, let a, let b, _):
                 if let a { visit(a) }
@@ -688,7 +718,7 @@ struct Checker {
             case .conditional(_, _, _, let location):
                 error(location, "a request message cannot contain a conditional read (its encoder could not choose)")
             case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
-                .repeatWhile(let element, _, _, _, _):
+                .repeatWhile(let element, _, _, _, _, _):
                 checkRead(element)
             case .bytes(_, _, _, true, let location), .rest(_, _, true, let location):
                 error(location, "a request message cannot stream a field (its encoder writes values)")

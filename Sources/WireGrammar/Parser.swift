@@ -272,7 +272,12 @@ struct Parser {
             advance()
             let flagLocation = current.location
             let flag = try identifier("the name of the element's field that says another follows")
-            return .repeatWhile(element: element, flag: flag, flagLocation: flagLocation, max: try optionalLimit(), location: location)
+            var flagCase: (String, SourceLocation)?
+            if accept("==") {
+                let caseLocation = current.location
+                flagCase = (try identifier("a case of the field's enum"), caseLocation)
+            }
+            return .repeatWhile(element: element, flag: flag, flagLocation: flagLocation, flagCase: flagCase, max: try optionalLimit(), location: location)
         }
         if current.isWord("until") {
             advance()

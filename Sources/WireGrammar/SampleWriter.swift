@@ -107,7 +107,7 @@ struct SampleWriter {
             write(element, into: &bytes)
             bytes += terminator.bytes
             return nil
-        case .repeatWhile(let element, _, _, _, _):
+        case .repeatWhile(let element, _, _, _, _, _):
             write(element, into: &bytes)
             return nil
         case .repeatUntilClose(let element, _, _):

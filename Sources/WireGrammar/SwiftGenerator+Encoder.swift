@@ -128,7 +128,7 @@ extension SwiftGenerator {
             code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
             emitEach(element, of: value, values: values)
             code.line("writer.literal(\(SwiftNames.bytes(terminator.bytes)))")
-        case .repeatWhile(let element, let flag, _, let max, _):
+        case .repeatWhile(let element, let flag, _, _, let max, _):
             code.line("try writer.checkCount(\(value).count, max: \(limit(max, default: Self.defaultCountMax)))")
             code.line("if \(value).isEmpty { throw writer.fail(\"has no elements; its parser reads at least one\") }")
             code.line("for (_index, _element) in \(value).enumerated() where (\(flagIsSet(flag, of: element, value: "_element"))) != (_index < \(value).count - 1) {")

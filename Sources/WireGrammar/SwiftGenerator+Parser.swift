@@ -254,7 +254,7 @@ extension SwiftGenerator {
             emitOpenRepetition(element, max: max, into: target, names: names,
                                loop: "while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes)))")
             emitLiteral(terminator)
-        case .repeatWhile(let element, let flag, _, let max, _):
+        case .repeatWhile(let element, let flag, _, _, let max, _):
             emitOpenRepetition(element, max: max, into: target, names: names, loop: "while true",
                                last: "if !(\(flagIsSet(flag, of: element, value: "_element"))) { break }  // the last element")
         case .repeatUntilClose(let element, let max, _):

@@ -200,6 +200,7 @@ struct SwiftGenerator {
         let field = "\(value).\(SwiftNames.identifier(flag))"
         switch checker.flagKinds[Checker.FlagKey(message: message, field: flag)] {
         case .integer: return "\(field) != 0"
+        case .enumCase(let name): return "\(field) == .\(SwiftNames.identifier(name))"
         default: return "\(field) != nil"
         }
     }
@@ -286,7 +287,7 @@ struct SwiftGenerator {
         case .varint: return .uint
         case .reference(let name, _): return .message(name)
         case .repeatCount(let element, _, _, _), .repeatUntil(let element, _, _, _), .repeatUntilClose(let element, _, _),
-            .repeatWhile(let element, _, _, _, _):
+            .repeatWhile(let element, _, _, _, _, _):
             return .array(type(of: element))
         case .conditional(_, let a, let b, _):
             let inner = type(of: (a ?? b)!)

@@ -75,6 +75,15 @@ struct DiagnosticTests {
             message PingerClient { x: u8 }
             client Pinger { requests Ping  reply Pong }
             """, location: "4:8", message: "'PingerClient' is already declared (line 3)"),
+        BadGrammar(name: "while on a field that is not an enum", source: """
+            message Reply { lines: Line * while code == more }
+            message Line { code: until " " max 8 as int }
+            """, location: "1:37", message: "'Line' has no enum field 'code'"),
+        BadGrammar(name: "while with a case the enum lacks", source: """
+            message Reply { lines: Line * while separator == again }
+            message Line { separator: bytes(1) as Separator }
+            enum Separator { more = "-", last = " " }
+            """, location: "1:50", message: "'again' is not a case of 'Separator' (it has: more, last)"),
         BadGrammar(name: "same on an integer", source: """
             message A {
               n: until " " max 8 as int
