@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "WireRedis", targets: ["WireRedis"]),
         .library(name: "WireHTTP", targets: ["WireHTTP"]),
         .library(name: "WireLines", targets: ["WireLines"]),
+        .library(name: "WireBeanstalk", targets: ["WireBeanstalk"]),
         .library(name: "WireGrammar", targets: ["WireGrammar"]),
         .executable(name: "wirec", targets: ["wirec"]),
         .plugin(name: "WireGrammarPlugin", targets: ["WireGrammarPlugin"]),
@@ -47,6 +48,7 @@ let package = Package(
         .target(name: "WireRedis", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireHTTP", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireLines", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireBeanstalk", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
         .executableTarget(
             name: "HTTPFetch",
             dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -60,7 +62,7 @@ let package = Package(
         .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
         .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar"]),  // wirec itself is built for the plugins
         .testTarget(
-            name: "WireProtocolTests", dependencies: ["Wirestream", "WireClient", "WireRedis", "WireHTTP", "WireLines"],
+            name: "WireProtocolTests", dependencies: ["Wirestream", "WireClient", "WireRedis", "WireHTTP", "WireLines", "WireBeanstalk"],
             plugins: ["WireGrammarPlugin"]  // compiles features.wire, the language feature tests' grammar
         ),
     ],
