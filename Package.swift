@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "WireHTTP", targets: ["WireHTTP"]),
         .library(name: "WireLines", targets: ["WireLines"]),
         .library(name: "WireBeanstalk", targets: ["WireBeanstalk"]),
+        .library(name: "WireMemcached", targets: ["WireMemcached"]),
         .library(name: "WireGrammar", targets: ["WireGrammar"]),
         .executable(name: "wirec", targets: ["wirec"]),
         .plugin(name: "WireGrammarPlugin", targets: ["WireGrammarPlugin"]),
@@ -49,6 +50,7 @@ let package = Package(
         .target(name: "WireHTTP", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireLines", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireBeanstalk", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireMemcached", dependencies: ["Wirestream", "WireClient", "COpenSSL"], plugins: ["WireGrammarPlugin"]),
         .executableTarget(
             name: "HTTPFetch",
             dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -62,7 +64,7 @@ let package = Package(
         .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
         .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar"]),  // wirec itself is built for the plugins
         .testTarget(
-            name: "WireProtocolTests", dependencies: ["Wirestream", "WireClient", "WireRedis", "WireHTTP", "WireLines", "WireBeanstalk"],
+            name: "WireProtocolTests", dependencies: ["Wirestream", "WireClient", "WireRedis", "WireHTTP", "WireLines", "WireBeanstalk", "WireMemcached"],
             plugins: ["WireGrammarPlugin"]  // compiles features.wire, the language feature tests' grammar
         ),
     ],

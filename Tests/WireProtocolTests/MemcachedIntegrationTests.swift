@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WireLines
+import WireMemcached
 import Wirestream
 
 /// The memcached grammar against a real memcached started by the test.
@@ -12,16 +12,16 @@ struct MemcachedIntegrationTests {
         let stream = try await connect(port: server.port)
         defer { stream.close() }
 
-        try stream.queueWrite(StorageCommand(verb: .set, key: "k", flags: 42, exptime: 0, data: Array("v\r\n1".utf8)))
-        #expect(try await StorageReply.read(from: stream) == .stored)
-        try stream.queueWrite(StorageCommand(verb: .add, key: "k", flags: 0, exptime: 0, data: []))
-        #expect(try await StorageReply.read(from: stream) == .notStored)
-        try stream.queueWrite(RetrievalCommand(key: "k"))
-        #expect(try await RetrievalReply.read(from: stream)
-            == .values(items: [Item(key: "k", flags: 42, length: 4, cas: nil, data: Array("v\r\n1".utf8))]))
-        try stream.queueWrite(DeletionCommand(key: "k"))
-        #expect(try await DeletionReply.read(from: stream) == .deleted)
-        try stream.queueWrite(RetrievalCommand(key: "k"))
-        #expect(try await RetrievalReply.read(from: stream) == .values(items: []))
+        try stream.queueWrite(MemcachedCommand.set(MemcachedStorage(key: "k", flags: 42, exptime: 0, data: Array("v\r\n1".utf8))))
+        #expect(try await MemcachedReply.read(from: stream) == .stored)
+        try stream.queueWrite(MemcachedCommand.add(MemcachedStorage(key: "k", flags: 0, exptime: 0, data: [])))
+        #expect(try await MemcachedReply.read(from: stream) == .notStored)
+        try stream.queueWrite(MemcachedCommand.get("k"))
+        #expect(try await MemcachedReply.read(from: stream)
+            == .values(items: [MemcachedItem(key: "k", flags: 42, length: 4, cas: nil, data: Array("v\r\n1".utf8))]))
+        try stream.queueWrite(MemcachedCommand.delete("k"))
+        #expect(try await MemcachedReply.read(from: stream) == .deleted)
+        try stream.queueWrite(MemcachedCommand.get("k"))
+        #expect(try await MemcachedReply.read(from: stream) == .end)
     }
 }
