@@ -178,10 +178,11 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
             if let next = pending.map(\.deadline).min(), next < .max { armTimer(at: next) }
             return
         }
-        for waiter in expired { waiter.complete(.failure(TimeoutError(.deadline, timeout: waiter.timeout ?? timeout))) }
         // A server that did not answer in time cannot be trusted with the next request, and the
         // replies still owed would arrive out of step: the reader sees the close and fails the rest.
+        // Closed first, so a caller that wakes with its TimeoutError finds the connection closed.
         stream.close(error: TimeoutError(.deadline, timeout: timeout))
+        for waiter in expired { waiter.complete(.failure(TimeoutError(.deadline, timeout: waiter.timeout ?? timeout))) }
     }
 
     /// Starts the reader task, or wakes it where it waits for callers.

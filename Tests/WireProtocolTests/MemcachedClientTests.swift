@@ -118,3 +118,159 @@ import Wirestream
         #expect(try await cache.stats().currentConnections <= 3)  // ours plus memcached's own listeners
     }
 }
+
+/// Consistent hashing on its own: where keys go, and how few move when a server joins.
+struct KetamaRingTests {
+    static let keys = (0..<10_000).map { "user:\($0)" }
+
+    static func ring(_ count: Int, weights: [Int]? = nil) -> KetamaRing<Int> {
+        KetamaRing((0..<count).map { ($0, "10.0.0.\($0 + 1):11211", weights?[$0] ?? 1) })
+    }
+
+    @Test func addingOneServerToNMovesAboutOneInNPlusOneKeysAllToIt() {
+        for count in [2, 4, 9] {
+            let before = Self.ring(count)
+            let after = Self.ring(count + 1)
+            var moved = 0
+            for key in Self.keys {
+                let old = before.server(for: key.utf8)
+                let new = after.server(for: key.utf8)
+                if old != new {
+                    moved += 1
+                    #expect(new == count, "a moved key went to an old server")
+                }
+            }
+            let share = Double(moved) / Double(Self.keys.count)
+            let expected = 1 / Double(count + 1)
+            #expect(abs(share - expected) < expected * 0.3, "\(count) → \(count + 1) servers moved \(share) of the keys, expected about \(expected)")
+        }
+    }
+
+    @Test func keysSpreadInProportionToWeight() {
+        let ring = Self.ring(3, weights: [1, 1, 2])
+        var counts = [0, 0, 0]
+        for key in Self.keys { counts[ring.server(for: key.utf8)] += 1 }
+        #expect(Double(counts[2]) / Double(Self.keys.count) > 0.4 && Double(counts[2]) / Double(Self.keys.count) < 0.6, "\(counts)")
+        #expect(counts[0] > 1_800 && counts[1] > 1_800, "\(counts)")
+    }
+
+    @Test func theSameServersGiveTheSameAnswerInAnyOrder() {
+        let forward = KetamaRing([(0, "a:1", 1), (1, "b:1", 1), (2, "c:1", 1)])
+        let backward = KetamaRing([(2, "c:1", 1), (1, "b:1", 1), (0, "a:1", 1)])
+        #expect(Self.keys.allSatisfy { forward.server(for: $0.utf8) == backward.server(for: $0.utf8) })
+    }
+}
+
+/// `MemcachedCluster` over three real memcached servers.
+@Suite struct MemcachedClusterTests {
+    @Test func keysLiveOnTheServerTheRingGivesAndMultiGetsMerge() async throws {
+        let servers = try (0..<3).map { _ in try MemcachedClientTests.startMemcached() }
+        let cluster = MemcachedCluster(servers: servers.map { MemcachedCluster.Server(port: $0.port) }, configuration: MemcachedClientTests.configuration(0))
+        defer { cluster.close() }
+        let keys = (0..<3000).map { "key:\($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for key in keys { group.addTask { try await cluster.set(key, Array(key.utf8)) } }
+            try await group.waitForAll()
+        }
+        let values = try await cluster.get(keys + ["missing"])
+        #expect(values.count == 3000 && values.allSatisfy { $0.value.data == Array($0.key.utf8) })
+        // Each server holds exactly the keys the ring gives it, about a third each.
+        for server in servers {
+            let direct = try await MemcachedClient.connect(MemcachedClientTests.configuration(server.port))
+            defer { direct.close() }
+            let mine = keys.filter { cluster.server(for: $0).port == server.port }
+            #expect(mine.count > 600, "\(mine.count) keys on one of three servers")
+            #expect(try await direct.get(mine).count == mine.count)
+            #expect(try await direct.stats().currentItems == mine.count)
+        }
+        #expect(try await cluster.increment("counter") == nil)
+        try await cluster.set("counter", Array("1".utf8))
+        #expect(try await cluster.increment("counter", by: 2) == 3)
+        #expect(try await cluster.delete("counter"))
+    }
+
+    @Test func aFailedServerIsMarkedDownAndTriedAgainAfterTheDelay() async throws {
+        let healthy = try MemcachedClientTests.startMemcached()
+        var failing = try MemcachedClientTests.startMemcached()
+        let port = failing.port
+        let cluster = MemcachedCluster(
+            servers: [.init(port: healthy.port), .init(port: port)], configuration: MemcachedClientTests.configuration(0),
+            retryDelay: .milliseconds(500))
+        defer { cluster.close() }
+        let keys = (0..<200).map { "k\($0)" }
+        let lost = try #require(keys.first { cluster.server(for: $0).port == port })
+        let kept = try #require(keys.first { cluster.server(for: $0).port == healthy.port })
+        try await cluster.set(lost, [1])
+        try await cluster.set(kept, [2])
+        failing.stop()
+        // The failure itself: the connection closed, or (if the client saw the close first) refused.
+        await #expect(throws: (any Error).self) { try await cluster.get(lost) }
+        let start = ContinuousClock.now
+        await #expect(throws: MemcachedServerDownError.self) { try await cluster.set(lost, [3]) }  // at once
+        #expect(ContinuousClock.now - start < .milliseconds(100))
+        #expect(try await cluster.get(kept)?.data == [2])  // the other server is unaffected
+        await #expect(throws: MemcachedServerDownError.self) { try await cluster.get([lost, kept]) }
+
+        failing = try MemcachedClientTests.startMemcached(port: port)  // back, empty
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await cluster.get(lost) == nil)
+        try await cluster.set(lost, [4])
+        #expect(try await cluster.get(lost)?.data == [4])
+    }
+
+    @Test func downServersCanReadAsMisses() async throws {
+        let healthy = try MemcachedClientTests.startMemcached()
+        let failing = try MemcachedClientTests.startMemcached()
+        let cluster = MemcachedCluster(
+            servers: [.init(port: healthy.port), .init(port: failing.port)], configuration: MemcachedClientTests.configuration(0),
+            downServersMiss: true)
+        defer { cluster.close() }
+        let keys = (0..<100).map { "k\($0)" }
+        for key in keys { try await cluster.set(key, Array(key.utf8)) }
+        failing.stop()
+        let values = try await cluster.get(keys)
+        let onHealthy = keys.filter { cluster.server(for: $0).port == healthy.port }
+        #expect(Set(values.keys) == Set(onHealthy))
+    }
+}
+
+/// Servers scripted to misbehave: each is a typed error within the deadline, no socket left open.
+@Suite struct MemcachedHostileServerTests {
+    static func failure(of reply: String, thenClose: Bool = true, timeout: Duration = .seconds(5)) async throws -> any Error {
+        let listener = try BeanstalkHostileServerTests.serve(reply, thenClose: thenClose)
+        defer { listener.close() }
+        var configuration = ClientConfiguration(port: listener.port)
+        configuration.requestTimeout = timeout
+        configuration.maxReplyBytes = 1 << 20
+        configuration.reconnect = false
+        let cache = try await MemcachedClient.connect(configuration)
+        let outcome: any Error
+        do {
+            let value = try await cache.get(["k"])
+            Issue.record("got \(value) from a misbehaving server")
+            outcome = CancellationError()
+        } catch {
+            outcome = error
+        }
+        cache.close()
+        await expectNoConnections(toPort: listener.port)  // nothing leaked, whatever went wrong
+        return outcome
+    }
+
+    @Test func everyMisbehaviourIsATypedErrorInTime() async throws {
+        let miscounted = try await Self.failure(of: "VALUE k 0 2\r\nabc\r\nEND\r\n")
+        #expect((miscounted as? WireProtocolError)?.kind == .unexpectedBytes(expected: "\"\\r\\n\"", found: Array("c\r".utf8)))
+        let noEnd = try await Self.failure(of: "VALUE k 0 1\r\na\r\n")
+        #expect((noEnd as? WireProtocolError)?.kind == .truncated)
+        let oversized = try await Self.failure(of: "VALUE k 0 5000000\r\n", thenClose: false)
+        #expect((oversized as? StreamClosedError)?.realError as? StreamBufferFullError == StreamBufferFullError(buffer: .read, limit: 1 << 20, size: 5_000_000))
+        let longLine = try await Self.failure(of: "SERVER_ERROR " + String(repeating: "x", count: 2000) + "\r\n", thenClose: false)
+        #expect((longLine as? WireProtocolError)?.kind == .limitExceeded(limit: 1024, value: nil))
+        let cut = try await Self.failure(of: "VALUE k 0 10\r\nabc")
+        #expect((cut as? WireProtocolError)?.kind == .truncated)
+        let start = ContinuousClock.now
+        let silent = try await Self.failure(of: "", thenClose: false, timeout: .milliseconds(200))
+        #expect(silent is TimeoutError)
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+}

@@ -165,3 +165,13 @@ import Wirestream
         #expect(accepted.load(ordering: .relaxed) == 3)
     }
 }
+
+/// The leak check the hostile-server suites rely on sees an open connection, and its close.
+@Test func theConnectionLeakCheckSeesAnOpenClientAndItsClose() async throws {
+    let server = try ProtocolClientTests.EchoServer()
+    let echo = try await EchoClient.connect(ProtocolClientTests.configuration(port: server.port))
+    #expect(openConnections(toPort: server.port) == 1)
+    echo.close()
+    await expectNoConnections(toPort: server.port)
+    #expect(openConnections(toPort: server.port) == 0)
+}

@@ -125,3 +125,25 @@ func connect(port: Int) async throws -> IOStream {
     try await stream.connect(host: "127.0.0.1", port: port)
     return stream
 }
+
+/// Our sockets still connected to `port` on 127.0.0.1 (ESTABLISHED or CLOSE_WAIT in
+/// /proc/net/tcp, remote port `port`): a client that leaks a descriptor leaves one behind.
+func openConnections(toPort port: Int) -> Int {
+    // FileHandle reads to the end: procfs reports a size of 0, and a read by size stops at one page.
+    guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp"), let data = try? file.readToEnd() else { return -1 }
+    let table = String(decoding: data, as: UTF8.self)
+    let remote = String(format: ":%04X", port)
+    return table.split(separator: "\n").dropFirst().filter { line in
+        let columns = line.split(separator: " ")
+        return columns.count > 3 && columns[2].hasSuffix(remote) && (columns[3] == "01" || columns[3] == "08")
+    }.count
+}
+
+/// Waits (at most a second: closes complete on the loop) until nothing of ours is connected to `port`.
+func expectNoConnections(toPort port: Int, sourceLocation: SourceLocation = #_sourceLocation) async {
+    for _ in 0..<100 {
+        if openConnections(toPort: port) == 0 { return }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("a connection to port \(port) is still open", sourceLocation: sourceLocation)
+}

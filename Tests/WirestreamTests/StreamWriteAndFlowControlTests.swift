@@ -76,6 +76,20 @@ import Testing
         }
     }
 
+    @Test(arguments: Transport.allCases)
+    func aByteCountOverMaxBufferSizeFailsAtOnceWithoutWaitingForBytes(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop, maxBufferSize: 10 * 1024)
+            pair.writer.queueWrite(bytes("abc"))  // fewer bytes than asked, and nothing more comes
+            let start = ContinuousClock.now
+            let realError = await expectStreamClosed { try await pair.reader.readBytes(10 * 1024 + 1) }
+            #expect(realError as? StreamBufferFullError == StreamBufferFullError(buffer: .read, limit: 10 * 1024, size: 10 * 1024 + 1))
+            #expect(ContinuousClock.now - start < .seconds(1))
+            #expect(!pair.writer.isClosed)
+            pair.writer.close()
+        }
+    }
+
     @Test func unsatisfiableReadIsLoggedOnceAtInfo() async throws {
         try await onLoop { loop in
             let (logger, records) = recordingLogger()

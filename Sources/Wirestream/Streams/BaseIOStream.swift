@@ -499,6 +499,11 @@ open class BaseIOStream: @unchecked Sendable {
     /// Where the pending read's frame ends in the buffer, or `nil` if it is not there yet.
     func findReadPosition() throws -> Int? {
         guard let target = pendingRead?.target else { return nil }
+        if case .bytes(let count, partial: false) = target, count > maxBufferSize {
+            // The buffer could never hold the frame: fail now (as a buffer that filled up would),
+            // not after waiting for bytes that a hostile peer may never send.
+            throw StreamBufferFullError(buffer: .read, limit: maxBufferSize, size: count)
+        }
         return try frameEnd(for: target, scanOffset: &pendingScanOffset)
     }
 
