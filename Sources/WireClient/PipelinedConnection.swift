@@ -127,6 +127,21 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         }
     }
 
+    /// Upgrades the connection to TLS in place (`STARTTLS`): the socket moves to a new
+    /// `SSLIOStream` and a new connection over it is returned; this one is done. Nothing may be
+    /// waiting for a reply.
+    /// - Throws: `StartTLSError` (not plain TCP, replies still owed, bytes buffered), `TLSError`.
+    public func startTLS(context: TLSContext, serverHostname: String?) async throws -> PipelinedConnection<Reply> {
+        guard let plain = stream as? IOStream, !(stream is SSLIOStream) else {
+            throw StartTLSError(reason: "the connection is not plain TCP")
+        }
+        let owed = await withUnsafeContinuation { continuation in stream.loop.execute { continuation.resume(returning: self.waiters.count) } }
+        if owed > 0 { throw StartTLSError(reason: "\(owed) replies are still owed") }
+        let secure = try await plain.startTLS(serverSide: false, context: context, serverHostname: serverHostname)
+        stream.loop.execute { self.streamClosed() }  // the idle reader ends: its stream is gone
+        return PipelinedConnection(stream: secure, outOfBand: outOfBand, readReply: readReply)
+    }
+
     /// Closes the connection at once; waiting callers fail with `StreamClosedError`.
     public func close() {
         stream.close()

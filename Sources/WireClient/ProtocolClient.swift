@@ -32,17 +32,42 @@ public struct ClientProtocol<Reply: WireMessage & Sendable>: Sendable {
     }
 }
 
-/// One connection of a ``ProtocolClient``, as its set-up sees it.
-public struct ClientSession<Reply: WireMessage & Sendable>: Sendable {
-    public let connection: PipelinedConnection<Reply>
+/// One connection of a ``ProtocolClient``, as its set-up sees it: requests within the connect
+/// deadline, and `STARTTLS`-style upgrades in place.
+public final class ClientSession<Reply: WireMessage & Sendable>: Sendable {
     /// The server's greeting, for protocols that have one.
     public let greeting: Reply?
     /// When connecting, greeting and set-up must be done.
     public let deadline: Deadline
+    /// Where the stream came from, for the name a certificate must carry after `startTLS`.
+    let host: String
+    private let current: Mutex<PipelinedConnection<Reply>>
+
+    init(connection: PipelinedConnection<Reply>, greeting: Reply?, deadline: Deadline, host: String) {
+        self.current = Mutex(connection)
+        self.greeting = greeting
+        self.deadline = deadline
+        self.host = host
+    }
+
+    /// The connection (a new one after ``startTLS(_:serverName:)``).
+    public var connection: PipelinedConnection<Reply> { current.withLock { $0 } }
 
     /// Sends `request` within the connect deadline (for set-up: `use tube`, `EHLO`, `AUTH`).
     public func send(_ request: some WireRequest) async throws -> Reply {
         try await connection.send(try request.encoded(), timeout: deadline.remaining)
+    }
+
+    /// Upgrades the connection to TLS in place (after the server agreed, e.g. `220` to SMTP's
+    /// `STARTTLS`), verifying the server as `configuration` says (on by default) under the name
+    /// `serverName` (default: the configured host); the handshake is bounded by the deadline.
+    /// - Throws: `TLSError` (verification, handshake, timeout), `StartTLSError`.
+    public func startTLS(_ configuration: TLSConfiguration, serverName: String? = nil) async throws {
+        var configuration = configuration
+        let remaining = deadline.remaining
+        configuration.handshakeTimeout = configuration.handshakeTimeout.map { min($0, remaining) } ?? remaining
+        let upgraded = try await connection.startTLS(context: try TLSContext(configuration), serverHostname: serverName ?? host)
+        current.withLock { $0 = upgraded }
     }
 }
 
@@ -143,11 +168,11 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
             if clientProtocol.greeting {
                 greeting = try await stream.withDeadline(deadline.remaining) { try await clientProtocol.readReply(stream) }
             }
-            let session = ClientSession(connection: connection, greeting: greeting, deadline: deadline)
+            let session = ClientSession(connection: connection, greeting: greeting, deadline: deadline, host: configuration.host)
             try await setUp?(session)
             return session
         } catch {
-            connection.close()
+            connection.close()  // (a connection upgraded by the set-up closes with its old stream's socket)
             throw error
         }
     }
