@@ -16,6 +16,8 @@ extension ProtocolClient where Reply == MemcachedReply {
 
     /// Stores `value` under `key` unconditionally.
     /// - Parameters:
+    ///   - key: 1–250 bytes, no spaces or control bytes.
+    ///   - value: the bytes to store (at most the configuration's `maxReplyBytes`).
     ///   - flags: 32 bits of the client's own, returned with the value.
     ///   - exptime: seconds to live (0: no expiry; over 30 days: a Unix time).
     /// - Throws: ``MemcachedKeyError``, ``MemcachedValueTooLargeError`` (nothing sent),
@@ -80,7 +82,7 @@ extension ProtocolClient where Reply == MemcachedReply {
         try await retrieve(keys, "get") { .get($0) }
     }
 
-    /// ``get(_:)-([String])`` with each value's `cas`.
+    /// The values of `keys` that exist, each with its `cas`, in one request.
     public func gets(_ keys: [String]) async throws -> [String: MemcachedValue] {
         try await retrieve(keys, "gets") { .gets($0) }
     }

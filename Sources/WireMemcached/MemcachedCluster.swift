@@ -45,9 +45,13 @@ public final class MemcachedCluster: Sendable {
     }
 
     /// - Parameters:
+    ///   - servers: the servers and their weights (at least one).
     ///   - configuration: timeouts and limits for every server's connection (its host and port
     ///     are replaced by each server's; connections do not reconnect by themselves: the cluster
     ///     marks a failed server down and connects again after `retryDelay`).
+    ///   - retryDelay: how long a failed server is left alone.
+    ///   - downServersMiss: whether a down server's keys read as misses instead of failing.
+    ///   - loop: the loop the connections run on.
     public init(
         servers: [Server], configuration: ClientConfiguration = ClientConfiguration(port: 11211),
         retryDelay: Duration = .seconds(5), downServersMiss: Bool = false, loop: IOLoop = .current
@@ -76,7 +80,7 @@ public final class MemcachedCluster: Sendable {
         try await retrieve(keys) { client, keys in try await client.get(keys) }
     }
 
-    /// ``get(_:)`` with each value's `cas`.
+    /// The values of `keys` that exist, each with its `cas`.
     public func gets(_ keys: [String]) async throws -> [String: MemcachedValue] {
         try await retrieve(keys) { client, keys in try await client.gets(keys) }
     }

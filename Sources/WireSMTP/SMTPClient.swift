@@ -123,6 +123,8 @@ public final class SMTPClient: Sendable {
     /// (dot-stuffed, CRLF line ends) and the final ".". Returns the server's final reply (`250
     /// OK queued as …`).
     /// - Parameters:
+    ///   - sender: the envelope sender (`MAIL FROM`), where bounces go.
+    ///   - recipients: the envelope recipients (at least one).
     ///   - message: the whole message, headers included (RFC 5322).
     ///   - parameters: `MAIL FROM` parameters, e.g. `" SIZE=1234"` (with the leading space).
     /// - Throws: ``SMTPReplyError`` for the first refused step (the transaction is then reset

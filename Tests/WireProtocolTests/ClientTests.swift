@@ -61,4 +61,27 @@ struct ClientTests {
         await #expect(throws: StreamClosedError.self) { try await receiver.nextLine() }
         pipe.reader.close()
     }
+
+    @Test func lineClientsWithAnotherDelimiterALimitAndADeadline() async throws {
+        let pipe = try PipeIOStream.makePipe(loop: .shared)
+        let sender = LineClient(stream: pipe.writer, delimiter: "\r\n", maxLineLength: 8)
+        let receiver = LineClient(stream: pipe.reader, delimiter: "\r\n", maxLineLength: 8, timeout: .milliseconds(200))
+        try sender.send("a\nb")  // a bare LF is just a byte here
+        #expect(throws: WireEncodingError.self) { try sender.send("x\r\ny") }
+        #expect(throws: WireEncodingError.self) { try sender.send("123456789") }
+        try sender.send("12345678")
+        try await sender.flush()
+        #expect(try await receiver.nextLine() == "a\nb")
+        #expect(try await receiver.nextLine() == "12345678")
+        let start = ContinuousClock.now
+        await #expect(throws: TimeoutError.self) { try await receiver.nextLine() }  // nothing more comes
+        #expect(ContinuousClock.now - start < .seconds(2))
+        pipe.writer.queueWrite([0xFF, 0xFE, 0x0D, 0x0A])  // not UTF-8
+        let invalid = await #expect(throws: WireProtocolError.self) { try await receiver.nextLine() }
+        #expect(invalid?.kind == .invalidUTF8)
+        pipe.writer.queueWrite(Array("far too long\r\n".utf8))
+        let long = await #expect(throws: StreamClosedError.self) { try await receiver.nextLine() }
+        #expect(long?.realError is UnsatisfiableReadError)
+        pipe.writer.close()
+    }
 }
