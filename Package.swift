@@ -18,6 +18,8 @@ let package = Package(
         .plugin(name: "WireGenerateCommand", targets: ["WireGenerateCommand"]),
         .executable(name: "http-fetch", targets: ["HTTPFetch"]),
         .executable(name: "wire-redis", targets: ["RedisCLI"]),
+        .executable(name: "wire-mc", targets: ["MemcachedCLI"]),
+        .executable(name: "wire-mail", targets: ["MailCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
@@ -62,6 +64,16 @@ let package = Package(
             name: "RedisCLI",
             dependencies: ["WireRedis", "Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/RedisCLI"
+        ),
+        .executableTarget(
+            name: "MemcachedCLI",
+            dependencies: ["WireMemcached", "WireClient", "Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/MemcachedCLI"
+        ),
+        .executableTarget(
+            name: "MailCLI",
+            dependencies: ["WireSMTP", "Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/MailCLI"
         ),
         .testTarget(name: "WirestreamTests", dependencies: ["Wirestream", "CLinux", "COpenSSL"]),
         .testTarget(name: "WireGrammarTests", dependencies: ["WireGrammar"]),  // wirec itself is built for the plugins
