@@ -19,6 +19,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Wirestream", package: mainPackage),
                 .product(name: "WireRedis", package: mainPackage),
+                .product(name: "WireMemcached", package: mainPackage),
+                .product(name: "WireClient", package: mainPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

@@ -101,6 +101,29 @@ import Wirestream
         try await cache.set(String(repeating: "k", count: 250), Array(repeating: 7, count: 1024))
     }
 
+    @Test func aPoolLendsClientsAndReplacesOnesThatDropped() async throws {
+        let server = try Self.startMemcached()
+        var configuration = Self.configuration(server.port)
+        configuration.reconnect = false
+        let pool = ConnectionPool<MemcachedClient>(configuration: .init(maximumConnections: 2)) { [configuration] in
+            try await MemcachedClient.connect(configuration)
+        }
+        defer { pool.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<20 {
+                group.addTask { try await pool.withConnection { try await $0.set("p\(index)", [UInt8(index)]) } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(pool.statistics.idle <= 2 && pool.statistics.leased == 0)
+        let dropped = try await pool.withConnection { client in
+            client.connection?.close()
+            return client
+        }
+        while !dropped.isClosed { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await pool.withConnection { try await $0.get("p7")?.data } == [7])  // a working client
+    }
+
     @Test func aThousandConcurrentTasksShareOneConnection() async throws {
         let server = try Self.startMemcached()
         let cache = try await MemcachedClient.connect(Self.configuration(server.port))
