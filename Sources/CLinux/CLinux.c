@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -90,4 +91,11 @@ void ws_ignore_sigpipe(void) { pthread_once(&sigpipe_once, ignore_sigpipe); }  /
 int ws_accept(int fd) {
     int client = accept4(fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
     return client < 0 ? -errno : client;
+}
+
+int ws_set_thread_name(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof truncated - 1);
+    truncated[sizeof truncated - 1] = 0;
+    return pthread_setname_np(pthread_self(), truncated);
 }

@@ -112,6 +112,25 @@ import Testing
         #expect(await counter.incrementOnLoop() == 2)
     }
 
+    @Test func theLoopThreadCarriesItsName() async throws {
+        let loop = try IOLoop()
+        loop.startThread(name: "a-very-long-loop-name")
+        defer { loop.stop() }
+        let name = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            loop.addCallback {
+                // /proc/thread-self/comm: the calling thread's name, as `top -H` and perf show it.
+                var buffer = [UInt8](repeating: 0, count: 32)
+                var count = 0
+                if let file = fopen("/proc/thread-self/comm", "r") {
+                    count = fread(&buffer, 1, buffer.count, file)
+                    fclose(file)
+                }
+                continuation.resume(returning: String(decoding: buffer[0..<count].filter { $0 != 0x0A }, as: UTF8.self))
+            }
+        }
+        #expect(name == "a-very-long-loo")  // Linux keeps 15 bytes
+    }
+
     @Test func handlersSeeReadinessAndCanBeRemoved() async throws {
         try await onLoop { loop in
             var fds: [Int32] = [-1, -1]

@@ -26,6 +26,8 @@ int ws_eventfd_signal(int fd);
 int ws_eventfd_drain(int fd);
 
 uint64_t ws_monotonic_ns(void);
+/// Names the calling thread (at most 15 bytes are kept). Returns 0 or an errno.
+int ws_set_thread_name(const char *name);
 int ws_errno(void);
 int ws_set_nonblocking(int fd);
 int ws_pipe(int fds[2]);

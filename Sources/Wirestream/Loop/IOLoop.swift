@@ -102,7 +102,11 @@ public final class IOLoop: @unchecked Sendable {
 
     /// Starts a thread that runs this loop until ``stop()``.
     public func startThread(name: String = "wirestream-loop") {
-        let box = Unmanaged.passRetained(ThreadStart { [self] in self.run() })
+        let box = Unmanaged.passRetained(ThreadStart { [self] in
+            // Named for `top -H`, perf and debuggers (Linux allows 15 bytes).
+            _ = ws_set_thread_name(name)
+            self.run()
+        })
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
             let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
