@@ -41,15 +41,18 @@ let package = Package(
             dependencies: ["WireGrammar", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .plugin(name: "WireGrammarPlugin", capability: .buildTool(), dependencies: ["wirec"]),
+        // RedisClient's typed commands, generated from Grammars/WireRedis/commands.json.
+        .executableTarget(name: "RedisCommandGenerator"),
+        .plugin(name: "RedisCommandsPlugin", capability: .buildTool(), dependencies: ["RedisCommandGenerator"]),
         .plugin(
             name: "WireGenerateCommand",
             capability: .command(
                 intent: .custom(verb: "generate-wire-sources", description: "Write the Swift generated from wire grammars to Generated/"),
                 permissions: [.writeToPackageDirectory(reason: "writes the generated Swift to Generated/<target>/")]),
-            dependencies: ["wirec"]
+            dependencies: ["wirec", "RedisCommandGenerator"]
         ),
         .target(name: "WireClient", dependencies: ["Wirestream"]),
-        .target(name: "WireRedis", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireRedis", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin", "RedisCommandsPlugin"]),
         .target(name: "WireHTTP", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireLines", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireBeanstalk", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),

@@ -16,9 +16,19 @@ struct WireGenerateCommand: CommandPlugin {
             let shared = context.package.directoryURL.appending(components: "Grammars", target.name)
             let files = (try? FileManager.default.contentsOfDirectory(at: shared, includingPropertiesForKeys: nil)) ?? []
             let grammars = target.sourceFiles(withSuffix: "wire").map(\.url) + files.filter { $0.pathExtension == "wire" }
-            guard !grammars.isEmpty else { continue }
+            let commands = shared.appending(component: "commands.json")
+            let hasCommands = FileManager.default.fileExists(atPath: commands.path(percentEncoded: false))
+            guard !grammars.isEmpty || hasCommands else { continue }
             let folder = context.package.directoryURL.appending(components: "Generated", target.name)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            if hasCommands {  // RedisClient's typed commands (RedisCommandsPlugin does the same in builds)
+                let output = folder.appending(component: "RedisCommands.swift")
+                let generator = try context.tool(named: "RedisCommandGenerator").url
+                let process = try Process.run(generator, arguments: [commands.path(percentEncoded: false), output.path(percentEncoded: false)])
+                process.waitUntilExit()
+                guard process.terminationStatus == 0 else { throw WireGenerateError(grammar: commands.lastPathComponent) }
+                print("wrote \(output.path(percentEncoded: false))")
+            }
             for grammar in grammars {
                 let output = folder.appending(component: grammar.deletingPathExtension().lastPathComponent + ".swift")
                 let siblings = grammars.filter { $0 != grammar }.flatMap { ["--sibling", $0.path(percentEncoded: false)] }
