@@ -40,11 +40,12 @@ struct RedisCLI: AsyncParsableCommand {
             return
         }
         // No command: one per line from standard input, with a prompt on a terminal (redis-cli's).
-        let interactive = isatty(STDIN_FILENO) == 1
+        let editor = isatty(STDIN_FILENO) == 1 ? LineEditor() : nil  // a terminal: editing and history
         let prompt = configuration.unixSocketPath ?? "\(configuration.host):\(configuration.port)"
         while true {
-            if interactive { print("\(prompt)> ", terminator: "") }
-            guard let line = readLine() else { break }
+            let entered: String?
+            if let editor { entered = editor.line(prompt: "\(prompt)> ") } else { entered = readLine() }
+            guard let line = entered else { break }
             let words = Self.words(line)
             guard let name = words.first?.lowercased() else { continue }
             if name == "quit" || name == "exit" { break }

@@ -6,7 +6,7 @@ extension RedisClient {
     /// `ACL CAT` (Redis 6.0.0): List the ACL categories or the commands inside a category
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func aclCat(_ categoryname: String? = nil) async throws -> Reply {
+    public func aclCat(categoryname: String? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "CAT")
         if let present = categoryname { b.add(present) }
         return try await send(b.command)
@@ -35,7 +35,7 @@ extension RedisClient {
     /// `ACL GENPASS` (Redis 6.0.0): Generate a pseudorandom secure password to use for ACL users
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func aclGenpass(_ bits: Int? = nil) async throws -> Reply {
+    public func aclGenpass(bits: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "GENPASS")
         if let present = bits { b.add(present) }
         return try await send(b.command)
@@ -69,7 +69,7 @@ extension RedisClient {
     /// `ACL LOG` (Redis 6.0.0): List latest events denied because of ACLs in place
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func aclLog(_ operation: RedisAclLogOperation? = nil) async throws -> Reply {
+    public func aclLog(operation: RedisAclLogOperation? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "LOG")
         if let present = operation { present.encode(into: &b) }
         return try await send(b.command)
@@ -130,7 +130,7 @@ extension RedisClient {
     /// `AUTH` (Redis 1.0.0): Authenticate to the server
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func auth(_ username: String? = nil, password: String) async throws -> Reply {
+    public func auth(username: String? = nil, password: String) async throws -> Reply {
         var b = RedisCommandBuilder("AUTH")
         if let present = username { b.add(present) }
         b.add(password)
@@ -148,7 +148,7 @@ extension RedisClient {
     /// `BGSAVE` (Redis 1.0.0): Asynchronously save the dataset to disk
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func bgsave(_ schedule: Bool = false) async throws -> Reply {
+    public func bgsave(schedule: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("BGSAVE")
         if schedule { b.add("SCHEDULE") }
         return try await send(b.command)
@@ -222,7 +222,7 @@ extension RedisClient {
     /// `BLMPOP` (Redis 7.0.0): Pop elements from a list, or block until one is available
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func blmpop(_ timeout: Double, numkeys: Int, key: [String], `where`: RedisBlmpopWhere, count: Int? = nil) async throws -> Reply {
+    public func blmpop(timeout: Double, numkeys: Int, key: [String], `where`: RedisBlmpopWhere, count: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("BLMPOP")
         b.add(timeout)
         b.add(numkeys)
@@ -266,7 +266,7 @@ extension RedisClient {
     /// `BZMPOP` (Redis 7.0.0): Remove and return members with scores in a sorted set or block until one is available
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func bzmpop(_ timeout: Double, numkeys: Int, key: [String], `where`: RedisBzmpopWhere, count: Int? = nil) async throws -> Reply {
+    public func bzmpop(timeout: Double, numkeys: Int, key: [String], `where`: RedisBzmpopWhere, count: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("BZMPOP")
         b.add(timeout)
         b.add(numkeys)
@@ -299,7 +299,7 @@ extension RedisClient {
     /// `CLIENT CACHING` (Redis 6.0.0): Instruct the server about tracking or not keys in the next request
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clientCaching(_ mode: RedisClientCachingMode) async throws -> Reply {
+    public func clientCaching(mode: RedisClientCachingMode) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "CACHING")
         mode.encode(into: &b)
         return try await send(b.command)
@@ -340,7 +340,7 @@ extension RedisClient {
     /// `CLIENT LIST` (Redis 2.4.0): Get the list of client connections
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clientList(_ normalMasterReplicaPubsub: RedisClientListNormalMasterReplicaPubsub? = nil, id: RedisClientListId? = nil) async throws -> Reply {
+    public func clientList(normalMasterReplicaPubsub: RedisClientListNormalMasterReplicaPubsub? = nil, id: RedisClientListId? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "LIST")
         if let present = normalMasterReplicaPubsub { b.add("TYPE"); present.encode(into: &b) }
         if let present = id { b.add("ID"); present.encode(into: &b) }
@@ -350,7 +350,7 @@ extension RedisClient {
     /// `CLIENT NO-EVICT` (Redis 7.0.0): Set client eviction mode for the current connection
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clientNoEvict(_ enabled: RedisClientNoEvictEnabled) async throws -> Reply {
+    public func clientNoEvict(enabled: RedisClientNoEvictEnabled) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "NO-EVICT")
         enabled.encode(into: &b)
         return try await send(b.command)
@@ -359,7 +359,7 @@ extension RedisClient {
     /// `CLIENT PAUSE` (Redis 2.9.50): Stop processing commands from clients for some time
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clientPause(_ timeout: Int, mode: RedisClientPauseMode? = nil) async throws -> Reply {
+    public func clientPause(timeout: Int, mode: RedisClientPauseMode? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "PAUSE")
         b.add(timeout)
         if let present = mode { present.encode(into: &b) }
@@ -369,7 +369,7 @@ extension RedisClient {
     /// `CLIENT REPLY` (Redis 3.2.0): Instruct the server whether to reply to commands
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clientReply(_ onOffSkip: RedisClientReplyOnOffSkip) async throws -> Reply {
+    public func clientReply(onOffSkip: RedisClientReplyOnOffSkip) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "REPLY")
         onOffSkip.encode(into: &b)
         return try await send(b.command)
@@ -387,7 +387,7 @@ extension RedisClient {
     /// `CLIENT TRACKING` (Redis 6.0.0): Enable or disable server assisted client side caching support
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clientTracking(_ status: RedisClientTrackingStatus, clientId: Int? = nil, prefix: [String] = [], bcast: Bool = false, optin: Bool = false, optout: Bool = false, noloop: Bool = false) async throws -> Reply {
+    public func clientTracking(status: RedisClientTrackingStatus, clientId: Int? = nil, prefix: [String] = [], bcast: Bool = false, optin: Bool = false, optout: Bool = false, noloop: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "TRACKING")
         status.encode(into: &b)
         if let present = clientId { b.add("REDIRECT"); b.add(present) }
@@ -410,7 +410,7 @@ extension RedisClient {
     /// `CLIENT UNBLOCK` (Redis 5.0.0): Unblock a client blocked in a blocking command from a different connection
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clientUnblock(_ clientId: Int, timeoutError: RedisClientUnblockTimeoutError? = nil) async throws -> Reply {
+    public func clientUnblock(clientId: Int, timeoutError: RedisClientUnblockTimeoutError? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "UNBLOCK")
         b.add(clientId)
         if let present = timeoutError { present.encode(into: &b) }
@@ -428,7 +428,7 @@ extension RedisClient {
     /// `CLUSTER ADDSLOTS` (Redis 3.0.0): Assign new hash slots to receiving node
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterAddslots(_ slot: [Int]) async throws -> Reply {
+    public func clusterAddslots(slot: [Int]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "ADDSLOTS")
         for element in slot { b.add(element) }
         return try await send(b.command)
@@ -437,7 +437,7 @@ extension RedisClient {
     /// `CLUSTER ADDSLOTSRANGE` (Redis 7.0.0): Assign new hash slots to receiving node
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterAddslotsrange(_ startSlotEndSlot: [(startSlot: Int, endSlot: Int)]) async throws -> Reply {
+    public func clusterAddslotsrange(startSlotEndSlot: [(startSlot: Int, endSlot: Int)]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "ADDSLOTSRANGE")
         for element in startSlotEndSlot { b.add(element.startSlot); b.add(element.endSlot) }
         return try await send(b.command)
@@ -463,7 +463,7 @@ extension RedisClient {
     /// `CLUSTER COUNTKEYSINSLOT` (Redis 3.0.0): Return the number of local keys in the specified hash slot
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterCountkeysinslot(_ slot: Int) async throws -> Reply {
+    public func clusterCountkeysinslot(slot: Int) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "COUNTKEYSINSLOT")
         b.add(slot)
         return try await send(b.command)
@@ -472,7 +472,7 @@ extension RedisClient {
     /// `CLUSTER DELSLOTS` (Redis 3.0.0): Set hash slots as unbound in receiving node
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterDelslots(_ slot: [Int]) async throws -> Reply {
+    public func clusterDelslots(slot: [Int]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "DELSLOTS")
         for element in slot { b.add(element) }
         return try await send(b.command)
@@ -481,7 +481,7 @@ extension RedisClient {
     /// `CLUSTER DELSLOTSRANGE` (Redis 7.0.0): Set hash slots as unbound in receiving node
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterDelslotsrange(_ startSlotEndSlot: [(startSlot: Int, endSlot: Int)]) async throws -> Reply {
+    public func clusterDelslotsrange(startSlotEndSlot: [(startSlot: Int, endSlot: Int)]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "DELSLOTSRANGE")
         for element in startSlotEndSlot { b.add(element.startSlot); b.add(element.endSlot) }
         return try await send(b.command)
@@ -490,7 +490,7 @@ extension RedisClient {
     /// `CLUSTER FAILOVER` (Redis 3.0.0): Forces a replica to perform a manual failover of its master.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterFailover(_ options: RedisClusterFailoverOptions? = nil) async throws -> Reply {
+    public func clusterFailover(options: RedisClusterFailoverOptions? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "FAILOVER")
         if let present = options { present.encode(into: &b) }
         return try await send(b.command)
@@ -516,7 +516,7 @@ extension RedisClient {
     /// `CLUSTER GETKEYSINSLOT` (Redis 3.0.0): Return local key names in the specified hash slot
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterGetkeysinslot(_ slot: Int, count: Int) async throws -> Reply {
+    public func clusterGetkeysinslot(slot: Int, count: Int) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "GETKEYSINSLOT")
         b.add(slot)
         b.add(count)
@@ -596,7 +596,7 @@ extension RedisClient {
     /// `CLUSTER RESET` (Redis 3.0.0): Reset a Redis Cluster node
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterReset(_ hardSoft: RedisClusterResetHardSoft? = nil) async throws -> Reply {
+    public func clusterReset(hardSoft: RedisClusterResetHardSoft? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "RESET")
         if let present = hardSoft { present.encode(into: &b) }
         return try await send(b.command)
@@ -613,7 +613,7 @@ extension RedisClient {
     /// `CLUSTER SET-CONFIG-EPOCH` (Redis 3.0.0): Set the configuration epoch in a new node
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterSetConfigEpoch(_ configEpoch: Int) async throws -> Reply {
+    public func clusterSetConfigEpoch(configEpoch: Int) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "SET-CONFIG-EPOCH")
         b.add(configEpoch)
         return try await send(b.command)
@@ -622,7 +622,7 @@ extension RedisClient {
     /// `CLUSTER SETSLOT` (Redis 3.0.0): Bind a hash slot to a specific node
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func clusterSetslot(_ slot: Int, subcommand: RedisClusterSetslotSubcommand) async throws -> Reply {
+    public func clusterSetslot(slot: Int, subcommand: RedisClusterSetslotSubcommand) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "SETSLOT")
         b.add(slot)
         subcommand.encode(into: &b)
@@ -665,7 +665,7 @@ extension RedisClient {
     /// `COMMAND DOCS` (Redis 7.0.0): Get array of specific Redis command documentation
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func commandDocs(_ commandName: [String] = []) async throws -> Reply {
+    public func commandDocs(commandName: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("COMMAND", "DOCS")
         if !commandName.isEmpty { for element in commandName { b.add(element) } }
         return try await send(b.command)
@@ -690,7 +690,7 @@ extension RedisClient {
     /// `COMMAND INFO` (Redis 2.8.13): Get array of specific Redis command details, or all when no argument is given.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func commandInfo(_ commandName: [String] = []) async throws -> Reply {
+    public func commandInfo(commandName: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("COMMAND", "INFO")
         if !commandName.isEmpty { for element in commandName { b.add(element) } }
         return try await send(b.command)
@@ -699,7 +699,7 @@ extension RedisClient {
     /// `COMMAND LIST` (Redis 7.0.0): Get an array of Redis command names
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func commandList(_ filterby: RedisCommandListFilterby? = nil) async throws -> Reply {
+    public func commandList(filterby: RedisCommandListFilterby? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("COMMAND", "LIST")
         if let present = filterby { b.add("FILTERBY"); present.encode(into: &b) }
         return try await send(b.command)
@@ -708,7 +708,7 @@ extension RedisClient {
     /// `CONFIG GET` (Redis 2.0.0): Get the values of configuration parameters
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func configGet(_ parameter: [String]) async throws -> Reply {
+    public func configGet(parameter: [String]) async throws -> Reply {
         var b = RedisCommandBuilder("CONFIG", "GET")
         for element in parameter { b.add(element) }
         return try await send(b.command)
@@ -733,7 +733,7 @@ extension RedisClient {
     /// `CONFIG SET` (Redis 2.0.0): Set configuration parameters to the given values
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func configSet(_ parameterValue: [(parameter: String, value: String)]) async throws -> Reply {
+    public func configSet(parameterValue: [(parameter: String, value: String)]) async throws -> Reply {
         var b = RedisCommandBuilder("CONFIG", "SET")
         for element in parameterValue { b.add(element.parameter); b.add(element.value) }
         return try await send(b.command)
@@ -904,7 +904,7 @@ extension RedisClient {
     /// `FAILOVER` (Redis 6.2.0): Start a coordinated failover between this server and one of its replicas.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func failover(_ target: RedisFailoverTarget? = nil, abort: Bool = false, milliseconds: Int? = nil) async throws -> Reply {
+    public func failover(target: RedisFailoverTarget? = nil, abort: Bool = false, milliseconds: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("FAILOVER")
         if let present = target { b.add("TO"); present.encode(into: &b) }
         if abort { b.add("ABORT") }
@@ -938,7 +938,7 @@ extension RedisClient {
 
     /// `FLUSHALL` (Redis 1.0.0): Remove all keys from all databases
     /// - Throws: `RedisServerError` for an error reply; `RedisReplyTypeError` for a reply of another shape; transport errors as `send(_:)`.
-    public func flushall(_ async: RedisFlushallAsync? = nil) async throws {
+    public func flushall(async: RedisFlushallAsync? = nil) async throws {
         var b = RedisCommandBuilder("FLUSHALL")
         if let present = async { present.encode(into: &b) }
         let reply = try await send(b.command)
@@ -947,7 +947,7 @@ extension RedisClient {
 
     /// `FLUSHDB` (Redis 1.0.0): Remove all keys from the current database
     /// - Throws: `RedisServerError` for an error reply; `RedisReplyTypeError` for a reply of another shape; transport errors as `send(_:)`.
-    public func flushdb(_ async: RedisFlushdbAsync? = nil) async throws {
+    public func flushdb(async: RedisFlushdbAsync? = nil) async throws {
         var b = RedisCommandBuilder("FLUSHDB")
         if let present = async { present.encode(into: &b) }
         let reply = try await send(b.command)
@@ -974,7 +974,7 @@ extension RedisClient {
     /// `FUNCTION FLUSH` (Redis 7.0.0): Deleting all functions
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func functionFlush(_ async: RedisFunctionFlushAsync? = nil) async throws -> Reply {
+    public func functionFlush(async: RedisFunctionFlushAsync? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("FUNCTION", "FLUSH")
         if let present = async { present.encode(into: &b) }
         return try await send(b.command)
@@ -991,7 +991,7 @@ extension RedisClient {
     /// `FUNCTION LIST` (Redis 7.0.0): List information about all the functions
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func functionList(_ libraryNamePattern: String? = nil, withcode: Bool = false) async throws -> Reply {
+    public func functionList(libraryNamePattern: String? = nil, withcode: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("FUNCTION", "LIST")
         if let present = libraryNamePattern { b.add("LIBRARYNAME"); b.add(present) }
         if withcode { b.add("WITHCODE") }
@@ -1001,7 +1001,7 @@ extension RedisClient {
     /// `FUNCTION LOAD` (Redis 7.0.0): Create a function with the given arguments (name, code, description)
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func functionLoad(_ replace: Bool = false, functionCode: String) async throws -> Reply {
+    public func functionLoad(replace: Bool = false, functionCode: String) async throws -> Reply {
         var b = RedisCommandBuilder("FUNCTION", "LOAD")
         if replace { b.add("REPLACE") }
         b.add(functionCode)
@@ -1415,7 +1415,7 @@ extension RedisClient {
     /// `INFO` (Redis 1.0.0): Get information and statistics about the server
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func info(_ section: [String] = []) async throws -> Reply {
+    public func info(section: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("INFO")
         if !section.isEmpty { for element in section { b.add(element) } }
         return try await send(b.command)
@@ -1458,7 +1458,7 @@ extension RedisClient {
     /// `LATENCY HISTOGRAM` (Redis 7.0.0): Return the cumulative distribution of latencies of a subset of commands or all.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func latencyHistogram(_ command: [String] = []) async throws -> Reply {
+    public func latencyHistogram(command: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("LATENCY", "HISTOGRAM")
         if !command.isEmpty { for element in command { b.add(element) } }
         return try await send(b.command)
@@ -1484,7 +1484,7 @@ extension RedisClient {
     /// `LATENCY RESET` (Redis 2.8.13): Reset latency data for one or more events.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func latencyReset(_ event: [String] = []) async throws -> Reply {
+    public func latencyReset(event: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("LATENCY", "RESET")
         if !event.isEmpty { for element in event { b.add(element) } }
         return try await send(b.command)
@@ -1550,7 +1550,7 @@ extension RedisClient {
     /// `LMPOP` (Redis 7.0.0): Pop elements from a list
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func lmpop(_ numkeys: Int, key: [String], `where`: RedisLmpopWhere, count: Int? = nil) async throws -> Reply {
+    public func lmpop(numkeys: Int, key: [String], `where`: RedisLmpopWhere, count: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("LMPOP")
         b.add(numkeys)
         for element in key { b.add(element) }
@@ -1562,7 +1562,7 @@ extension RedisClient {
     /// `LOLWUT` (Redis 5.0.0): Display some computer art and the Redis version
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func lolwut(_ version: Int? = nil) async throws -> Reply {
+    public func lolwut(version: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("LOLWUT")
         if let present = version { b.add("VERSION"); b.add(present) }
         return try await send(b.command)
@@ -1756,7 +1756,7 @@ extension RedisClient {
 
     /// `MSET` (Redis 1.0.1): Set multiple keys to multiple values
     /// - Throws: `RedisServerError` for an error reply; `RedisReplyTypeError` for a reply of another shape; transport errors as `send(_:)`.
-    public func mset(_ keyValue: [(key: String, value: String)]) async throws {
+    public func mset(keyValue: [(key: String, value: String)]) async throws {
         var b = RedisCommandBuilder("MSET")
         for element in keyValue { b.add(element.key); b.add(element.value) }
         let reply = try await send(b.command)
@@ -1766,7 +1766,7 @@ extension RedisClient {
     /// `MSETNX` (Redis 1.0.1): Set multiple keys to multiple values, only if none of the keys exist
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func msetnx(_ keyValue: [(key: String, value: String)]) async throws -> Reply {
+    public func msetnx(keyValue: [(key: String, value: String)]) async throws -> Reply {
         var b = RedisCommandBuilder("MSETNX")
         for element in keyValue { b.add(element.key); b.add(element.value) }
         return try await send(b.command)
@@ -1897,7 +1897,7 @@ extension RedisClient {
 
     /// `PING` (Redis 1.0.0): Ping the server
     /// - Throws: `RedisServerError` for an error reply; `RedisReplyTypeError` for a reply of another shape; transport errors as `send(_:)`.
-    public func ping(_ message: String? = nil) async throws -> String {
+    public func ping(message: String? = nil) async throws -> String {
         var b = RedisCommandBuilder("PING")
         if let present = message { b.add(present) }
         let reply = try await send(b.command)
@@ -1937,7 +1937,7 @@ extension RedisClient {
     /// `PUBSUB CHANNELS` (Redis 2.8.0): List active channels
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func pubsubChannels(_ pattern: String? = nil) async throws -> Reply {
+    public func pubsubChannels(pattern: String? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "CHANNELS")
         if let present = pattern { b.add(present) }
         return try await send(b.command)
@@ -1954,7 +1954,7 @@ extension RedisClient {
     /// `PUBSUB NUMSUB` (Redis 2.8.0): Get the count of subscribers for channels
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func pubsubNumsub(_ channel: [String] = []) async throws -> Reply {
+    public func pubsubNumsub(channel: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "NUMSUB")
         if !channel.isEmpty { for element in channel { b.add(element) } }
         return try await send(b.command)
@@ -1963,7 +1963,7 @@ extension RedisClient {
     /// `PUBSUB SHARDCHANNELS` (Redis 7.0.0): List active shard channels
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func pubsubShardchannels(_ pattern: String? = nil) async throws -> Reply {
+    public func pubsubShardchannels(pattern: String? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "SHARDCHANNELS")
         if let present = pattern { b.add(present) }
         return try await send(b.command)
@@ -1972,7 +1972,7 @@ extension RedisClient {
     /// `PUBSUB SHARDNUMSUB` (Redis 7.0.0): Get the count of subscribers for shard channels
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func pubsubShardnumsub(_ shardchannel: [String] = []) async throws -> Reply {
+    public func pubsubShardnumsub(shardchannel: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "SHARDNUMSUB")
         if !shardchannel.isEmpty { for element in shardchannel { b.add(element) } }
         return try await send(b.command)
@@ -2033,7 +2033,7 @@ extension RedisClient {
     /// `REPLICAOF` (Redis 5.0.0): Make the server a replica of another instance, or promote it as master.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func replicaof(_ args: RedisReplicaofArgs) async throws -> Reply {
+    public func replicaof(args: RedisReplicaofArgs) async throws -> Reply {
         var b = RedisCommandBuilder("REPLICAOF")
         args.encode(into: &b)
         return try await send(b.command)
@@ -2147,7 +2147,7 @@ extension RedisClient {
     /// `SCRIPT DEBUG` (Redis 3.2.0): Set the debug mode for executed scripts.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func scriptDebug(_ mode: RedisScriptDebugMode) async throws -> Reply {
+    public func scriptDebug(mode: RedisScriptDebugMode) async throws -> Reply {
         var b = RedisCommandBuilder("SCRIPT", "DEBUG")
         mode.encode(into: &b)
         return try await send(b.command)
@@ -2165,7 +2165,7 @@ extension RedisClient {
     /// `SCRIPT FLUSH` (Redis 2.6.0): Remove all the scripts from the script cache.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func scriptFlush(_ async: RedisScriptFlushAsync? = nil) async throws -> Reply {
+    public func scriptFlush(async: RedisScriptFlushAsync? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("SCRIPT", "FLUSH")
         if let present = async { present.encode(into: &b) }
         return try await send(b.command)
@@ -2210,7 +2210,7 @@ extension RedisClient {
     /// `SELECT` (Redis 1.0.0): Change the selected database for the current connection
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func select(_ index: Int) async throws -> Reply {
+    public func select(index: Int) async throws -> Reply {
         var b = RedisCommandBuilder("SELECT")
         b.add(index)
         return try await send(b.command)
@@ -2275,7 +2275,7 @@ extension RedisClient {
     /// `SHUTDOWN` (Redis 1.0.0): Synchronously save the dataset to disk and then shut down the server
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func shutdown(_ nosaveSave: RedisShutdownNosaveSave? = nil, now: Bool = false, force: Bool = false, abort: Bool = false) async throws -> Reply {
+    public func shutdown(nosaveSave: RedisShutdownNosaveSave? = nil, now: Bool = false, force: Bool = false, abort: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("SHUTDOWN")
         if let present = nosaveSave { present.encode(into: &b) }
         if now { b.add("NOW") }
@@ -2296,7 +2296,7 @@ extension RedisClient {
     /// `SINTERCARD` (Redis 7.0.0): Intersect multiple sets and return the cardinality of the result
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func sintercard(_ numkeys: Int, key: [String], limit: Int? = nil) async throws -> Reply {
+    public func sintercard(numkeys: Int, key: [String], limit: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("SINTERCARD")
         b.add(numkeys)
         for element in key { b.add(element) }
@@ -2327,7 +2327,7 @@ extension RedisClient {
     /// `SLAVEOF` (Redis 1.0.0): Make the server a replica of another instance, or promote it as master.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func slaveof(_ args: RedisSlaveofArgs) async throws -> Reply {
+    public func slaveof(args: RedisSlaveofArgs) async throws -> Reply {
         var b = RedisCommandBuilder("SLAVEOF")
         args.encode(into: &b)
         return try await send(b.command)
@@ -2336,7 +2336,7 @@ extension RedisClient {
     /// `SLOWLOG GET` (Redis 2.2.12): Get the slow log's entries
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func slowlogGet(_ count: Int? = nil) async throws -> Reply {
+    public func slowlogGet(count: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("SLOWLOG", "GET")
         if let present = count { b.add(present) }
         return try await send(b.command)
@@ -2499,7 +2499,7 @@ extension RedisClient {
     /// `SWAPDB` (Redis 4.0.0): Swaps two Redis databases
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func swapdb(_ index1: Int, index2: Int) async throws -> Reply {
+    public func swapdb(index1: Int, index2: Int) async throws -> Reply {
         var b = RedisCommandBuilder("SWAPDB")
         b.add(index1)
         b.add(index2)
@@ -2553,7 +2553,7 @@ extension RedisClient {
     /// `WAIT` (Redis 3.0.0): Wait for the synchronous replication of all the write commands sent in the context of the current connection
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func wait(_ numreplicas: Int, timeout: Int) async throws -> Reply {
+    public func wait(numreplicas: Int, timeout: Int) async throws -> Reply {
         var b = RedisCommandBuilder("WAIT")
         b.add(numreplicas)
         b.add(timeout)
@@ -2748,7 +2748,7 @@ extension RedisClient {
 
     /// `XREAD` (Redis 5.0.0): Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.
     /// - Throws: `RedisServerError` for an error reply; `RedisReplyTypeError` for a reply of another shape; transport errors as `send(_:)`.
-    public func xread(_ count: Int? = nil, milliseconds: Int? = nil, streams: RedisXreadStreams) async throws -> [String: [RedisStreamEntry]] {
+    public func xread(count: Int? = nil, milliseconds: Int? = nil, streams: RedisXreadStreams) async throws -> [String: [RedisStreamEntry]] {
         var b = RedisCommandBuilder("XREAD")
         if let present = count { b.add("COUNT"); b.add(present) }
         if let present = milliseconds { b.add("BLOCK"); b.add(present) }
@@ -2760,7 +2760,7 @@ extension RedisClient {
     /// `XREADGROUP` (Redis 5.0.0): Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func xreadgroup(_ groupConsumer: (group: String, consumer: String), count: Int? = nil, milliseconds: Int? = nil, noack: Bool = false, streams: RedisXreadgroupStreams) async throws -> Reply {
+    public func xreadgroup(groupConsumer: (group: String, consumer: String), count: Int? = nil, milliseconds: Int? = nil, noack: Bool = false, streams: RedisXreadgroupStreams) async throws -> Reply {
         var b = RedisCommandBuilder("XREADGROUP")
         b.add("GROUP"); b.add(groupConsumer.group); b.add(groupConsumer.consumer)
         if let present = count { b.add("COUNT"); b.add(present) }
@@ -2841,7 +2841,7 @@ extension RedisClient {
     /// `ZDIFF` (Redis 6.2.0): Subtract multiple sorted sets
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func zdiff(_ numkeys: Int, key: [String], withscores: Bool = false) async throws -> Reply {
+    public func zdiff(numkeys: Int, key: [String], withscores: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("ZDIFF")
         b.add(numkeys)
         for element in key { b.add(element) }
@@ -2874,7 +2874,7 @@ extension RedisClient {
     /// `ZINTER` (Redis 6.2.0): Intersect multiple sorted sets
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func zinter(_ numkeys: Int, key: [String], weight: [Int] = [], aggregate: RedisZinterAggregate? = nil, withscores: Bool = false) async throws -> Reply {
+    public func zinter(numkeys: Int, key: [String], weight: [Int] = [], aggregate: RedisZinterAggregate? = nil, withscores: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("ZINTER")
         b.add(numkeys)
         for element in key { b.add(element) }
@@ -2887,7 +2887,7 @@ extension RedisClient {
     /// `ZINTERCARD` (Redis 7.0.0): Intersect multiple sorted sets and return the cardinality of the result
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func zintercard(_ numkeys: Int, key: [String], limit: Int? = nil) async throws -> Reply {
+    public func zintercard(numkeys: Int, key: [String], limit: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ZINTERCARD")
         b.add(numkeys)
         for element in key { b.add(element) }
@@ -2922,7 +2922,7 @@ extension RedisClient {
     /// `ZMPOP` (Redis 7.0.0): Remove and return members with scores in a sorted set
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func zmpop(_ numkeys: Int, key: [String], `where`: RedisZmpopWhere, count: Int? = nil) async throws -> Reply {
+    public func zmpop(numkeys: Int, key: [String], `where`: RedisZmpopWhere, count: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ZMPOP")
         b.add(numkeys)
         for element in key { b.add(element) }
@@ -3139,7 +3139,7 @@ extension RedisClient {
     /// `ZUNION` (Redis 6.2.0): Add multiple sorted sets
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult
-    public func zunion(_ numkeys: Int, key: [String], weight: [Int] = [], aggregate: RedisZunionAggregate? = nil, withscores: Bool = false) async throws -> Reply {
+    public func zunion(numkeys: Int, key: [String], weight: [Int] = [], aggregate: RedisZunionAggregate? = nil, withscores: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("ZUNION")
         b.add(numkeys)
         for element in key { b.add(element) }
