@@ -186,16 +186,15 @@ final class TransactionTurn: Sendable {
     private let tail = Mutex<Task<Void, Never>?>(nil)
 
     func run<R: Sendable>(_ body: @escaping @Sendable () async throws -> R) async throws -> R {
-        let (previous, mine): (Task<Void, Never>?, Task<Result<R, any Error>, Never>) = tail.withLock { tail in
+        let mine = tail.withLock { tail -> Task<Result<R, any Error>, Never> in
             let previous = tail
             let mine = Task<Result<R, any Error>, Never> {
-                await previous?.value
+                await previous?.value  // the transaction before this one ends first
                 do { return .success(try await body()) } catch { return .failure(error) }
             }
             tail = Task { _ = await mine.value }
-            return (previous, mine)
+            return mine
         }
-        _ = previous
         return try await mine.value.get()
     }
 }

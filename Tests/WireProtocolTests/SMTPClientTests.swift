@@ -73,6 +73,25 @@ import Wirestream
         #expect(try server.delivered().count == 3)
     }
 
+    @Test func concurrentSendsOnOneClientAreSerialisedIntoWholeTransactions() async throws {
+        let server = try Self.startServer()
+        let mail = try await SMTPClient.connect(Self.configuration(server))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<5 {
+                group.addTask {
+                    try await mail.send(from: "s\(index)@example.org", to: ["r\(index)@example.org"], message: Array("Subject: \(index)\r\n\r\nbody \(index)\r\n".utf8))
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await mail.quit()
+        let delivered = try server.delivered()
+        #expect(delivered.count == 5)
+        for index in 0..<5 {  // each message arrived whole, with its own envelope
+            #expect(delivered.contains("MAIL FROM:<s\(index)@example.org>\nRCPT TO:<r\(index)@example.org>\n\nSubject: \(index)\r\n\r\nbody \(index)\r\n"))
+        }
+    }
+
     @Test func wrongCredentialsAndARefusedRecipientAreTypedReplies() async throws {
         let server = try Self.startServer()
         var wrong = Self.configuration(server)
