@@ -469,6 +469,8 @@ public enum MemcachedQuietCommand: Sendable, Hashable {
     indirect case prepend(MemcachedQuietStorage)
     case delete(key: String)
     case touch(key: String, exptime: Int64)
+    case incr(key: String, delta: UInt64)
+    case decr(key: String, delta: UInt64)
 }
 
 extension MemcachedQuietCommand: WireMessage {
@@ -480,7 +482,7 @@ extension MemcachedQuietCommand: WireMessage {
         let _source = _wire.source  // one reference for the message's reads
         let _result: MemcachedQuietCommand
         _wire.field = ""
-        switch try await _wire.choose([[115, 101, 116, 32], [97, 100, 100, 32], [114, 101, 112, 108, 97, 99, 101, 32], [97, 112, 112, 101, 110, 100, 32], [112, 114, 101, 112, 101, 110, 100, 32], [100, 101, 108, 101, 116, 101, 32], [116, 111, 117, 99, 104, 32]], consume: true, orElse: false) {
+        switch try await _wire.choose([[115, 101, 116, 32], [97, 100, 100, 32], [114, 101, 112, 108, 97, 99, 101, 32], [97, 112, 112, 101, 110, 100, 32], [112, 114, 101, 112, 101, 110, 100, 32], [100, 101, 108, 101, 116, 101, 32], [116, 111, 117, 99, 104, 32], [105, 110, 99, 114, 32], [100, 101, 99, 114, 32]], consume: true, orElse: false) {
         case 0:  // "set "
             _wire.field = "set"
             let _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
@@ -532,6 +534,44 @@ extension MemcachedQuietCommand: WireMessage {
                 try await _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
             }
             _result = .touch(key: key, exptime: exptime)
+        case 7:  // "incr "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try await _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "delta"
+            let delta: UInt64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                delta = _fast
+            } else {
+                delta = try await _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
+                try await _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
+            }
+            _result = .incr(key: key, delta: delta)
+        case 8:  // "decr "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try await _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "delta"
+            let delta: UInt64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                delta = _fast
+            } else {
+                delta = try await _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
+                try await _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
+            }
+            _result = .decr(key: key, delta: delta)
         default:
             throw _wire.fail(.noAlternative(found: []))
         }
@@ -578,6 +618,22 @@ extension MemcachedQuietCommand: WireRequest {
             writer.field = "key"
             try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
             writer.field = "exptime"
+            try writer.delimited(WireFormat.decimal(_v1), delimiter: [32], max: 21)
+            writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
+        case .incr(let _v0, let _v1):
+            writer.field = "incr"
+            writer.literal([105, 110, 99, 114, 32])
+            writer.field = "key"
+            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            writer.field = "delta"
+            try writer.delimited(WireFormat.decimal(_v1), delimiter: [32], max: 21)
+            writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
+        case .decr(let _v0, let _v1):
+            writer.field = "decr"
+            writer.literal([100, 101, 99, 114, 32])
+            writer.field = "key"
+            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            writer.field = "delta"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [32], max: 21)
             writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
         }

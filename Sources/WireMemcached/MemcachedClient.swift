@@ -127,6 +127,13 @@ extension ProtocolClient where Reply == MemcachedReply {
         try await counter(.decr(key: key, delta: delta), key, "decr")
     }
 
+    /// `incr … noreply` (`delta` ≥ 0) or `decr … noreply` (`delta` < 0): the new value is not sent back.
+    public func incrementWithoutReply(_ key: String, by delta: Int64) async throws {
+        try MemcachedKeyError.check(key)
+        let command: MemcachedQuietCommand = delta < 0 ? .decr(key: key, delta: delta.magnitude) : .incr(key: key, delta: UInt64(delta))
+        try await sendWithoutReply(command)
+    }
+
     /// Sets the expiry of `key`; false if it does not exist.
     @discardableResult
     public func touch(_ key: String, exptime: Int64) async throws -> Bool {

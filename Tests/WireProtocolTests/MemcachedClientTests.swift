@@ -77,13 +77,17 @@ import Wirestream
             try await cache.storeWithoutReply(.set, "key\(index)", Array("value \(index)".utf8))
         }
         try await cache.deleteWithoutReply("key0")
+        try await cache.storeWithoutReply(.set, "counter", Array("10".utf8))
+        try await cache.incrementWithoutReply("counter", by: 5)
+        try await cache.incrementWithoutReply("counter", by: -3)
         try await cache.touchWithoutReply("key2", exptime: 100)
         let values = try await cache.get((0..<100).map { "key\($0)" })  // written after the quiet ones
         #expect(values.count == 49)
         #expect(values["key98"]?.data == Array("value 98".utf8))
         #expect(values["key0"] == nil && values["key1"] == nil)
+        #expect(try await cache.get("counter")?.data == Array("12".utf8))
         let stats = try await cache.stats()
-        #expect(stats.fields["cmd_get"] == "100" && stats.getHits == 49)  // the quiet commands came first
+        #expect(stats.fields["cmd_get"] == "101" && stats.getHits == 50)  // the quiet commands came first
     }
 
     @Test func keysAndValuesAreCheckedBeforeSending() async throws {

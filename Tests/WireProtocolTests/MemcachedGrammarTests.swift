@@ -39,6 +39,7 @@ struct MemcachedGrammarTests {
         let quiet = MemcachedQuietStorage(key: "k", flags: 1, exptime: 2, data: bytes("abc"))
         #expect(try MemcachedQuietCommand.add(quiet).encoded() == bytes("add k 1 2 3 noreply\r\nabc\r\n"))
         #expect(try MemcachedQuietCommand.delete(key: "k").encoded() == bytes("delete k noreply\r\n"))
+        #expect(try MemcachedQuietCommand.decr(key: "n", delta: 2).encoded() == bytes("decr n 2 noreply\r\n"))
         #expect(throws: WireEncodingError.self) {
             try MemcachedCommand.add(MemcachedStorage(key: "two words", flags: 0, exptime: 0, data: [])).encoded()
         }
