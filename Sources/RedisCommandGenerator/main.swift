@@ -188,7 +188,7 @@ func parameterType(_ argument: [String: Any], prefix: String) throws -> (String,
         type = "[\(type)]"
         return (type, flags.contains("optional") ? "[]" : nil)
     }
-    if flags.contains("optional") { return (type.hasPrefix("(") ? "\(type)?" : "\(type)?", "nil") }
+    if flags.contains("optional") { return ("\(type)?", "nil") }
     return (type, nil)
 }
 

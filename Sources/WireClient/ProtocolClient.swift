@@ -204,7 +204,11 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
     /// Sends `request` and waits at most `timeout` for its reply (`nil`: for ever).
     @discardableResult
     public func send(_ request: some WireRequest, timeout: Duration?) async throws -> Reply {
-        let bytes = try request.encoded()
+        try await send(encoded: request.encoded(), timeout: timeout)
+    }
+
+    /// One encoded request's reply: on the shared connection, or on a connection of its own.
+    private func send(encoded bytes: [UInt8], timeout: Duration?) async throws -> Reply {
         switch clientProtocol.exchange {
         case .pipelined:
             return try await liveConnection().send(bytes, timeout: timeout)
@@ -227,9 +231,9 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
         switch clientProtocol.exchange {
         case .pipelined:
             return try await liveConnection().send(batch: encoded, timeout: timeout)
-        case .onePerConnection:
+        case .onePerConnection:  // every request encoded (and checked) before the first is sent, once
             var replies: [Reply] = []
-            for request in requests { replies.append(try await send(request, timeout: timeout)) }
+            for bytes in encoded { replies.append(try await send(encoded: bytes, timeout: timeout)) }
             return replies
         }
     }

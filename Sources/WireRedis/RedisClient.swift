@@ -166,8 +166,11 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends `QUIT` (where the server knows it) and closes once the server has.
+    /// A connection that already dropped is not reopened just to say goodbye.
     public func quit() async throws {
-        _ = try? await client.send(Command(["QUIT"]))
+        if let connection = client.connection, !connection.isClosed {
+            _ = try? await connection.send(Command(["QUIT"]).encoded(), timeout: configuration.commandTimeout)
+        }
         try? await client.closeGracefully(timeout: configuration.connectTimeout)
     }
 

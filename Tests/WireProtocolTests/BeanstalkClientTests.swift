@@ -141,23 +141,9 @@ import Wirestream
     }
 
     static func failure(of reply: String, thenClose: Bool = true, timeout: Duration = .seconds(5)) async throws -> any Error {
-        let listener = try serve(reply, thenClose: thenClose)
-        defer { listener.close() }
-        var configuration = ClientConfiguration(port: listener.port)
-        configuration.requestTimeout = timeout
-        configuration.reconnect = false
-        let client = try await BeanstalkClient.connect(configuration)
-        let outcome: any Error
-        do {
-            let job = try await client.peekReady()
-            Issue.record("got \(String(describing: job)) from a misbehaving server")
-            outcome = CancellationError()
-        } catch {
-            outcome = error
-        }
-        client.close()
-        await expectNoConnections(toPort: listener.port)  // nothing leaked, whatever went wrong
-        return outcome
+        try await failureAgainstScriptedServer(replying: reply, thenClose: thenClose, timeout: timeout) {
+            try await BeanstalkClient.connect($0)
+        } call: { try await $0.peekReady() }
     }
 
     @Test func aJobWhoseByteCountDisagreesWithItsDataIsAProtocolError() async throws {

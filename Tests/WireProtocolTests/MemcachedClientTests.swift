@@ -264,24 +264,9 @@ struct KetamaRingTests {
 /// Servers scripted to misbehave: each is a typed error within the deadline, no socket left open.
 @Suite struct MemcachedHostileServerTests {
     static func failure(of reply: String, thenClose: Bool = true, timeout: Duration = .seconds(5)) async throws -> any Error {
-        let listener = try BeanstalkHostileServerTests.serve(reply, thenClose: thenClose)
-        defer { listener.close() }
-        var configuration = ClientConfiguration(port: listener.port)
-        configuration.requestTimeout = timeout
-        configuration.maxReplyBytes = 1 << 20
-        configuration.reconnect = false
-        let cache = try await MemcachedClient.connect(configuration)
-        let outcome: any Error
-        do {
-            let value = try await cache.get(["k"])
-            Issue.record("got \(value) from a misbehaving server")
-            outcome = CancellationError()
-        } catch {
-            outcome = error
-        }
-        cache.close()
-        await expectNoConnections(toPort: listener.port)  // nothing leaked, whatever went wrong
-        return outcome
+        try await failureAgainstScriptedServer(replying: reply, thenClose: thenClose, timeout: timeout, maxReplyBytes: 1 << 20) {
+            try await MemcachedClient.connect($0)
+        } call: { try await $0.get(["k"]) }
     }
 
     @Test func everyMisbehaviourIsATypedErrorInTime() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import WireClient
 import Testing
 @testable import Wirestream
 
@@ -146,4 +147,33 @@ func expectNoConnections(toPort port: Int, sourceLocation: SourceLocation = #_so
         try? await Task.sleep(for: .milliseconds(10))
     }
     Issue.record("a connection to port \(port) is still open", sourceLocation: sourceLocation)
+}
+
+/// What a client's one call throws against a server scripted to answer the first request with
+/// `reply` (then close, or read on and say nothing); records an issue if the call succeeds, and
+/// checks that no connection to the server is left open afterwards, whatever went wrong.
+func failureAgainstScriptedServer<Reply: WireMessage & Sendable, Value>(
+    replying reply: String, thenClose: Bool, timeout: Duration, maxReplyBytes: Int? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    connect: (ClientConfiguration) async throws -> ProtocolClient<Reply>,
+    call: (ProtocolClient<Reply>) async throws -> Value
+) async throws -> any Error {
+    let listener = try BeanstalkHostileServerTests.serve(reply, thenClose: thenClose)
+    defer { listener.close() }
+    var configuration = ClientConfiguration(port: listener.port)
+    configuration.requestTimeout = timeout
+    configuration.reconnect = false
+    if let maxReplyBytes { configuration.maxReplyBytes = maxReplyBytes }
+    let client = try await connect(configuration)
+    let outcome: any Error
+    do {
+        let value = try await call(client)
+        Issue.record("got \(value) from a misbehaving server", sourceLocation: sourceLocation)
+        outcome = CancellationError()
+    } catch {
+        outcome = error
+    }
+    client.close()
+    await expectNoConnections(toPort: listener.port, sourceLocation: sourceLocation)
+    return outcome
 }
