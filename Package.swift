@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "CLinux"),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Wirestream",
             dependencies: ["CLinux", "CPCRE2", "COpenSSL", .product(name: "Logging", package: "swift-log")]
@@ -53,7 +54,7 @@ let package = Package(
         ),
         .target(name: "WireClient", dependencies: ["Wirestream"]),
         .target(name: "WireRedis", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin", "RedisCommandsPlugin"]),
-        .target(name: "WireHTTP", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireHTTP", dependencies: ["Wirestream", "WireClient", "CZlib"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireLines", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireBeanstalk", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
         .target(name: "WireMemcached", dependencies: ["Wirestream", "WireClient", "COpenSSL"], plugins: ["WireGrammarPlugin"]),

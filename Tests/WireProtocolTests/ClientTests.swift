@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import WireHTTP
 import WireLines
 import WireRedis
 import Wirestream
@@ -27,24 +26,6 @@ struct ClientTests {
             return
         }
         #expect(message.hasPrefix("ERR"))
-    }
-
-    @Test func httpClientGetsWholeAndStreamed() async throws {
-        let body = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
-        let (server, folder) = try HTTPIntegrationTests.serve(["data.bin": body])
-        defer {
-            server.stop()
-            try? FileManager.default.removeItem(at: folder)
-        }
-        let whole = try await HTTPClient.get(host: "127.0.0.1", port: server.port, path: "/data.bin")
-        #expect(whole.head.status == 200)
-        #expect(whole.body == body)
-        var streamed: [UInt8] = []
-        let head = try await HTTPClient.get(host: "127.0.0.1", port: server.port, path: "/data.bin") { streamed += $0 }
-        #expect(head.status == 200)
-        #expect(streamed == body)
-        let missing = try await HTTPClient.get(host: "127.0.0.1", port: server.port, path: "/nope")
-        #expect(missing.head.status == 404)
     }
 
     @Test func lineClientsTalkOverAPipe() async throws {

@@ -102,7 +102,7 @@ final class ServerProcess: @unchecked Sendable {
         return address.withSockAddr { connect(probe, $0, $1) } == 0
     }
 
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(probe) }
         let address = SocketAddress(ipAddress: "127.0.0.1", port: 0)!

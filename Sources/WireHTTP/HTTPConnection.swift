@@ -1,0 +1,146 @@
+import Synchronization
+import WireClient
+import Wirestream
+
+/// One connection to a server: it writes requests with the grammar's `RequestHead` encoder and
+/// reads response heads with its `ResponseHead` parser. Used by one request at a time (HTTP/1.0:
+/// one request, then closed; keep-alive: lent by the host's pool).
+final class HTTPConnection: PoolableConnection {
+    let stream: IOStream
+    let origin: Origin
+    /// Requests sent on this connection, so a failure on a reused one can be retried.
+    private let requestsSent = Atomic<Int>(0)
+
+    /// Scheme, host and port: what a connection can be reused for.
+    struct Origin: Hashable, Sendable {
+        let scheme: HTTPURL.Scheme
+        let host: String
+        let port: Int
+
+        init(_ url: HTTPURL) {
+            scheme = url.scheme
+            host = url.host.lowercased()
+            port = url.port
+        }
+    }
+
+    private init(stream: IOStream, origin: Origin) {
+        self.stream = stream
+        self.origin = origin
+    }
+
+    /// Connects (and for https, completes a verified TLS handshake) within `connectTimeout`.
+    static func open(
+        to url: HTTPURL, configuration: HTTPClientConfiguration, tls: () throws -> TLSContext, loop: IOLoop
+    ) async throws -> HTTPConnection {
+        let stream = url.scheme == .https ? SSLIOStream(context: try tls(), loop: loop) : IOStream(loop: loop)
+        stream.setIdleTimeout(configuration.idleTimeout)
+        do {
+            try await stream.connect(host: url.host, port: url.port, timeout: configuration.connectTimeout)
+            if let tlsStream = stream as? SSLIOStream { try await tlsStream.waitForHandshake() }
+        } catch {
+            stream.close()
+            throw HTTPError.translating(error, during: .connecting(host: url.host))
+        }
+        return HTTPConnection(stream: stream, origin: Origin(url))
+    }
+
+    /// True once this connection has carried a request before the current one.
+    var isReused: Bool { requestsSent.load(ordering: .relaxed) > 1 }
+
+    var isClosed: Bool { stream.isClosed }
+
+    func close() { stream.close() }
+
+    /// Nothing to prove: a connection the server closed while idle fails its next request before
+    /// any response byte, and the client retries that on a new connection.
+    func checkHealth() async throws {}
+
+    // MARK: One exchange
+
+    /// Writes the request head and body.
+    func send(_ head: RequestHead, body: HTTPRequestBody?) async throws {
+        requestsSent.add(1, ordering: .relaxed)
+        do {
+            let encoded = try head.encoded()
+            switch body {
+            case nil:
+                try await stream.write(encoded)
+            case .bytes(let bytes):
+                stream.queueWrite(encoded)
+                try await stream.write(bytes)
+            case .file(let path):
+                // The size was read for Content-Length; a file that changes meanwhile must not
+                // send a different count (the server would read the rest as the next request).
+                let declared = try FileReader.size(of: path)
+                stream.queueWrite(encoded)
+                var sent = 0
+                try await FileReader.forEachPiece(of: path) { piece in
+                    sent += piece.count
+                    guard sent <= declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
+                    try await stream.write(piece)
+                }
+                guard sent == declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
+            case .stream(let declared, let chunks):
+                stream.queueWrite(encoded)
+                var sent = 0
+                for try await chunk in chunks() {
+                    sent += chunk.count
+                    guard sent <= declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
+                    try await stream.write(chunk)
+                }
+                guard sent == declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
+            }
+        } catch let error as HTTPError {
+            throw error
+        } catch let error as WireEncodingError {
+            throw HTTPError(.invalidRequestHeader(name: "\(error.field): \(error.reason)"), underlying: error)
+        } catch {
+            throw HTTPError.translating(error, during: .awaitingResponse)
+        }
+    }
+
+    /// Reads the final response head (interim 1xx responses are skipped), checked.
+    func readHead(maxHeaderBytes: Int, maxHeaderCount: Int) async throws -> HTTPResponseHead {
+        var budget = maxHeaderBytes
+        while true {
+            let source = LimitedByteSource(stream, limit: budget)
+            let parsed: ResponseHead
+            do {
+                parsed = try await ResponseHead.read(from: source)
+            } catch let error as WireProtocolError {
+                throw await headError(error)
+            } catch let error as ByteLimitExceededError {
+                throw HTTPError(.headersTooLarge(limit: maxHeaderBytes), underlying: error)
+            } catch {
+                throw HTTPError.translating(error, during: .awaitingResponse)
+            }
+            let head = try HTTPResponseHead(validating: parsed, maxHeaderCount: maxHeaderCount)
+            guard (100..<200).contains(head.status), head.status != 101 else { return head }
+            budget = max(0, budget - source.consumed)  // 100 Continue, 103 Early Hints: the real head follows
+        }
+    }
+
+    /// What a parse failure of the head means: a broken status or header line (LF-only line ends
+    /// told apart), too many lines, or a connection that ended early.
+    private func headError(_ error: WireProtocolError) async -> HTTPError {
+        switch error.kind {
+        case .truncated:
+            return HTTPError(.connectionClosedBeforeResponse, underlying: error)
+        case .limitExceeded(let limit, _?) where error.message == "ResponseHead":
+            return HTTPError(.tooManyHeaders(limit: limit), underlying: error)
+        default:
+            break
+        }
+        // The failed read consumed nothing: the offending line is still buffered.
+        let ahead = (try? await stream.peek(256) { [UInt8]($0) }) ?? []
+        let line = ahead.firstIndex(of: 0x0a).map { Array(ahead[...$0]) } ?? ahead
+        if line.last == 0x0a && (line.count < 2 || line[line.count - 2] != 0x0d) {
+            return HTTPError(.bareLineFeed, underlying: error)
+        }
+        if error.message == "HeaderLine" {
+            return HTTPError(.malformedHeaderLine(found: line), underlying: error)
+        }
+        return HTTPError(.malformedStatusLine(found: line), underlying: error)
+    }
+}

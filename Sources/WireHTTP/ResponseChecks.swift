@@ -1,0 +1,126 @@
+/// What the grammar's parse of a response head must also satisfy, and what the head says about
+/// the body (RFC 9112 §6.3): each fault a distinct `HTTPError`.
+
+/// How a response's body is delimited.
+enum BodyFraming: Equatable {
+    /// No body: a HEAD request, 1xx, 204, 304.
+    case none
+    case length(Int)
+    case chunked
+    /// Until the server closes the connection (the connection cannot be reused).
+    case untilClose
+}
+
+extension HTTPResponseHead {
+    /// Checks the parsed head: status range, header names (tokens), values (no control bytes but
+    /// tab), at most `maxHeaderCount` lines.
+    init(validating head: ResponseHead, maxHeaderCount: Int) throws {
+        guard (100...599).contains(head.status) else { throw HTTPError(.invalidStatus(head.status)) }
+        self.init(
+            major: head.major, minor: head.minor, status: head.status, reason: head.reason ?? "",
+            headers: try HTTPHeaders(validating: head.headers, maxCount: maxHeaderCount, trailers: false))
+    }
+
+    /// How the body is delimited for a request with `method`.
+    func framing(for method: HTTPMethod) throws -> BodyFraming {
+        if method == .head || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
+        if let encodings = headers.values("Transfer-Encoding").nonEmpty {
+            let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingBlanks().lowercased() }
+            // chunked must be last; other transfer codings (gzip, compress) are not accepted.
+            guard codings.last == "chunked", codings.dropLast().allSatisfy({ $0 == "identity" }) else {
+                throw HTTPError(.unsupportedTransferEncoding(encodings.joined(separator: ", ")))
+            }
+            return .chunked  // overrides any Content-Length (RFC 9112 §6.3 item 3); see `reusable`
+        }
+        let lengths = headers.values("Content-Length")
+        guard !lengths.isEmpty else { return .untilClose }
+        // "5, 5" and repeated headers are one length if every value is the same (§6.3 item 5).
+        let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingBlanks() }
+        var length: Int?
+        for value in values {
+            guard !value.isEmpty, value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                  let parsed = Int(value) else {
+                throw HTTPError(.invalidContentLength(value))
+            }
+            if let length, length != parsed { throw HTTPError(.conflictingContentLength(lengths)) }
+            length = parsed
+        }
+        return .length(length!)
+    }
+
+    /// The Content-Encoding to decode, `nil` for none.
+    func contentCoding() throws -> Inflater.Format? {
+        guard let value = headers.values("Content-Encoding").nonEmpty?.joined(separator: ",") else { return nil }
+        let codings = value.split(separator: ",").map { $0.trimmingBlanks().lowercased() }.filter { $0 != "identity" }
+        switch codings {
+        case []: return nil
+        case ["gzip"], ["x-gzip"]: return .gzip
+        case ["deflate"]: return .deflate
+        default: throw HTTPError(.unsupportedContentEncoding(value))
+        }
+    }
+
+    /// Whether the connection may carry another request once this body has been read: HTTP/1.1
+    /// without `Connection: close`, or HTTP/1.0 with `keep-alive`; never after a body read until
+    /// close or a head with both Transfer-Encoding and Content-Length (a smuggling sign).
+    func reusable(after framing: BodyFraming) -> Bool {
+        if framing == .untilClose { return false }
+        if headers.contains("Transfer-Encoding") && headers.contains("Content-Length") { return false }
+        let tokens = headers.values("Connection").flatMap { $0.split(separator: ",") }.map { $0.trimmingBlanks().lowercased() }
+        if tokens.contains("close") { return false }
+        return major > 1 || (major == 1 && minor >= 1) || tokens.contains("keep-alive")
+    }
+}
+
+extension HTTPHeaders {
+    /// Header (or trailer) lines as the grammar read them, checked: names are tokens, values
+    /// have no control bytes but tab. Values are UTF-8, or Latin-1 when they are not (RFC 9110's
+    /// obs-text: legacy servers send it).
+    init(validating lines: [HeaderLine], maxCount: Int, trailers: Bool) throws {
+        guard lines.count <= maxCount else {
+            throw HTTPError(trailers ? .trailersTooLarge(limit: maxCount) : .tooManyHeaders(limit: maxCount))
+        }
+        var fields: [(name: String, value: String)] = []
+        fields.reserveCapacity(lines.count)
+        for line in lines {
+            guard !line.name.isEmpty, line.name.allSatisfy(isTokenByte) else {
+                throw HTTPError(.invalidHeaderName(line.name))
+            }
+            let name = String(decoding: line.name, as: UTF8.self)
+            guard !line.value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7f }) else {
+                throw HTTPError(.controlCharacterInHeader(name: name))
+            }
+            fields.append((name: name, value: decodedValue(line.value)))
+        }
+        self.init(fields)
+    }
+}
+
+/// RFC 9110 §5.6.2 tchar.
+func isTokenByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        return true
+    default:
+        return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+    }
+}
+
+private func decodedValue(_ bytes: [UInt8]) -> String {
+    let text = String(decoding: bytes, as: UTF8.self)
+    if text.utf8.elementsEqual(bytes) { return text }  // valid UTF-8 (nothing was replaced)
+    return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+}
+
+extension Array {
+    var nonEmpty: Self? { isEmpty ? nil : self }
+}
+
+extension StringProtocol {
+    /// Without surrounding spaces and tabs (HTTP's OWS).
+    func trimmingBlanks() -> String {
+        guard let first = firstIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+        let last = lastIndex { $0 != " " && $0 != "\t" }!
+        return String(self[first...last])
+    }
+}

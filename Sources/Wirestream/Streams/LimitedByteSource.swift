@@ -1,0 +1,116 @@
+/// A ``ByteSource`` that lets at most `limit` bytes be consumed through it: a budget for a whole
+/// message, where a grammar's limits bound each read.
+///
+/// A generated parser's `max` values are fixed when the grammar compiles; a client that takes its
+/// limits from configuration (HTTP's header bytes) reads through this instead. Each read's
+/// `maxBytes` is lowered to what is left of the budget, so the limit holds before memory is spent,
+/// and a read that needs more fails with ``ByteLimitExceededError`` (the base source has closed, as
+/// every `maxBytes` read that fails closes it).
+public final class LimitedByteSource<Base: ByteSource>: ByteSource {
+    public let base: Base
+    public let limit: Int
+    /// Bytes consumed so far.
+    public private(set) var consumed = 0
+
+    public init(_ base: Base, limit: Int) {
+        precondition(limit >= 0, "a byte budget cannot be negative")
+        self.base = base
+        self.limit = limit
+    }
+
+    private var remaining: Int { limit - consumed }
+
+    /// The read's own limit, or what is left of the budget if that is lower (then `true`).
+    private func cap(_ maxBytes: Int?) -> (Int, byBudget: Bool) {
+        guard let maxBytes, maxBytes <= remaining else { return (remaining, true) }
+        return (maxBytes, false)
+    }
+
+    /// Turns the base's "not within maxBytes" into the budget's error when the budget set the cap.
+    private func translated(_ error: any Error, cap: Int, byBudget: Bool) -> any Error {
+        guard byBudget else { return error }
+        let unsatisfiable = (error as? UnsatisfiableReadError) ?? ((error as? StreamClosedError)?.realError as? UnsatisfiableReadError)
+        guard let unsatisfiable, unsatisfiable.maxBytes == cap else { return error }
+        return ByteLimitExceededError(limit: limit)
+    }
+
+    public func readUntil<R>(
+        _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) async throws -> R {
+        let (cap, byBudget) = cap(maxBytes)
+        do {
+            return try await base.readUntil(delimiter, maxBytes: cap) { frame in
+                consumed += frame.count
+                return try body(frame)
+            }
+        } catch {
+            throw translated(error, cap: cap, byBudget: byBudget)
+        }
+    }
+
+    public func readUntilIfBuffered<R>(
+        _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R? {
+        let (cap, byBudget) = cap(maxBytes)
+        do {
+            return try base.readUntilIfBuffered(delimiter, maxBytes: cap) { frame in
+                consumed += frame.count
+                return try body(frame)
+            }
+        } catch {
+            throw translated(error, cap: cap, byBudget: byBudget)
+        }
+    }
+
+    public func readBytes<R>(_ count: Int, partial: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
+        if count > remaining, !partial || remaining == 0 {
+            base.close(error: ByteLimitExceededError(limit: limit))
+            throw ByteLimitExceededError(limit: limit)
+        }
+        return try await base.readBytes(partial ? min(count, remaining) : count, partial: partial) { bytes in
+            consumed += bytes.count
+            return try body(bytes)
+        }
+    }
+
+    public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        if count > remaining {
+            base.close(error: ByteLimitExceededError(limit: limit))
+            throw ByteLimitExceededError(limit: limit)
+        }
+        return try base.readBytesIfBuffered(count) { bytes in
+            consumed += bytes.count
+            return try body(bytes)
+        }
+    }
+
+    public func readUntilRegex<R>(_ pattern: Pattern, maxBytes: Int?, _ body: (RegexMatchView) throws -> R) async throws -> R {
+        let (cap, byBudget) = cap(maxBytes)
+        do {
+            return try await base.readUntilRegex(pattern, maxBytes: cap) { match in
+                consumed += match.bytes.count
+                return try body(match)
+            }
+        } catch {
+            throw translated(error, cap: cap, byBudget: byBudget)
+        }
+    }
+
+    public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
+        try await base.peek(count, body)
+    }
+
+    public func close(error: (any Error)?) {
+        base.close(error: error)
+    }
+}
+
+/// A ``LimitedByteSource`` was asked for more bytes than its budget has left.
+public struct ByteLimitExceededError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The whole budget, in bytes.
+    public let limit: Int
+
+    public init(limit: Int) { self.limit = limit }
+
+    public var description: String { "more than the \(limit) bytes allowed" }
+}
