@@ -17,6 +17,7 @@ let package = Package(
         .plugin(name: "WireGrammarPlugin", targets: ["WireGrammarPlugin"]),
         .plugin(name: "WireGenerateCommand", targets: ["WireGenerateCommand"]),
         .executable(name: "http-fetch", targets: ["HTTPFetch"]),
+        .executable(name: "wire-fetch", targets: ["WireFetch"]),
         .executable(name: "wire-redis", targets: ["RedisCLI"]),
         .executable(name: "wire-mc", targets: ["MemcachedCLI"]),
         .executable(name: "wire-mail", targets: ["MailCLI"]),
@@ -63,6 +64,11 @@ let package = Package(
             name: "HTTPFetch",
             dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/HTTPFetch"
+        ),
+        .executableTarget(
+            name: "WireFetch",
+            dependencies: ["WireHTTP", "Wirestream", "CZlib", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/WireFetch"
         ),
         .executableTarget(
             name: "RedisCLI",

@@ -50,8 +50,6 @@ public struct HTTPError: Error, CustomStringConvertible, @unchecked Sendable {
         case invalidHeaderName([UInt8])
         /// A NUL or other control byte (except tab) in the value of header `name`.
         case controlCharacterInHeader(name: String)
-        /// A header or trailer value that is not UTF-8.
-        case invalidHeaderEncoding(name: String)
         case headersTooLarge(limit: Int)
         case tooManyHeaders(limit: Int)
         /// Content-Length that is negative, not decimal, or past Int.
@@ -112,7 +110,6 @@ public struct HTTPError: Error, CustomStringConvertible, @unchecked Sendable {
         case .malformedHeaderLine(let found): return "malformed header line: \(Self.show(found))"
         case .invalidHeaderName(let name): return "invalid header name \(Self.show(name))"
         case .controlCharacterInHeader(let name): return "a control character in the value of header \(name)"
-        case .invalidHeaderEncoding(let name): return "header \(name) is not UTF-8"
         case .headersTooLarge(let limit): return "response headers larger than \(limit) bytes"
         case .tooManyHeaders(let limit): return "more than \(limit) header lines"
         case .invalidContentLength(let value): return "invalid Content-Length \(value.debugDescription)"

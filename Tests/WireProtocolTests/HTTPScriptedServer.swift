@@ -24,7 +24,7 @@ final class ScriptedHTTPServer: Sendable {
         let body: [UInt8]
         let connection: Int
 
-        var requestLine: String { String(head.prefix { $0 != "\r" }) }
+        var requestLine: String { String(head.prefix { $0 != "\r\n" }) }  // "\r\n" is one Character
         func header(_ name: String) -> String? {
             head.split(separator: "\r\n").dropFirst().first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
                 .map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) }

@@ -1,8 +1,9 @@
-/// Base64 (RFC 4648) for Basic credentials: the one place the client needs it.
-enum Base64 {
+/// Standard base64 (RFC 4648) for credentials sent in text protocols: HTTP Basic, SMTP `AUTH`.
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    /// `bytes` in base64, padded with `=`.
+    public static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
