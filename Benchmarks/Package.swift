@@ -12,6 +12,7 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.24.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .executableTarget(
@@ -21,11 +22,15 @@ let package = Package(
                 .product(name: "WireRedis", package: mainPackage),
                 .product(name: "WireMemcached", package: mainPackage),
                 .product(name: "WireClient", package: mainPackage),
+                .product(name: "WireHTTP", package: mainPackage),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
             ]
-        )
+        ),
+        // The download row's contender, in a process that links nothing but WireHTTP.
+        .executableTarget(name: "wire-download", dependencies: [.product(name: "WireHTTP", package: mainPackage)]),
     ],
     swiftLanguageModes: [.v6]
 )

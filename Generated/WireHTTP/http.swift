@@ -6,7 +6,7 @@ import Wirestream
 
 /// The status line and header lines of a response, through the empty line that ends them.
 ///
-/// On the wire, e.g.: `<match of /HTTP\/(?<major>[0-9])\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\r\n]*))?\r\n/><match of /(?<name>[^:\r\n]*):[ \t]*(?<value>[^\r\n]*?)[ \t]...`
+/// On the wire, e.g.: `<match of /HTTP\/(?<major>[0-9])\.(?<minor>[0-9]) (?<status>[0-9]{3})(?: (?<reason>[^\r\n]*))?\r\n/>abc\n\r\n`
 public struct ResponseHead: Sendable, Hashable {
     public var major: Int
     public var minor: Int
@@ -54,35 +54,57 @@ extension ResponseHead: WireMessage {
 
 // MARK: - HeaderLine
 
-/// One header (or trailer) line. Any bytes but CR and LF may stand before the colon here: the
-/// client checks names and values itself, so each fault gets its own error (`HTTPError`).
+/// One header (or trailer) line, read to its LF, which must follow a CR (`call` refuses a lone LF
+/// as soon as it arrives, rather than wait for a CRLF that may never come). The client splits the
+/// line at its first colon and checks name and value itself, so each fault gets its own error
+/// (`HTTPError`): no colon, a name that is not a token, a control byte in a value. (A delimiter
+/// read, not a regex: every response's lines go through it.)
 ///
-/// On the wire, e.g.: `<match of /(?<name>[^:\r\n]*):[ \t]*(?<value>[^\r\n]*?)[ \t]*\r\n/>`
+/// On the wire, e.g.: `abc\n`
 public struct HeaderLine: Sendable, Hashable {
-    public var name: [UInt8]
-    public var value: [UInt8]
+    public var line: [UInt8]
 
-    public init(name: [UInt8], value: [UInt8]) {
-        self.name = name
-        self.value = value
+    public init(line: [UInt8]) {
+        self.line = line
     }
 }
 
-extension HeaderLine: WireMessage {
-    /// `/(?<name>[^:\r\n]*):[ \t]*(?<value>[^\r\n]*?)[ \t]*\r\n/`, anchored where the message continues; compiled by wirec when it
-    /// generated this file, so `try!` cannot fail.
-    @usableFromInline static let _pattern0 = try! Pattern("(?<name>[^:\\r\\n]*):[ \\t]*(?<value>[^\\r\\n]*?)[ \\t]*\\r\\n", options: .anchored)
+/// The hand-written functions `HeaderLine`'s grammar calls. Write each as a `public static
+/// func` in an extension of `HeaderLine` (the generated parser is `@inlinable`); throw
+/// `WireConversionFailure` to refuse the input (the error names this message and field).
+public protocol HeaderLineHooks {
+    /// `call endsWithCarriageReturn(line)` (line 22): is a check; its result is not kept.
+    static func endsWithCarriageReturn(_ line: [UInt8]) throws
+}
 
+extension HeaderLineHooks {
+    /// Calls the requirement (never another function of the same name), so a mismatch is reported once, as unmet.
+    @inlinable @inline(__always)
+    static func _wire_endsWithCarriageReturn(_ line: [UInt8]) throws {
+        try endsWithCarriageReturn(line)
+    }
+}
+
+extension HeaderLine: HeaderLineHooks {}
+
+extension HeaderLine: WireMessage {
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
     /// specialised for the caller's source type (its `call` hooks are public).
     @inlinable
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> HeaderLine {
         let _outer = try _wire.enter("HeaderLine", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
-        _wire.field = "name"
-        let (name, value) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 65536) { try _wire.match($0) { _match in (try WireConvert.raw(WireConvert.group(_match, 1, "name")), try WireConvert.raw(WireConvert.group(_match, 2, "value"))) } }
+        _wire.field = "line"
+        let line: [UInt8]
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }) {
+            line = _fast
+        } else {
+            line = try await _source.readUntil([10], maxBytes: 65536) { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }
+        }
+        _wire.field = "endsWithCarriageReturn"
+        try Self._wire_endsWithCarriageReturn(line)
         _wire.leave(_outer)
-        return HeaderLine(name: name, value: value)
+        return HeaderLine(line: line)
     }
 }
 
@@ -147,7 +169,7 @@ extension ChunkEnd: WireMessage {
 
 /// The trailer lines after the last chunk, through the empty line.
 ///
-/// On the wire, e.g.: `<match of /(?<name>[^:\r\n]*):[ \t]*(?<value>[^\r\n]*?)[ \t]*\r\n/>\r\n`
+/// On the wire, e.g.: `abc\n\r\n`
 public struct Trailers: Sendable, Hashable {
     public var fields: [HeaderLine]
 

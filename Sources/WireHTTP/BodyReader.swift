@@ -134,6 +134,7 @@ final class BodyReader {
         } catch let error as WireProtocolError {
             if error.kind == .truncated { throw HTTPError(.bodyTruncated(expected: nil, received: wireBytes), underlying: error) }
             if case .limitExceeded(_, _?) = error.kind { throw HTTPError(.trailersTooLarge(limit: maxTrailerCount), underlying: error) }
+            if error.kind == .invalidValue(HeaderLine.loneLineFeed) { throw HTTPError(.bareLineFeed, underlying: error) }
             throw HTTPError(.malformedHeaderLine(found: await lineAhead()), underlying: error)
         }
     }

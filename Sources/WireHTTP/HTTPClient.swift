@@ -99,11 +99,10 @@ public final class HTTPClient: Sendable {
     ) async throws -> R {
         let deadline = configuration.totalTimeout.map(Deadline.after)
         var request = original
-        var visited: Set<String> = []
+        var visited: Set<String> = []  // filled only once a redirect is followed
         var redirects = 0
         do {
             while true {
-                visited.insert("\(request.method) \(request.url)")
                 let follow = configuration.followRedirects
                 let hop: Hop<R> = try await exchange(request, deadline: deadline) { head, reader in
                     if follow, [301, 302, 303, 307, 308].contains(head.status), let location = head.headers["Location"] {
@@ -117,6 +116,7 @@ public final class HTTPClient: Sendable {
                     return result
                 }
                 redirects += 1
+                visited.insert("\(request.method) \(request.url)")
                 guard redirects <= configuration.maxRedirects else {
                     throw HTTPError(.tooManyRedirects(configuration.maxRedirects))
                 }
@@ -184,7 +184,7 @@ public final class HTTPClient: Sendable {
             attempts += 1
             do {
                 return try await pool.withConnection { connection in
-                    connection.stream.setDeadline(deadline)
+                    if let deadline { connection.stream.setDeadline(deadline) }
                     return try await exchange(on: connection, head, request, deadline: deadline, handle, limit: limit)
                 }
             } catch let error as HTTPError where error.kind == .connectionClosedBeforeResponse && retryable && attempts <= 3 {
@@ -210,7 +210,7 @@ public final class HTTPClient: Sendable {
                 maxTrailerBytes: configuration.maxHeaderBytes, maxTrailerCount: configuration.maxHeaderCount)
             let result = try await handle(response, reader)
             if !(reader.finished && response.reusable(after: framing)) { connection.close() }
-            connection.stream.setDeadline(nil)
+            if deadline != nil { connection.stream.setDeadline(nil) }  // idle in the pool: no deadline
             return result
         } catch let error as HTTPError where error.kind == .connectionClosedBeforeResponse && !connection.isReused {
             connection.close()
@@ -229,7 +229,7 @@ public final class HTTPClient: Sendable {
         if let deadline { configuration.connectTimeout = min(configuration.connectTimeout, deadline.remaining) }
         do {
             let connection = try await HTTPConnection.open(to: url, configuration: configuration, tls: tls, loop: loop)
-            connection.stream.setDeadline(deadline)
+            if let deadline { connection.stream.setDeadline(deadline) }
             return connection
         } catch let error as HTTPError {
             // A connect cut short by the request's deadline is the deadline's failure.
@@ -286,7 +286,7 @@ public final class HTTPClient: Sendable {
             let credentials = Array("\(user):\(request.url.password ?? "")".utf8)
             lines.append(RequestHeaderLine(name: "Authorization", value: "Basic " + Base64.encode(credentials)))
         }
-        for (name, value) in request.headers where name.lowercased() != "content-length" {
+        for (name, value) in request.headers where !HTTPHeaders.sameName(name, "Content-Length") {
             guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte),
                   !value.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a || $0 == 0 }) else {
                 throw HTTPError(.invalidRequestHeader(name: name))

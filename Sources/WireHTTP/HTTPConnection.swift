@@ -65,10 +65,12 @@ final class HTTPConnection: PoolableConnection {
             let encoded = try head.encoded()
             switch body {
             case nil:
-                try await stream.write(encoded)
+                // Queued, not awaited: a failed write closes the stream, and the head read that
+                // follows reports it (one suspension less per request).
+                stream.queueWrite(encoded)
             case .bytes(let bytes):
                 stream.queueWrite(encoded)
-                try await stream.write(bytes)
+                try await stream.write(bytes)  // awaited: a large body must not outgrow the write buffer
             case .file(let path):
                 // The size was read for Content-Length; a file that changes meanwhile must not
                 // send a different count (the server would read the rest as the next request).
@@ -129,6 +131,8 @@ final class HTTPConnection: PoolableConnection {
             return HTTPError(.connectionClosedBeforeResponse, underlying: error)
         case .limitExceeded(let limit, _?) where error.message == "ResponseHead":
             return HTTPError(.tooManyHeaders(limit: limit), underlying: error)
+        case .invalidValue(HeaderLine.loneLineFeed):
+            return HTTPError(.bareLineFeed, underlying: error)
         default:
             break
         }

@@ -73,24 +73,30 @@ extension HTTPResponseHead {
 }
 
 extension HTTPHeaders {
-    /// Header (or trailer) lines as the grammar read them, checked: names are tokens, values
-    /// have no control bytes but tab. Values are UTF-8, or Latin-1 when they are not (RFC 9110's
-    /// obs-text: legacy servers send it).
+    /// Header (or trailer) lines as the grammar read them, checked: each has a colon, names are
+    /// tokens, values have no control bytes but tab (blanks around them dropped). Values are
+    /// UTF-8, or Latin-1 when they are not (RFC 9110's obs-text: legacy servers send it).
     init(validating lines: [HeaderLine], maxCount: Int, trailers: Bool) throws {
         guard lines.count <= maxCount else {
             throw HTTPError(trailers ? .trailersTooLarge(limit: maxCount) : .tooManyHeaders(limit: maxCount))
         }
         var fields: [(name: String, value: String)] = []
         fields.reserveCapacity(lines.count)
-        for line in lines {
-            guard !line.name.isEmpty, line.name.allSatisfy(isTokenByte) else {
-                throw HTTPError(.invalidHeaderName(line.name))
+        for header in lines {
+            let line = header.line.dropLast()  // the CR (the grammar's hook checked it is there)
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+                throw HTTPError(.malformedHeaderLine(found: header.line + [0x0a]))
             }
-            let name = String(decoding: line.name, as: UTF8.self)
-            guard !line.value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7f }) else {
-                throw HTTPError(.controlCharacterInHeader(name: name))
+            let name = line[..<colon]
+            guard !name.isEmpty, name.allSatisfy(isTokenByte) else { throw HTTPError(.invalidHeaderName(Array(name))) }
+            let nameText = String(decoding: name, as: UTF8.self)
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
+            guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7f }) else {
+                throw HTTPError(.controlCharacterInHeader(name: nameText))
             }
-            fields.append((name: name, value: decodedValue(line.value)))
+            fields.append((name: nameText, value: decodedValue(value)))
         }
         self.init(fields)
     }
@@ -106,7 +112,7 @@ func isTokenByte(_ byte: UInt8) -> Bool {
     }
 }
 
-private func decodedValue(_ bytes: [UInt8]) -> String {
+private func decodedValue(_ bytes: ArraySlice<UInt8>) -> String {
     let text = String(decoding: bytes, as: UTF8.self)
     if text.utf8.elementsEqual(bytes) { return text }  // valid UTF-8 (nothing was replaced)
     return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))

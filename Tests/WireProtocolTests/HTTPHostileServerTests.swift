@@ -96,6 +96,8 @@ import WireHTTP
     @Test func lineFeedAloneEndsNoLine() async throws {
         #expect(try await Self.failure(of: "HTTP/1.0 200 OK\nContent-Length: 2\n\nhi") == .bareLineFeed)
         #expect(try await Self.failure(of: "HTTP/1.0 200 OK\r\nContent-Length: 2\n\r\nhi") == .bareLineFeed)
+        // Refused when the lone LF arrives, not after waiting for a CRLF that never comes.
+        #expect(try await Self.failure(of: "HTTP/1.0 200 OK\r\nA: b\nC: d\n\n", then: .stayOpen) == .bareLineFeed)
     }
 
     @Test func aHeaderWithoutAColon() async throws {
