@@ -40,7 +40,9 @@ public struct HTTPClientConfiguration: Sendable {
     public struct KeepAlive: Sendable {
         /// Connections open to one host at once; more requests wait for one.
         public var maxConnectionsPerHost: Int
-        /// An idle connection is closed after this.
+        /// A connection idle this long is not reused: the pool closes it the next time a request
+        /// for its host looks for one (or at ``HTTPClient/shutdown()``), so servers that drop idle
+        /// connections sooner are met by the retry of idempotent requests instead.
         public var idleTimeout: Duration
 
         public init(maxConnectionsPerHost: Int = 8, idleTimeout: Duration = .seconds(60)) {
