@@ -1,33 +1,38 @@
 import Foundation
 import WireHTTP
 
-/// Where a body goes: standard output, or a file created when the response arrives (so `--fail`
+/// Where a body goes: standard output, or a file opened when the response arrives (so `--fail`
 /// leaves no empty file behind).
+///
+/// Opened with open(2), `O_CREAT | O_TRUNC`, never FileManager's `createFile`: that one replaces
+/// the path with a new file, and `-o /dev/null` run as root would replace the device itself.
 final class OutputSink {
-    private let handle: FileHandle
+    private let fd: Int32
     private let path: String?
 
     init(path: String?) throws {
         self.path = path
         guard let path else {
-            handle = .standardOutput
+            fd = STDOUT_FILENO
             return
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            throw FileWriteError(path: path, reason: "cannot create it")
-        }
-        handle = file
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileWriteError(path: path, reason: String(cString: strerror(errno))) }
     }
 
     func write(_ bytes: [UInt8]) throws {
-        do {
-            try handle.write(contentsOf: bytes)
-        } catch {
-            throw FileWriteError(path: path ?? "standard output", reason: "\(error)")
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileWriteError(path: path ?? "standard output", reason: String(cString: strerror(errno)))
+            }
+            offset += written
         }
     }
 
     func close() {
-        if path != nil { try? handle.close() }
+        if path != nil { Glibc.close(fd) }
     }
 }

@@ -33,6 +33,21 @@ import Wirestream
         #expect(seen.body == bytes("payload"))
     }
 
+    /// Whether this machine has an IPv6 loopback to listen on.
+    static let hasIPv6Loopback = (try? TCPListener(host: "::1", port: 0, loop: .shared)).map { listener in
+        listener.close()
+        return true
+    } ?? false
+
+    @Test(.enabled(if: hasIPv6Loopback, "needs an IPv6 loopback")) func anIPv6LiteralURL() async throws {
+        let server = try ScriptedHTTPServer(host: "::1") { _ in (Self.ok("over IPv6"), .close) }
+        defer { server.stop() }
+        let response = try await Self.client().get("http://[::1]:\(server.port)/six")
+        #expect(response.text == "over IPv6")
+        #expect(server.requests.first?.header("Host") == "[::1]:\(server.port)")
+        #expect(server.requests.first?.requestLine == "GET /six HTTP/1.0")
+    }
+
     @Test func bodiesFromFilesAndStreams() async throws {
         let server = try ScriptedHTTPServer { seen in (Self.ok("\(seen.body.count)"), .close) }
         defer { server.stop() }

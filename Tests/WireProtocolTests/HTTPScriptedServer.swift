@@ -41,13 +41,13 @@ final class ScriptedHTTPServer: Sendable {
     private let record = Record()
 
     var port: Int { listener.port }
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { listener.address.family == AF_INET6 ? "http://[::1]:\(port)" : "http://127.0.0.1:\(port)" }
     var requests: [Seen] { record.seen.withLock { $0 } }
     var connectionCount: Int { record.connections.load(ordering: .relaxed) }
 
     /// - Parameter respond: the bytes to send for a request, and what to do after them.
-    init(_ respond: @escaping @Sendable (Seen) -> (response: [UInt8], end: End)) throws {
-        listener = try TCPListener(host: "127.0.0.1", port: 0, loop: .shared)
+    init(host: String = "127.0.0.1", _ respond: @escaping @Sendable (Seen) -> (response: [UInt8], end: End)) throws {
+        listener = try TCPListener(host: host, port: 0, loop: .shared)
         let record = self.record
         ProtocolClientTests.serveEach(listener) { stream in
             let number = record.connections.add(1, ordering: .relaxed).newValue
