@@ -144,7 +144,7 @@ struct WireFetch: AsyncParsableCommand {
             let sink = try OutputSink(path: try destination(for: response.url))
             defer { sink.close() }
             if include || headOnly { try sink.write(Array(Self.headText(response.head).utf8)) }
-            for try await piece in response.body {
+            try await response.body.forEachPiece { piece in  // lent in place: no array per piece
                 try sink.write(piece)
                 summary.sizeDownload += piece.count
                 progress?.update(received: response.body.receivedBytes, expected: response.body.expectedLength)

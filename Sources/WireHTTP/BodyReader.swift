@@ -56,6 +56,40 @@ final class BodyReader {
         }
     }
 
+    /// Reads the rest of the body, lending each piece to `body` in place: no array per piece. A
+    /// plain body (by length or until close, not decoded) is lent straight from the stream's
+    /// buffer; chunked or encoded bodies go through ``next()``.
+    func lendRest(_ body: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        guard inflater == nil, framing != .chunked else {
+            while let piece = try await next() { try piece.withUnsafeBytes(body) }
+            return
+        }
+        while !finished {
+            let want: Int
+            if case .length(let length) = framing { want = min(length - wireBytes, 65_536) } else { want = 65_536 }
+            if want == 0 {
+                finished = true
+                return
+            }
+            do {
+                try await stream.readBytes(want, partial: true) { piece in
+                    wireBytes += piece.count
+                    decodedBytes += piece.count
+                    if let limit, decodedBytes > limit { throw HTTPError(.bodyTooLarge(limit: limit)) }
+                    try body(piece)
+                }
+            } catch let closed as StreamClosedError where closed.realError == nil && framing == .untilClose {
+                finished = true  // the server's close is the end of this body
+            } catch let error as HTTPError {
+                stream.close()
+                throw error
+            } catch {
+                stream.close()
+                throw HTTPError.translating(error, during: .readingBody(expected: declaredLength, received: wireBytes))
+            }
+        }
+    }
+
     private func count(_ piece: [UInt8]) throws -> [UInt8] {
         decodedBytes += piece.count
         if let limit, decodedBytes > limit {

@@ -12,10 +12,10 @@ final class FileWriter {
         guard fd >= 0 else { throw FileWriteError(path: path, reason: String(cString: strerror(errno))) }
     }
 
-    func write(_ bytes: [UInt8]) throws {
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw FileWriteError(path: path, reason: String(cString: strerror(errno)))

@@ -80,7 +80,7 @@ public final class HTTPClient: Sendable {
         try await execute(request, streaming: { response in
             let file = try FileWriter(path: path)
             defer { file.close() }
-            for try await piece in response.body {
+            try await response.body.forEachPiece { piece in
                 try file.write(piece)
                 progress?(response.body.receivedBytes, response.body.expectedLength)
             }

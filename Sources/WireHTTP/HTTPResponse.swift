@@ -70,4 +70,13 @@ public struct HTTPBody: AsyncSequence {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader) }
+
+    /// Reads the rest of the body, lending each piece to `body` in place — valid only during the
+    /// call, nothing copied into arrays: for sinks such as files. Use this or the iterator, not both.
+    ///
+    /// Call it from nonisolated code (as the handler of ``HTTPClient/execute(_:streaming:)`` is
+    /// when the caller is nonisolated); on an actor, iterate the body instead.
+    public func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) async throws {
+        try await reader.lendRest(body)
+    }
 }

@@ -224,6 +224,30 @@ import Wirestream
         #expect(try await Self.client().get(server.url).text == "first second")
     }
 
+    @Test func piecesLentInPlace() async throws {
+        // By length, until close, chunked and gzip'd: forEachPiece gives the same bytes as iterating.
+        let text = Array(String(repeating: "lent, not copied. ", count: 5000).utf8)
+        let plain = try ScriptedHTTPServer { _ in (Array("HTTP/1.0 200 OK\r\nContent-Length: \(text.count)\r\n\r\n".utf8) + text, .close) }
+        defer { plain.stop() }
+        let untilClose = try ScriptedHTTPServer { _ in (Array("HTTP/1.0 200 OK\r\n\r\n".utf8) + text, .close) }
+        defer { untilClose.stop() }
+        let gzipped = try Self.serve(encoded: try Self.compressed(text, "gzip"), coding: "gzip", chunked: true)
+        defer { gzipped.stop() }
+        for server in [plain, untilClose, gzipped] {
+            let received = try await Self.client().execute(try HTTPRequest(url: server.url)) { response in
+                var received: [UInt8] = []
+                try await response.body.forEachPiece { received += $0 }
+                return received
+            }
+            #expect(received == text, "\(server.url)")
+        }
+        // The streamed limit holds for lent pieces too.
+        let limited = Self.client { $0.maxStreamedBodyBytes = 1000 }
+        await #expect { try await limited.execute(try HTTPRequest(url: untilClose.url)) { try await $0.body.forEachPiece { _ in } } } throws: {
+            ($0 as? HTTPError)?.kind == .bodyTooLarge(limit: 1000)
+        }
+    }
+
     @Test func badCompressedBodies() async throws {
         let valid = try Self.compressed(Array(String(repeating: "z", count: 10_000).utf8), "gzip")
         for body in [bytes("not gzip at all"), Array(valid.prefix(valid.count / 2)), valid + bytes("trailing junk")] {
