@@ -189,9 +189,10 @@ public final class HTTPClient: Sendable {
             defer { connection.close() }
             return try await exchange(on: connection, head, request, deadline: deadline, handle, limit: limit)
         }
-        let pool = pool(for: request.url, deadline: deadline)
+        let pool = pool(for: request.url)
         // A pooled connection the server closed while it sat idle fails before any response byte:
-        // send again on another, when the request may be repeated.
+        // send again on another, when the request may be repeated. Each of the host's idle
+        // connections may be such a one; a new connection failing so is the server's answer.
         let retryable = request.method.isIdempotent && (request.body?.isReplayable ?? true)
         var attempts = 0
         while true {
@@ -201,8 +202,8 @@ public final class HTTPClient: Sendable {
                     if let deadline { connection.stream.setDeadline(deadline) }
                     return try await exchange(on: connection, head, request, deadline: deadline, handle, limit: limit)
                 }
-            } catch let error as HTTPError where error.kind == .connectionClosedBeforeResponse && retryable && attempts <= 3 {
-                continue
+            } catch let stale as StaleConnection {
+                guard retryable && attempts <= configuration.keepAlive!.maxConnectionsPerHost else { throw stale.error }
             } catch let error as ConnectionPoolTimeoutError {
                 throw HTTPError(.deadlineExceeded(error.timeout), underlying: error)
             }
@@ -226,14 +227,19 @@ public final class HTTPClient: Sendable {
             if !(reader.finished && response.reusable(after: framing)) { connection.close() }
             if deadline != nil { connection.stream.setDeadline(nil) }  // idle in the pool: no deadline
             return result
-        } catch let error as HTTPError where error.kind == .connectionClosedBeforeResponse && !connection.isReused {
+        } catch let error as HTTPError where error.kind == .connectionClosedBeforeResponse && connection.isReused {
             connection.close()
-            // Only a reused connection is retried; on a new one this is the server's answer.
-            throw HTTPError(.connectionClosedBeforeResponse, underlying: error.underlying ?? error)
+            throw StaleConnection(error: error)
         } catch {
             connection.close()
             throw error
         }
+    }
+
+    /// A reused keep-alive connection ended before any response byte: the server closed it while
+    /// it sat idle, so the request may be sent again on another (``exchange(_:deadline:_:limit:)``).
+    private struct StaleConnection: Error {
+        let error: HTTPError
     }
 
     /// A new connection, its connect also bounded by the request's deadline.
@@ -254,7 +260,7 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    private func pool(for url: HTTPURL, deadline: Deadline?) -> ConnectionPool<HTTPConnection> {
+    private func pool(for url: HTTPURL) -> ConnectionPool<HTTPConnection> {
         let origin = HTTPConnection.Origin(url)
         return pools.withLock { pools in
             if let pool = pools[origin] { return pool }

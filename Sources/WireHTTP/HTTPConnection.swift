@@ -70,7 +70,7 @@ final class HTTPConnection: PoolableConnection {
                 stream.queueWrite(encoded)
             case .bytes(let bytes):
                 stream.queueWrite(encoded)
-                try await stream.write(bytes)  // awaited: a large body must not outgrow the write buffer
+                try await writeBody(bytes)
             case .file(let path):
                 // The size was read for Content-Length; a file that changes meanwhile must not
                 // send a different count (the server would read the rest as the next request).
@@ -80,7 +80,7 @@ final class HTTPConnection: PoolableConnection {
                 try await FileReader.forEachPiece(of: path) { piece in
                     sent += piece.count
                     guard sent <= declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
-                    try await stream.write(piece)
+                    try await writeBody(piece)
                 }
                 guard sent == declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
             case .stream(let declared, let chunks):
@@ -89,7 +89,7 @@ final class HTTPConnection: PoolableConnection {
                 for try await chunk in chunks() {
                     sent += chunk.count
                     guard sent <= declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
-                    try await stream.write(chunk)
+                    try await writeBody(chunk)
                 }
                 guard sent == declared else { throw HTTPError(.requestBodyLength(declared: declared, sent: sent)) }
             }
@@ -100,6 +100,28 @@ final class HTTPConnection: PoolableConnection {
         } catch {
             throw HTTPError.translating(error, during: .awaitingResponse)
         }
+    }
+
+    /// Hands body bytes to the kernel 64 KiB at a time (a large body never outgrows the write
+    /// buffer), each piece within the idle timeout: the stream's idle timeout bounds reads only,
+    /// and a server that never reads an upload would otherwise hold a request without a total
+    /// timeout forever. Fails with `TimeoutError(.idle)`, or the request's own deadline error.
+    private func writeBody(_ bytes: [UInt8]) async throws {
+        var start = 0
+        repeat {
+            let piece = bytes[start..<min(start + 65_536, bytes.count)]
+            start = piece.endIndex
+            guard let idle = stream.idleTimeout else {
+                try await stream.write(piece)
+                continue
+            }
+            do {
+                try await stream.withDeadline(idle) { try await stream.write(piece) }
+            } catch let timeout as TimeoutError where timeout.operation == .deadline {
+                if let deadline = stream.deadline, deadline.hasPassed { throw timeout }  // the request's total timeout
+                throw TimeoutError(.idle, timeout: idle)
+            }
+        } while start < bytes.count
     }
 
     /// Reads the final response head (interim 1xx responses are skipped), checked.

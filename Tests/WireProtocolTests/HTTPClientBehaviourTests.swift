@@ -298,6 +298,37 @@ import Wirestream
         client.shutdown()
     }
 
+    @Test func aNewConnectionClosedWithoutAnAnswerIsNotRetried() async throws {
+        // Only a reused connection may have been closed while idle; a new one closing is the answer.
+        let server = try ScriptedHTTPServer(always: "", then: .close)
+        defer { server.stop() }
+        let client = Self.client { $0.keepAlive = .init(maxConnectionsPerHost: 4) }
+        await #expect { try await client.get(server.url) } throws: { ($0 as? HTTPError)?.kind == .connectionClosedBeforeResponse }
+        #expect(server.connectionCount == 1)
+        client.shutdown()
+    }
+
+    @Test func anUploadTheServerNeverReadsHitsTheIdleTimeout() async throws {
+        // The server accepts and reads nothing: once the socket buffers are full, no byte of the
+        // body moves. Without a total timeout, the idle timeout must still end the request.
+        let listener = try TCPListener(host: "127.0.0.1", port: 0, loop: .shared)
+        defer { listener.close() }
+        ProtocolClientTests.serveEach(listener) { stream in
+            try? await Task.sleep(for: .seconds(5))
+            stream.close()
+        }
+        let client = Self.client {
+            $0.totalTimeout = nil
+            $0.idleTimeout = .milliseconds(300)
+        }
+        let started = ContinuousClock.now
+        let body = HTTPRequestBody.bytes([UInt8](repeating: 0x61, count: 64 << 20))
+        await #expect { try await client.execute(try HTTPRequest(method: .put, url: "http://127.0.0.1:\(listener.port)/", body: body)) } throws: {
+            ($0 as? HTTPError)?.kind == .idleTimeout(.milliseconds(300))
+        }
+        #expect(ContinuousClock.now - started < .seconds(4))
+    }
+
     @Test func responsesThatEndTheConnectionAreNotReused() async throws {
         // A body until close, `Connection: close`, and a 1.0 response without keep-alive: each
         // request needs a new connection, and the client closes the ones the server keeps open.
