@@ -7,17 +7,18 @@ import WireHTTP
 /// Opened with open(2), `O_CREAT | O_TRUNC`, never FileManager's `createFile`: that one replaces
 /// the path with a new file, and `-o /dev/null` run as root would replace the device itself.
 final class OutputSink {
-    private let fd: Int32
+    private let handle: FileHandle
     private let path: String?
 
     init(path: String?) throws {
         self.path = path
         guard let path else {
-            fd = STDOUT_FILENO
+            handle = .standardOutput
             return
         }
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileWriteError(path: path, reason: String(cString: strerror(errno))) }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     func write(_ bytes: [UInt8]) throws {
@@ -25,18 +26,14 @@ final class OutputSink {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw FileWriteError(path: path ?? "standard output", reason: String(cString: strerror(errno)))
-            }
-            offset += written
+        do {
+            try handle.write(contentsOf: bytes)  // writes all of them (partial writes and EINTR retried)
+        } catch {
+            throw FileWriteError(path: path ?? "standard output", reason: "\(error)")
         }
     }
 
     func close() {
-        if path != nil { Glibc.close(fd) }
+        if path != nil { try? handle.close() }
     }
 }
