@@ -2,7 +2,7 @@
 // Redis 7.0). Do not edit: regenerate.
 // 313 commands; without a method (use `send(_:)`): client|kill, migrate.
 
-extension RedisClient {
+extension RedisCommands {
     /// `ACL CAT` (Redis 6.0.0): List the ACL categories or the commands inside a category
     /// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).
     @discardableResult

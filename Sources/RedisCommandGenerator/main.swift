@@ -1,7 +1,7 @@
 // redis-command-generator COMMANDS.json OUTPUT.swift
 //
-// Generates RedisClient's typed command methods from a Redis server's command spec
-// (`redis-cli --json COMMAND DOCS`, kept as Grammars/WireRedis/commands.json): one method per
+// Generates the typed command methods of RedisCommands (RedisClient, RedisClusterClient) from a
+// Redis server's command spec (`redis-cli --json COMMAND DOCS`, kept as Grammars/WireRedis/commands.json): one method per
 // command and subcommand, its arguments typed from the spec — keys and strings as String, integers
 // as Int, doubles as Double, pure tokens as Bool flags, `oneof` as a generated enum, blocks as
 // tuples (plain ones) or generated structs, `multiple` as arrays, `optional` with defaults. The
@@ -313,7 +313,7 @@ let output = """
     // Redis \(ProcessInfo.processInfo.environment["REDIS_VERSION"] ?? "7.0")). Do not edit: regenerate.
     // \(generated) commands; without a method (use `send(_:)`): \(unsupported.isEmpty ? "none" : unsupported.joined(separator: ", ")).
 
-    extension RedisClient {
+    extension RedisCommands {
     \(methods.joined(separator: "\n\n").split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    " + $0 }.joined(separator: "\n"))
     }
 

@@ -24,7 +24,7 @@ import Wirestream
 /// network failed), the next command connects again — commands that were in flight failed and are
 /// never sent twice. After a failed attempt, commands fail at once with ``RedisReconnectError``
 /// until the backoff (``RedisConfiguration/reconnectBackoff``) has passed.
-public final class RedisClient: Sendable {
+public final class RedisClient: RedisCommands {
     public let configuration: RedisConfiguration
     /// The connection machinery every WireClient client shares (pipelining, timeouts, reconnects);
     /// Redis adds its handshake as the set-up of each connection.
@@ -99,26 +99,16 @@ public final class RedisClient: Sendable {
             if let name = configuration.clientName { _ = try await call(["CLIENT", "SETNAME", name]) }
         }
         if configuration.database != 0 { _ = try await call(["SELECT", String(configuration.database)]) }
+        for command in configuration.setUpCommands { _ = try await call(command) }
         return version
     }
 
     // MARK: Commands
 
-    /// Sends a command given as words and returns its reply (an `.error` reply is returned, not thrown).
+    /// Sends a command and returns its reply (an `.error` reply is returned, not thrown); the
+    /// forms taking words (`send("GET", "k")`) come from ``RedisCommands``.
     /// - Throws: `StreamClosedError`, `TimeoutError` (the connection then closes),
     ///   `WireProtocolError` for a malformed reply, `CancellationError`.
-    @discardableResult
-    public func send(_ arguments: String...) async throws -> Reply {
-        try await send(Command(arguments))
-    }
-
-    /// Sends a command given as words.
-    @discardableResult
-    public func send(_ arguments: [String]) async throws -> Reply {
-        try await send(Command(arguments))
-    }
-
-    /// Sends a command whose arguments are bytes.
     @discardableResult
     public func send(_ command: Command) async throws -> Reply {
         try await client.send(command, timeout: timeout(for: command))
@@ -142,7 +132,7 @@ public final class RedisClient: Sendable {
     /// Runs `commands` atomically (`MULTI` … `EXEC`, written in one go) and returns their results.
     /// - Throws: ``RedisTransactionAbortedError`` when `EXEC` returns null (a `WATCH`ed key changed);
     ///   ``RedisServerError`` when the server refused the transaction (`EXECABORT`: a command did
-    ///   not queue; its error is in the message); transport errors as ``send(_:)-([String])``.
+    ///   not queue; its error is in the message); transport errors as ``send(_:)``.
     public func transaction(_ commands: [[String]]) async throws -> [Reply] {
         let replies = try await pipeline([["MULTI"]] + commands + [["EXEC"]])
         if case .error(let message) = replies[0] { throw RedisServerError(message) }

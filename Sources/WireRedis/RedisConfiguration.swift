@@ -53,6 +53,8 @@ public struct RedisConfiguration: Sendable {
     /// The most bytes one reply may occupy in the read buffer (the grammar allows 512 MB bulk
     /// strings; a client need not). Past it the connection closes with `StreamBufferFullError`.
     public var maxReplyBytes: Int = 64 * 1024 * 1024
+    /// Commands sent at the end of every connection's handshake (a cluster replica's `READONLY`).
+    var setUpCommands: [[String]] = []
 
     /// A plain TCP connection to `host`:`port` as the default user.
     public init(host: String = "127.0.0.1", port: Int = 6379) {

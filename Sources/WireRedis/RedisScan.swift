@@ -12,7 +12,7 @@ import Wirestream
 /// As `SCAN` itself promises: every element present for the whole iteration is returned at least
 /// once; one added or removed meanwhile may or may not be; an element may come twice.
 public struct RedisScanSequence<Element: Sendable>: AsyncSequence, Sendable {
-    let client: RedisClient
+    let client: any RedisCommands
     /// The words before the cursor (`SCAN`, or `HSCAN key`, …).
     let command: [String]
     /// The words after it (`MATCH p`, `COUNT n`, `TYPE t`).
@@ -35,10 +35,7 @@ public struct RedisScanSequence<Element: Sendable>: AsyncSequence, Sendable {
             while index == page.count {
                 if finished { return nil }
                 let reply = try await sequence.client.send(sequence.command + [cursor] + sequence.options)
-                if case .error(let message) = reply { throw RedisServerError(message) }
-                guard let parts = reply.elements, parts.count == 2, let next = parts[0].string, let items = parts[1].elements else {
-                    throw RedisServerError("ERR unexpected SCAN reply \(reply)")
-                }
+                let (next, items) = try ScanPage.split(reply)
                 cursor = next
                 finished = next == "0"
                 page = try sequence.elements(items)
@@ -55,50 +52,64 @@ extension RedisClient {
     /// page-size hint sent to the server.
     public func scan(match: String? = nil, count: Int? = nil, type: String? = nil) -> RedisScanSequence<String> {
         RedisScanSequence(
-            client: self, command: ["SCAN"], options: Self.scanOptions(match: match, count: count) + (type.map { ["TYPE", $0] } ?? []),
-            elements: { try $0.map(Self.text) })
+            client: self, command: ["SCAN"], options: ScanPage.options(match: match, count: count) + (type.map { ["TYPE", $0] } ?? []),
+            elements: { try $0.map(ScanPage.text) })
     }
+}
 
+extension RedisCommands {
     /// The fields and values of a hash (`HSCAN`).
     public func hscan(_ key: String, match: String? = nil, count: Int? = nil) -> RedisScanSequence<(field: String, value: [UInt8])> {
-        RedisScanSequence(client: self, command: ["HSCAN", key], options: Self.scanOptions(match: match, count: count)) { items in
-            try Self.pairs(items).map { (field: try Self.text($0.0), value: try Self.bytes($0.1)) }
+        RedisScanSequence(client: self, command: ["HSCAN", key], options: ScanPage.options(match: match, count: count)) { items in
+            try ScanPage.pairs(items).map { (field: try ScanPage.text($0.0), value: try ScanPage.bytes($0.1)) }
         }
     }
 
     /// The members of a set (`SSCAN`).
     public func sscan(_ key: String, match: String? = nil, count: Int? = nil) -> RedisScanSequence<String> {
-        RedisScanSequence(client: self, command: ["SSCAN", key], options: Self.scanOptions(match: match, count: count)) {
-            try $0.map(Self.text)
+        RedisScanSequence(client: self, command: ["SSCAN", key], options: ScanPage.options(match: match, count: count)) {
+            try $0.map(ScanPage.text)
         }
     }
 
     /// The members and scores of a sorted set (`ZSCAN`).
     public func zscan(_ key: String, match: String? = nil, count: Int? = nil) -> RedisScanSequence<(member: String, score: Double)> {
-        RedisScanSequence(client: self, command: ["ZSCAN", key], options: Self.scanOptions(match: match, count: count)) { items in
-            try Self.pairs(items).map { pair in
-                guard let score = Double(try Self.text(pair.1)) else { throw RedisServerError("ERR ZSCAN score is not a number") }
-                return (member: try Self.text(pair.0), score: score)
+        RedisScanSequence(client: self, command: ["ZSCAN", key], options: ScanPage.options(match: match, count: count)) { items in
+            try ScanPage.pairs(items).map { pair in
+                guard let score = Double(try ScanPage.text(pair.1)) else { throw RedisServerError("ERR ZSCAN score is not a number") }
+                return (member: try ScanPage.text(pair.0), score: score)
             }
         }
     }
+}
 
-    private static func scanOptions(match: String?, count: Int?) -> [String] {
+/// Reading one page of a `SCAN`-family reply.
+enum ScanPage {
+    static func options(match: String?, count: Int?) -> [String] {
         (match.map { ["MATCH", $0] } ?? []) + (count.map { ["COUNT", String($0)] } ?? [])
     }
 
-    private static func text(_ reply: Reply) throws -> String {
+    static func text(_ reply: Reply) throws -> String {
         guard let text = reply.string else { throw RedisServerError("ERR SCAN element is not a string: \(reply)") }
         return text
     }
 
-    private static func bytes(_ reply: Reply) throws -> [UInt8] {
+    static func bytes(_ reply: Reply) throws -> [UInt8] {
         if case .bulk(let value?) = reply { return value }
         return Array(try text(reply).utf8)
     }
 
-    private static func pairs(_ items: [Reply]) throws -> [(Reply, Reply)] {
+    static func pairs(_ items: [Reply]) throws -> [(Reply, Reply)] {
         guard items.count % 2 == 0 else { throw RedisServerError("ERR SCAN page of pairs has an odd length") }
         return stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) }
+    }
+
+    /// The cursor and elements of one page: `[cursor, [elements…]]`.
+    static func split(_ reply: Reply) throws -> (cursor: String, items: [Reply]) {
+        if case .error(let message) = reply { throw RedisServerError(message) }
+        guard let parts = reply.elements, parts.count == 2, let next = parts[0].string, let items = parts[1].elements else {
+            throw RedisServerError("ERR unexpected SCAN reply \(reply)")
+        }
+        return (next, items)
     }
 }

@@ -10,6 +10,7 @@ enum RedisBench {
         let loop = try IOLoop()
         loop.startThread(name: "redis-bench")
         defer { loop.stop() }
+        if workload.hasPrefix("cluster-") { return try await cluster(workload: workload, port: port, count: count, loop: loop) }
         var configuration = RedisConfiguration(port: port)
         configuration.maxReplyBytes = 64 << 20
         let redis = try await RedisClient.connect(configuration, loop: loop)
@@ -50,6 +51,33 @@ enum RedisBench {
                 return count
             default:
                 fatalError("unknown workload \(workload)")
+            }
+        }.value
+        return (done, 0)
+    }
+
+    /// `cluster-get-N` / `cluster-set-N`: N tasks sharing one RedisClusterClient over a cluster
+    /// seeded at `port` (redis-benchmark --cluster -c N); with one task, one key (one node), as
+    /// redis-benchmark's one client; with more, a key per task, spread over the primaries.
+    static func cluster(workload: String, port: Int, count: Int, loop: IOLoop) async throws -> (count: Int, scanned: Int) {
+        let parts = workload.split(separator: "-")
+        guard parts.count == 3, let tasks = Int(parts[2]) else { fatalError("unknown workload \(workload)") }
+        let get = parts[1] == "get"
+        let configuration = RedisClusterConfiguration(seeds: [RedisClusterNode(host: "127.0.0.1", port: port)])
+        let cluster = try await RedisClusterClient.connect(configuration, loop: loop)
+        defer { cluster.close() }
+        let done = try await Task(executorPreference: loop) { () -> Int in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for task in 0..<tasks {
+                    group.addTask(executorPreference: loop) {
+                        let key = tasks == 1 ? "key:bench" : "key:bench:\(task)"
+                        try await cluster.send("SET", key, "xxx")
+                        let command = get ? Command(["GET", key]) : Command(["SET", key, "xxx"])
+                        for _ in 0..<(count / tasks) { _ = try await cluster.send(command) }
+                        return count / tasks
+                    }
+                }
+                return try await group.reduce(0, +)
             }
         }.value
         return (done, 0)
