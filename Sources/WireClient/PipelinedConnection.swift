@@ -24,8 +24,9 @@ import Wirestream
 /// - **The peer closing** fails every waiting caller with `StreamClosedError`.
 ///
 /// Replies are read by one reader task on the stream's loop, started when the first caller waits;
-/// it idles (no read pending) while nobody waits and ends when the stream closes. Callers on the
-/// loop's executor pay no thread hop. Timeouts share one loop timer per connection.
+/// it idles (no read pending) while nobody waits — unless the connection is *listening* for
+/// out-of-band messages (``listen(_:)``: RESP3 pub/sub pushes) — and ends when the stream closes.
+/// Callers on the loop's executor pay no thread hop. Timeouts share one loop timer per connection.
 public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable {
     // @unchecked Sendable: `waiters` and `readerRunning` are touched only on the stream's loop
     // thread (every entry point hops there first); `stream` and the closures are immutable.
@@ -34,7 +35,9 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     private var reader = ReaderState.stopped
     private var timer: Timeout?
     private var timerDeadline = UInt64.max  // when `timer` fires (loop clock)
+    private var listening = false  // read even while nobody waits: out-of-band messages may come
     private let outOfBand: (@Sendable (Reply) -> Bool)?
+    private let onClose: (@Sendable () -> Void)?
     private let readReply: @Sendable (BaseIOStream) async throws -> Reply
 
     private enum ReaderState {
@@ -45,19 +48,23 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
 
     /// Wraps a connected stream (and takes its close callback). `outOfBand`, if given, sees every
     /// reply first and returns true for those that answer no request (RESP3 pushes): they are not
-    /// matched to a caller.
+    /// matched to a caller. `onClose` runs (on the loop) when the stream has closed.
     ///
     /// `readReply` reads one reply; a client passes `{ try await Reply.read(from: $0) }` written
     /// where `Reply` is concrete, so the generated parser is specialised for the stream (through
     /// this generic type it would run unspecialised: ~2x the cost per reply, measured).
     public init(
-        stream: BaseIOStream, outOfBand: (@Sendable (Reply) -> Bool)? = nil,
+        stream: BaseIOStream, outOfBand: (@Sendable (Reply) -> Bool)? = nil, onClose: (@Sendable () -> Void)? = nil,
         readReply: @escaping @Sendable (BaseIOStream) async throws -> Reply = { try await Reply.read(from: $0) }
     ) {
         self.stream = stream
         self.outOfBand = outOfBand
+        self.onClose = onClose
         self.readReply = readReply
-        stream.setCloseCallback { [weak self] in self?.streamClosed() }
+        stream.setCloseCallback { [weak self] in
+            self?.streamClosed()
+            onClose?()
+        }
     }
 
     /// True once the stream is closed; every later call fails with `StreamClosedError`.
@@ -139,7 +146,17 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         if owed > 0 { throw StartTLSError(reason: "\(owed) replies are still owed") }
         let secure = try await plain.startTLS(serverSide: false, context: context, serverHostname: serverHostname)
         stream.loop.execute { self.streamClosed() }  // the idle reader ends: its stream is gone
-        return PipelinedConnection(stream: secure, outOfBand: outOfBand, readReply: readReply)
+        return PipelinedConnection(stream: secure, outOfBand: outOfBand, onClose: onClose, readReply: readReply)
+    }
+
+    /// Whether to read while no caller waits, for out-of-band messages (a RESP3 connection with
+    /// subscriptions). Such a reply that `outOfBand` does not take, arriving when nobody waits,
+    /// answers nothing: the connection closes with `UnexpectedReplyError`.
+    public func listen(_ on: Bool) {
+        stream.loop.execute {
+            self.listening = on
+            if on { self.wakeReader() }
+        }
     }
 
     /// Closes the connection at once; waiting callers fail with `StreamClosedError`.
@@ -204,7 +221,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     private func wakeReader() {
         switch reader {
         case .stopped:
-            guard !waiters.isEmpty else { return }
+            guard !waiters.isEmpty || listening, !stream.isClosed else { return }
             reader = .reading
             Task(executorPreference: stream.loop) { await self.readReplies() }
         case .idle(let waiting):
@@ -216,14 +233,17 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     }
 
     /// The reader: one reply per waiting caller, in order; it waits (without a read pending) while
-    /// nobody does, and ends when the stream closes.
+    /// nobody does and the connection is not listening, and ends when the stream closes.
     private func readReplies() async {
         while true {
-            while let next = waiters.first {
+            while !waiters.isEmpty || (listening && !stream.isClosed) {
                 do {
                     let reply = try await readReply(stream)
                     if let outOfBand, outOfBand(reply) { continue }
-                    _ = waiters.popFirst()
+                    guard let next = waiters.popFirst() else {
+                        failAll(UnexpectedReplyError(description: "a reply arrived when no request was waiting for one"))
+                        continue
+                    }
                     next.complete(.success(reply))
                 } catch {
                     failAll(error)
@@ -288,5 +308,15 @@ final class BatchCollector<Reply: Sendable>: @unchecked Sendable {
             self.finish = nil
             finish(.failure(error))
         }
+    }
+}
+
+/// A reply that answers no request: it came when nobody was waiting, and is not an out-of-band
+/// message the protocol knows. The connection closes: what follows could not be matched either.
+public struct UnexpectedReplyError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    public init(description: String) {
+        self.description = description
     }
 }

@@ -20,14 +20,21 @@ public struct ClientProtocol<Reply: WireMessage & Sendable>: Sendable {
     /// Reads one reply. Written where `Reply` is concrete (the generated code), so the parser is
     /// specialised for the stream.
     public let readReply: @Sendable (BaseIOStream) async throws -> Reply
+    /// Takes the replies that answer no request (RESP3 pushes), returning true for them.
+    public let outOfBand: (@Sendable (Reply) -> Bool)?
+    /// Told when a connection has closed (for a client that must reconnect without a request).
+    public let onClose: (@Sendable () -> Void)?
 
     public init(
         name: String, greeting: Bool = false, exchange: Exchange = .pipelined,
+        outOfBand: (@Sendable (Reply) -> Bool)? = nil, onClose: (@Sendable () -> Void)? = nil,
         readReply: @escaping @Sendable (BaseIOStream) async throws -> Reply
     ) {
         self.name = name
         self.greeting = greeting
         self.exchange = exchange
+        self.outOfBand = outOfBand
+        self.onClose = onClose
         self.readReply = readReply
     }
 }
@@ -162,7 +169,8 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
                 host: configuration.host, port: configuration.port, serverHostname: configuration.tlsServerName,
                 timeout: configuration.connectTimeout)
         }
-        let connection = PipelinedConnection<Reply>(stream: stream, readReply: clientProtocol.readReply)
+        let connection = PipelinedConnection<Reply>(
+            stream: stream, outOfBand: clientProtocol.outOfBand, onClose: clientProtocol.onClose, readReply: clientProtocol.readReply)
         do {
             var greeting: Reply?
             if clientProtocol.greeting {

@@ -12,6 +12,7 @@ import Wirestream
 /// let value = try await redis.send("GET", "greeting").string          // "hello"
 /// let replies = try await redis.pipeline([["INCR", "hits"], ["INCR", "hits"]])   // one write
 /// let results = try await redis.transaction([["INCR", "a"], ["INCR", "b"]])       // MULTI … EXEC
+/// for try await message in try await redis.subscribe("news") { … }   // RESP3: on this connection
 /// ```
 ///
 /// **Three kinds of failure, told apart by type:** the server said no — an error reply is a
@@ -30,6 +31,9 @@ public final class RedisClient: RedisCommands {
     /// Redis adds its handshake as the set-up of each connection.
     let client: ProtocolClient<Reply>
     private let negotiated: NegotiatedVersion
+    /// The subscriptions sharing the connection (RESP3 pushes).
+    private let router: RedisPushRouter
+    private let loop: IOLoop
 
     /// The most recent connection (closed, if it dropped and no command has needed another yet).
     public var connection: PipelinedConnection<Reply> { client.connection! }  // pipelined: opened by connect
@@ -37,10 +41,14 @@ public final class RedisClient: RedisCommands {
     public var protocolVersion: RedisConfiguration.ProtocolVersion { negotiated.version.withLock { $0 } }
     /// The stream underneath.
     public var stream: BaseIOStream { connection.stream }
-    private init(configuration: RedisConfiguration, client: ProtocolClient<Reply>, negotiated: NegotiatedVersion) {
+    private init(
+        configuration: RedisConfiguration, client: ProtocolClient<Reply>, negotiated: NegotiatedVersion, router: RedisPushRouter, loop: IOLoop
+    ) {
         self.configuration = configuration
         self.client = client
         self.negotiated = negotiated
+        self.router = router
+        self.loop = loop
     }
 
     /// What the latest handshake agreed, written by the set-up of each connection.
@@ -51,9 +59,6 @@ public final class RedisClient: RedisCommands {
 
     // MARK: Connecting
 
-    /// How Redis requests and replies pair up: pipelined, every reply one RESP `Reply`.
-    static let redisProtocol = ClientProtocol<Reply>(name: "Redis", readReply: { try await Reply.read(from: $0) })
-
     /// Connects, then says `HELLO 3` (or, for RESP2 or a server that refuses it, `AUTH` and
     /// `CLIENT SETNAME`) and `SELECT`s the database, all within `connectTimeout`.
     /// - Throws: ``RedisServerError`` when the server refuses the handshake (`WRONGPASS`, …);
@@ -61,11 +66,23 @@ public final class RedisClient: RedisCommands {
     ///   `TLSError`, …).
     public static func connect(_ configuration: RedisConfiguration, loop: IOLoop = .current) async throws -> RedisClient {
         let negotiated = NegotiatedVersion(configuration.protocolVersion)
+        let router = RedisPushRouter()
+        // Pipelined, every reply one RESP `Reply`; pushes (RESP3 pub/sub) go to the subscriptions.
+        let redisProtocol = ClientProtocol<Reply>(
+            name: "Redis", outOfBand: { router.handle($0) }, onClose: { router.connectionClosed() },
+            readReply: { try await Reply.read(from: $0) })
         let client = try await ProtocolClient.connect(configuration.clientConfiguration, protocol: redisProtocol, loop: loop) { session in
             let version = try await handshake(session, configuration)
             negotiated.version.withLock { $0 = version }
+            let renewals = router.renewals  // a reconnect: subscribe again to what was subscribed
+            if version == .resp3, !renewals.isEmpty {
+                session.connection.listen(true)
+                for words in renewals { _ = try await session.send(Command(words)) }  // a refusal: that name stays quiet
+            }
         }
-        return RedisClient(configuration: configuration, client: client, negotiated: negotiated)
+        let redis = RedisClient(configuration: configuration, client: client, negotiated: negotiated, router: router, loop: loop)
+        router.whenConnectionLost { [weak redis] in redis?.resumeSubscriptions() }
+        return redis
     }
 
     /// Connects to `host`:`port` with the default configuration.
@@ -162,6 +179,95 @@ public final class RedisClient: RedisCommands {
             _ = try? await connection.send(Command(["QUIT"]).encoded(), timeout: configuration.commandTimeout)
         }
         try? await client.closeGracefully(timeout: configuration.connectTimeout)
+    }
+
+    // MARK: Pub/sub
+
+    /// Subscribes to `channels` and returns their messages. Under RESP3 they share this client's
+    /// connection with its commands (as pushes); under RESP2 the subscription has a connection of
+    /// its own. See ``RedisSubscription`` for when it ends.
+    /// - Throws: ``RedisServerError`` when the server refuses a name (`NOPERM`: the ACL user may
+    ///   not use that channel; nothing stays subscribed); `TimeoutError` when it does not confirm
+    ///   within `commandTimeout`; transport errors as ``send(_:)``.
+    public func subscribe(_ channels: String...) async throws -> RedisSubscription {
+        try await subscribe(.message, channels)
+    }
+
+    /// Subscribes to the channels matching `patterns` (`news.*`).
+    public func psubscribe(_ patterns: String...) async throws -> RedisSubscription {
+        try await subscribe(.pmessage, patterns)
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`, Redis 7).
+    public func ssubscribe(_ channels: String...) async throws -> RedisSubscription {
+        try await subscribe(.smessage, channels)
+    }
+
+    private func subscribe(_ kind: RedisMessage.Kind, _ names: [String]) async throws -> RedisSubscription {
+        precondition(!names.isEmpty, "subscribe to at least one name")
+        if protocolVersion == .resp2 {  // a RESP2 connection that subscribed can do nothing else
+            let subscriber = try await RedisSubscriber.connect(configuration, loop: loop)
+            do {
+                try await subscriber.subscribe(kind, names)
+            } catch {
+                subscriber.close()
+                throw error
+            }
+            return RedisSubscription(messages: subscriber.messages, lifetime: .init { subscriber.close() })
+        }
+        let (messages, continuation) = AsyncThrowingStream.makeStream(of: RedisMessage.self)
+        let id = router.add(kind, names, continuation)
+        let (router, client) = (self.router, self.client)
+        let lifetime = RedisSubscription.Lifetime {
+            continuation.finish()
+            guard let gone = router.remove(id), !gone.names.isEmpty else { return }
+            let stillListening = router.isListening
+            Task {
+                _ = try? await client.send(batch: gone.names.map { Command([gone.kind.unsubscribeVerb, $0]) })
+                if !stillListening { client.connection?.listen(false) }
+            }
+        }
+        continuation.onTermination = { [weak lifetime] _ in lifetime?.end() }  // the iterating task was cancelled
+        do {
+            try await client.checkHealth()  // connected (again), so listening starts on the live connection
+            client.connection?.listen(true)
+            // One name per command: each has exactly one answer, a confirmation or an error.
+            let answers = try await client.send(batch: names.map { Command([kind.subscribeVerb, $0]) })
+            if let refusal = answers.lazy.compactMap({ answer -> String? in
+                if case .error(let message) = answer { return message } else { return nil }
+            }).first {
+                throw RedisServerError(refusal)
+            }
+        } catch {
+            lifetime.end()
+            throw error
+        }
+        return RedisSubscription(messages: messages, lifetime: lifetime)
+    }
+
+    /// The connection closed while subscriptions were open: connect again (with the backoff) so
+    /// they resume without waiting for a command — or end them, if this client does not reconnect.
+    private func resumeSubscriptions() {
+        guard router.isListening, router.startReconnecting() else { return }
+        Task {
+            var failures = 0
+            while router.isListening {
+                if client.isClosed {  // closed by its owner, or a dropped connection it does not replace
+                    router.failAll(StreamClosedError(realError: client.connection?.stream.error))
+                    break
+                }
+                do {
+                    try await client.checkHealth()  // the set-up subscribes again
+                    break
+                } catch {
+                    failures += 1
+                    let (initial, maximum) = configuration.reconnectBackoff
+                    try? await Task.sleep(for: reconnectDelay(afterFailures: failures, initial: initial, maximum: maximum))
+                }
+            }
+            router.stopReconnecting()
+            if client.connection?.isClosed == true { resumeSubscriptions() }  // it dropped again meanwhile
+        }
     }
 
     /// How long `command` may wait: the command timeout, or for a blocking command its own

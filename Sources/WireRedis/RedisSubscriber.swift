@@ -40,9 +40,9 @@ public struct RedisMessage: Sendable, Hashable {
 ///     print(message.channel, message.text)
 /// }
 /// ```
-/// A subscribed connection can only (un)subscribe and ping, so subscriptions never share a
-/// ``RedisClient``'s pipelined connection (under RESP2 they cannot; under RESP3 the confirmations
-/// would be pushes, not replies, and could not be matched to callers in order). When the
+/// The subscriber has a connection of its own, whatever the RESP version: a RESP2 connection
+/// that subscribed can do nothing else. (``RedisClient/subscribe(_:)`` shares the client's own
+/// connection under RESP3, where messages are pushes beside the replies.) When the
 /// connection drops, the subscriber connects again (with the configuration's backoff) and
 /// subscribes to everything it was subscribed to; messages published meanwhile are lost, as pub/sub
 /// promises nothing else. Cancelling the task that iterates ``messages``, or ``close()``, closes
@@ -65,8 +65,8 @@ public final class RedisSubscriber: Sendable {
         var channels: Set<String> = []
         var patterns: Set<String> = []
         var shardChannels: Set<String> = []
-        /// Confirmations the server owes for (un)subscriptions, by "kind name", oldest first.
-        var confirmations: [String: [Confirmation]] = [:]
+        /// SubscriptionConfirmations the server owes for (un)subscriptions, by "kind name", oldest first.
+        var confirmations: [String: [SubscriptionConfirmation]] = [:]
         var closed = false
     }
 
@@ -111,6 +111,15 @@ public final class RedisSubscriber: Sendable {
         try await change("ssubscribe", channels) { $0.shardChannels.formUnion(channels) }
     }
 
+    /// Subscribes to `names` of `kind` (channels, patterns or shard channels).
+    func subscribe(_ kind: RedisMessage.Kind, _ names: [String]) async throws {
+        switch kind {
+        case .message: try await change("subscribe", names) { $0.channels.formUnion(names) }
+        case .pmessage: try await change("psubscribe", names) { $0.patterns.formUnion(names) }
+        case .smessage: try await change("ssubscribe", names) { $0.shardChannels.formUnion(names) }
+        }
+    }
+
     /// Unsubscribes from `channels`.
     public func unsubscribe(_ channels: String...) async throws {
         try await change("unsubscribe", channels) { $0.channels.subtract(channels) }
@@ -144,7 +153,7 @@ public final class RedisSubscriber: Sendable {
     /// re-subscribes) and the call throws `TimeoutError`.
     private func change(_ verb: String, _ names: [String], _ record: (inout SubscriberState) -> Void) async throws {
         guard !names.isEmpty else { return }
-        let owed = names.map { _ in Confirmation() }
+        let owed = names.map { _ in SubscriptionConfirmation() }
         let client = try state.withLock { state -> RedisClient in
             guard !state.closed, let client = state.client else { throw StreamClosedError() }
             record(&state)
@@ -188,30 +197,18 @@ public final class RedisSubscriber: Sendable {
     }
 
     private func handle(_ reply: Reply) {
-        guard let elements = reply.elements, let kind = elements.first?.string?.lowercased() else { return }
-        func text(_ index: Int) -> String? { index < elements.count ? elements[index].string : nil }
-        func bytes(_ index: Int) -> [UInt8] {
-            guard index < elements.count else { return [] }
-            if case .bulk(let value?) = elements[index] { return value }
-            return Array((elements[index].string ?? "").utf8)
-        }
-        switch kind {
-        case "message", "smessage":
-            guard let channel = text(1) else { return }
-            continuation.yield(RedisMessage(kind: kind == "message" ? .message : .smessage, channel: channel, payload: bytes(2)))
-        case "pmessage":
-            guard let pattern = text(1), let channel = text(2) else { return }
-            continuation.yield(RedisMessage(kind: .pmessage, channel: channel, pattern: pattern, payload: bytes(3)))
-        case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
-            let key = "\(kind) \(text(1) ?? "")"
-            let confirmation = state.withLock { state -> Confirmation? in
+        switch RedisPush(reply) {
+        case .message(let message):
+            continuation.yield(message)
+        case .confirmation(let key):
+            let confirmation = state.withLock { state -> SubscriptionConfirmation? in
                 guard var waiting = state.confirmations[key], !waiting.isEmpty else { return nil }
                 let first = waiting.removeFirst()
                 state.confirmations[key] = waiting.isEmpty ? nil : waiting
                 return first
             }
             confirmation?.complete(.success(()))
-        default:
+        case .other:
             return  // pong and anything newer: not a message
         }
     }
@@ -250,34 +247,4 @@ public final class RedisSubscriber: Sendable {
             }
         }
     }
-}
-
-/// One confirmation the server owes a subscriber; completed once — by the confirmation, the
-/// deadline or the close — and awaited by the caller that asked for it.
-private final class Confirmation: Sendable, Equatable {
-    private let state = Mutex<(result: Result<Void, any Error>?, waiter: CheckedContinuation<Void, any Error>?)>((nil, nil))
-
-    var isComplete: Bool { state.withLock { $0.result != nil } }
-
-    func complete(_ result: Result<Void, any Error>) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(with: result)
-    }
-
-    func wait() async throws {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<Void, any Error>? in
-                if state.result == nil { state.waiter = continuation }
-                return state.result
-            }
-            if let ready { continuation.resume(with: ready) }
-        }
-    }
-
-    static func == (a: Confirmation, b: Confirmation) -> Bool { a === b }
 }
