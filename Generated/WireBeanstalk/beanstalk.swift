@@ -302,7 +302,7 @@ extension BeanstalkCommand: WireRequest {
             writer.field = "ttr"
             try writer.delimited(WireFormat.decimal(_v2), delimiter: [32], max: 11)
             writer.field = "length"
-            try writer.delimited(WireFormat.decimal(_length), delimiter: [13, 10], max: 12)
+            try writer.delimitedDecimal(_length, delimiter: [13, 10], max: 12)
             writer.field = "body"
             try writer.exact(_v3, count: Int(truncatingIfNeeded: _length), max: 16777216)
             writer.literal([13, 10])

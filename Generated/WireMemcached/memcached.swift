@@ -288,7 +288,7 @@ extension MemcachedCommand: WireRequest {
             writer.field = "exptime"
             try writer.delimited(WireFormat.decimal(_v2), delimiter: [32], max: 21)
             writer.field = "length"
-            try writer.delimited(WireFormat.decimal(_length), delimiter: [32], max: 22)
+            try writer.delimitedDecimal(_length, delimiter: [32], max: 22)
             writer.field = "unique"
             try writer.delimited(WireFormat.decimal(_v3), delimiter: [13, 10], max: 22)
             writer.field = "data"
@@ -447,7 +447,7 @@ extension MemcachedStorage: WireRequest {
         writer.field = "exptime"
         try writer.delimited(WireFormat.decimal(self.exptime), delimiter: [32], max: 21)
         writer.field = "length"
-        try writer.delimited(WireFormat.decimal(_length), delimiter: [13, 10], max: 22)
+        try writer.delimitedDecimal(_length, delimiter: [13, 10], max: 22)
         writer.field = "data"
         try writer.exact(self.data, count: Int(truncatingIfNeeded: _length), max: 1073741824)
         writer.literal([13, 10])
@@ -726,7 +726,7 @@ extension MemcachedQuietStorage: WireRequest {
         writer.field = "exptime"
         try writer.delimited(WireFormat.decimal(self.exptime), delimiter: [32], max: 21)
         writer.field = "length"
-        try writer.delimited(WireFormat.decimal(_length), delimiter: [32], max: 22)
+        try writer.delimitedDecimal(_length, delimiter: [32], max: 22)
         writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
         writer.field = "data"
         try writer.exact(self.data, count: Int(truncatingIfNeeded: _length), max: 1073741824)

@@ -1653,7 +1653,7 @@ extension ShortText: WireRequest {
         writer.message = "ShortText"
         let _length = Array(self.text.utf8).count
         writer.field = "length"
-        try writer.delimited(WireFormat.decimal(try writer.sized(_length, as: UInt8.self)), delimiter: [58], max: 4)
+        try writer.delimitedDecimal(try writer.sized(_length, as: UInt8.self), delimiter: [58], max: 4)
         writer.field = "text"
         try writer.exact(Array(self.text.utf8), count: Int(truncatingIfNeeded: _length), max: 1024)
         writer.message = _outer

@@ -379,7 +379,7 @@ extension Command: WireRequest {
         let _count = self.arguments.count
         writer.literal([42])
         writer.field = "count"
-        try writer.delimited(WireFormat.decimal(_count), delimiter: [13, 10], max: 32)
+        try writer.delimitedDecimal(_count, delimiter: [13, 10], max: 32)
         writer.field = "arguments"
         try writer.checkCount(self.arguments.count, max: 1000000)
         guard self.arguments.count == Int(truncatingIfNeeded: _count) else { throw writer.fail("has \(self.arguments.count) elements where the grammar says \(Int(truncatingIfNeeded: _count))") }
@@ -445,7 +445,7 @@ extension BulkString: WireRequest {
         let _length = self.value.count
         writer.literal([36])
         writer.field = "length"
-        try writer.delimited(WireFormat.decimal(_length), delimiter: [13, 10], max: 32)
+        try writer.delimitedDecimal(_length, delimiter: [13, 10], max: 32)
         writer.field = "value"
         try writer.exact(self.value, count: Int(truncatingIfNeeded: _length), max: 536870912)
         writer.literal([13, 10])

@@ -84,7 +84,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     ///   if the reply does not parse; `CancellationError` if the task is cancelled meanwhile.
     public func send(_ request: [UInt8], timeout: Duration? = nil) async throws -> Reply {
         let slot = OneShot<Reply>()
-        return try await submit([request], [ReplyWaiter { slot.complete($0) }], timeout: timeout, slot: slot)
+        return try await submit(request, ReplyWaiter(owed: 1, .one(slot)), timeout: timeout, slot: slot)
     }
 
     /// Writes every request in one go and returns their replies in the same order. A server's
@@ -92,13 +92,15 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     /// - Throws: as ``send(_:timeout:)``, for the first request whose reply does not come; the
     ///   others' replies are then dropped as they arrive, or fail with the connection.
     public func send(batch requests: [[UInt8]], timeout: Duration? = nil) async throws -> [Reply] {
-        guard !requests.isEmpty else { return [] }
+        try await send(encodedBatch: Array(requests.joined()), count: requests.count, timeout: timeout)
+    }
+
+    /// ``send(batch:timeout:)`` for requests already encoded one after another into `bytes`:
+    /// `count` replies are read for them.
+    public func send(encodedBatch bytes: [UInt8], count: Int, timeout: Duration? = nil) async throws -> [Reply] {
+        guard count > 0 else { return [] }
         let slot = OneShot<[Reply]>()
-        let collector = BatchCollector<Reply>(count: requests.count) { slot.complete($0) }
-        let waiters = (0..<requests.count).map { index in
-            ReplyWaiter<Reply> { collector.receive($0, at: index) }
-        }
-        return try await submit(requests, waiters, timeout: timeout, slot: slot)
+        return try await submit(bytes, ReplyWaiter(owed: count, .many(slot)), timeout: timeout, slot: slot)
     }
 
     /// Writes `request`, which the server does not answer (memcached's `noreply`), in order with
@@ -117,20 +119,27 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         }
     }
 
-    /// Queues `requests` with their `waiters` on the loop and waits for `slot`, which the waiters
-    /// fill; cancelling the task gives up every waiter (their replies are then read and dropped).
+    /// Queues `request` with its `waiter` on the loop — at once when the caller runs there — and
+    /// waits for `slot`, which the waiter fills; cancelling the task gives the waiter up (its
+    /// replies are then read and dropped).
     private func submit<Value: Sendable>(
-        _ requests: [[UInt8]], _ waiters: [ReplyWaiter<Reply>], timeout: Duration?, slot: OneShot<Value>
+        _ request: [UInt8], _ waiter: ReplyWaiter<Reply>, timeout: Duration?, slot: OneShot<Value>
     ) async throws -> Value {
-        try await withTaskCancellationHandler {
+        let loop = stream.loop
+        return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
-                stream.loop.execute {
+                if loop.inLoopThread {  // no hop: the caller is on the loop (its executor preference)
                     slot.attach(continuation)
-                    self.enqueue(requests, waiters, timeout: timeout)
+                    self.enqueue(request, waiter, timeout: timeout)
+                } else {
+                    loop.execute {
+                        slot.attach(continuation)
+                        self.enqueue(request, waiter, timeout: timeout)
+                    }
                 }
             }
         } onCancel: {
-            stream.loop.addCallback { for waiter in waiters { waiter.complete(.failure(CancellationError())) } }
+            loop.addCallback { waiter.fail(CancellationError()) }
         }
     }
 
@@ -171,21 +180,18 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
 
     // MARK: On the loop
 
-    /// Queues the requests and their waiters (in the same order), then makes sure a reader runs.
-    private func enqueue(_ requests: [[UInt8]], _ newWaiters: [ReplyWaiter<Reply>], timeout: Duration?) {
+    /// Queues the request's bytes and its waiter, then makes sure a reader runs.
+    private func enqueue(_ request: [UInt8], _ waiter: ReplyWaiter<Reply>, timeout: Duration?) {
         guard !stream.isClosed else {
-            for waiter in newWaiters { waiter.complete(.failure(StreamClosedError(realError: stream.error))) }
+            waiter.fail(StreamClosedError(realError: stream.error))
             return
         }
-        guard newWaiters.contains(where: { !$0.isDone }) else { return }  // cancelled before it was sent: send nothing
+        guard !waiter.isDone else { return }  // cancelled before it was sent: send nothing
         let deadline = timeout.map { Deadline.after($0).uptimeNanoseconds } ?? .max
-        for index in requests.indices {
-            let waiter = newWaiters[index]
-            waiter.deadline = deadline
-            waiter.timeout = timeout
-            stream.queueWrite(requests[index])
-            waiters.append(waiter)
-        }
+        waiter.deadline = deadline
+        waiter.timeout = timeout
+        stream.queueWrite(request)
+        waiters.append(waiter)
         if deadline < timerDeadline { armTimer(at: deadline) }
         wakeReader()
     }
@@ -214,7 +220,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         // replies still owed would arrive out of step: the reader sees the close and fails the rest.
         // Closed first, so a caller that wakes with its TimeoutError finds the connection closed.
         stream.close(error: TimeoutError(.deadline, timeout: timeout))
-        for waiter in expired { waiter.complete(.failure(TimeoutError(.deadline, timeout: waiter.timeout ?? timeout))) }
+        for waiter in expired { waiter.fail(TimeoutError(.deadline, timeout: waiter.timeout ?? timeout)) }
     }
 
     /// Starts the reader task, or wakes it where it waits for callers.
@@ -232,19 +238,19 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         }
     }
 
-    /// The reader: one reply per waiting caller, in order; it waits (without a read pending) while
-    /// nobody does and the connection is not listening, and ends when the stream closes.
+    /// The reader: the replies each waiting caller is owed, in order; it waits (without a read
+    /// pending) while nobody does and the connection is not listening, and ends when the stream closes.
     private func readReplies() async {
         while true {
             while !waiters.isEmpty || (listening && !stream.isClosed) {
                 do {
                     let reply = try await readReply(stream)
                     if let outOfBand, outOfBand(reply) { continue }
-                    guard let next = waiters.popFirst() else {
+                    guard let next = waiters.first else {
                         failAll(UnexpectedReplyError(description: "a reply arrived when no request was waiting for one"))
                         continue
                     }
-                    next.complete(.success(reply))
+                    if next.receive(reply) { _ = waiters.popFirst() }
                 } catch {
                     failAll(error)
                 }
@@ -275,38 +281,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         }
         var first = true
         while let waiter = waiters.popFirst() {
-            waiter.complete(.failure(first ? error : closed))
+            waiter.fail(first ? error : closed)
             first = false
-        }
-    }
-}
-
-/// Gathers the replies of a batch, in order; the first failure ends the batch.
-final class BatchCollector<Reply: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: fed on the connection's loop thread only.
-    private var replies: [Reply?]
-    private var remaining: Int
-    private var finish: ((Result<[Reply], any Error>) -> Void)?
-
-    init(count: Int, finish: @escaping (Result<[Reply], any Error>) -> Void) {
-        replies = Array(repeating: nil, count: count)
-        remaining = count
-        self.finish = finish
-    }
-
-    func receive(_ outcome: Result<Reply, any Error>, at index: Int) {
-        guard let finish else { return }
-        switch outcome {
-        case .success(let reply):
-            replies[index] = reply
-            remaining -= 1
-            if remaining == 0 {
-                self.finish = nil
-                finish(.success(replies.map { $0! }))
-            }
-        case .failure(let error):
-            self.finish = nil
-            finish(.failure(error))
         }
     }
 }

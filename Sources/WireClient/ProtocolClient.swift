@@ -235,11 +235,13 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
 
     /// ``send(batch:)`` waiting at most `timeout` for the replies (`nil`: for ever).
     public func send(batch requests: [any WireRequest], timeout: Duration?) async throws -> [Reply] {
-        let encoded = try requests.map { try $0.encoded() }
         switch clientProtocol.exchange {
-        case .pipelined:
-            return try await liveConnection().send(batch: encoded, timeout: timeout)
+        case .pipelined:  // one buffer, one write; every request encoded (and checked) before any is sent
+            var writer = WireWriter(message: "", reservingCapacity: 32 * requests.count)
+            for request in requests { try request.encode(into: &writer) }
+            return try await liveConnection().send(encodedBatch: writer.bytes, count: requests.count, timeout: timeout)
         case .onePerConnection:  // every request encoded (and checked) before the first is sent, once
+            let encoded = try requests.map { try $0.encoded() }
             var replies: [Reply] = []
             for bytes in encoded { replies.append(try await send(encoded: bytes, timeout: timeout)) }
             return replies

@@ -87,8 +87,12 @@ extension SwiftGenerator {
                 case .until(let delimiter, let max, let conversion, _):
                     var number = value
                     if case .sized(let type, _)? = conversion { number = "try writer.sized(\(value), as: \(type.swiftName).self)" }
-                    let text = conversion.map(Self.isHexText) ?? false ? "WireFormat.hex(\(number))" : "WireFormat.decimal(\(number))"
-                    code.line("try writer.delimited(\(text), delimiter: \(SwiftNames.bytes(delimiter.bytes)), max: \(limit(max, default: Self.defaultUntilMax)))")
+                    let (delimiterBytes, maxBytes) = (SwiftNames.bytes(delimiter.bytes), limit(max, default: Self.defaultUntilMax))
+                    if conversion.map(Self.isHexText) ?? false {
+                        code.line("try writer.delimited(WireFormat.hex(\(number)), delimiter: \(delimiterBytes), max: \(maxBytes))")
+                    } else {
+                        code.line("try writer.delimitedDecimal(\(number), delimiter: \(delimiterBytes), max: \(maxBytes))")
+                    }
                 default:
                     break  // the checker allows only integer framings here
                 }

@@ -22,6 +22,19 @@ enum RedisBench {
                 let command = workload == "redis-get" ? ["GET", "key:bench"] : ["SET", "key:bench", "xxx"]
                 for _ in 0..<count { _ = try await redis.send(command) }
                 return count
+            case "redis-raw":
+                let stream = redis.stream
+                let request = try Command(["GET", "key:bench"]).encoded()
+                for _ in 0..<count {
+                    try await stream.write(request)
+                    _ = try await Reply.read(from: stream)
+                }
+                return count
+            case "redis-conn":
+                let connection = redis.connection
+                let request = try Command(["GET", "key:bench"]).encoded()
+                for _ in 0..<count { _ = try await connection.send(request) }
+                return count
             case "redis-p16":
                 try await redis.send("SET", "key:bench", "xxx")
                 let batch = Array(repeating: ["GET", "key:bench"], count: 16)

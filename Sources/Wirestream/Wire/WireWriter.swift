@@ -29,6 +29,35 @@ public struct WireWriter {
         try appendDelimiter(delimiter, after: start)
     }
 
+    /// An integer written in decimal, followed by `delimiter` (a length or count field `as int`):
+    /// the digits go straight into the buffer, with no array or string made for them.
+    @inlinable
+    public mutating func delimitedDecimal<T: BinaryInteger>(_ value: T, delimiter: [UInt8], max: Int) throws {
+        // Digits and '-' could clash with a delimiter made of them: the general path checks.
+        guard let number = Int(exactly: value), !delimiter.contains(where: { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+            return try delimited(WireFormat.decimal(value), delimiter: delimiter, max: max)
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: Int.min has 20 characters
+        let length = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
+            var start = buffer.count
+            var rest = number.magnitude
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            if number < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
+            }
+            let length = buffer.count - start
+            if length + delimiter.count <= max { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...])) }
+            return length
+        }
+        if length + delimiter.count > max { throw fail("\(length + delimiter.count) bytes exceed the limit of \(max)") }
+        bytes.append(contentsOf: delimiter)
+    }
+
     /// Appends `delimiter` after the value written from `start`, or removes that value and throws
     /// if it contains the delimiter.
     @usableFromInline
@@ -114,7 +143,27 @@ public struct WireWriter {
 /// Text forms the encoders write for `as int`, `as hex`, … fields.
 public enum WireFormat {
     @inlinable
-    public static func decimal<T: BinaryInteger>(_ value: T) -> [UInt8] { Array(String(value).utf8) }
+    public static func decimal<T: BinaryInteger>(_ value: T) -> [UInt8] {
+        if let value = Int(exactly: value) { return decimal(value) }
+        return Array(String(value).utf8)
+    }
+
+    /// The digits of `value`, without going through `String` (every length prefix of every
+    /// request is one of these).
+    @inlinable
+    public static func decimal(_ value: Int) -> [UInt8] {
+        if value >= 0 && value < 10 { return [UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)] }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(20)
+        var rest = value.magnitude
+        repeat {
+            digits.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10))
+            rest /= 10
+        } while rest > 0
+        if value < 0 { digits.append(UInt8(ascii: "-")) }
+        digits.reverse()
+        return digits
+    }
 
     @inlinable
     public static func hex<T: BinaryInteger>(_ value: T) -> [UInt8] { Array(String(value, radix: 16).utf8) }
