@@ -81,7 +81,7 @@ extension BeanstalkCommand: WireMessage {
             if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
                 body = _fast
             } else {
-                body = try await _source.readBytes(_length1, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+                body = try await _wire.ownedBytes(_length1)
             }
             if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
                 try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
@@ -628,7 +628,7 @@ extension BeanstalkJob: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             body = _fast
         } else {
-            body = try await _source.readBytes(_length4, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            body = try await _wire.ownedBytes(_length4)
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }

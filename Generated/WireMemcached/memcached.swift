@@ -103,7 +103,7 @@ extension MemcachedCommand: WireMessage {
             if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
                 data = _fast
             } else {
-                data = try await _source.readBytes(_length1, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+                data = try await _wire.ownedBytes(_length1)
             }
             if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
                 try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
@@ -424,7 +424,7 @@ extension MemcachedStorage: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             data = _fast
         } else {
-            data = try await _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            data = try await _wire.ownedBytes(_length2)
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
@@ -703,7 +703,7 @@ extension MemcachedQuietStorage: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length3, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             data = _fast
         } else {
-            data = try await _source.readBytes(_length3, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            data = try await _wire.ownedBytes(_length3)
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
@@ -943,7 +943,7 @@ extension MemcachedItem: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             data = _fast
         } else {
-            data = try await _source.readBytes(_length4, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            data = try await _wire.ownedBytes(_length4)
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }

@@ -292,7 +292,7 @@ extension Optional: WireMessage {
             if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
                 padded = _fast
             } else {
-                padded = try await _source.readBytes(_length4, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+                padded = try await _wire.ownedBytes(_length4)
             }
             _padded3 = padded
         }
@@ -731,7 +731,7 @@ extension TypedFrame: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length15, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             payload = _fast
         } else {
-            payload = try await _source.readBytes(_length15, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            payload = try await _wire.ownedBytes(_length15)
         }
         _wire.leave(_outer)
         return TypedFrame(kind: kind, payload: payload)
@@ -799,7 +799,7 @@ extension NamedFrame: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length16, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             payload = _fast
         } else {
-            payload = try await _source.readBytes(_length16, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            payload = try await _wire.ownedBytes(_length16)
         }
         _wire.leave(_outer)
         return NamedFrame(kind: kind, payload: payload)
@@ -857,7 +857,7 @@ extension Words: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length17, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             data = _fast
         } else {
-            data = try await _source.readBytes(_length17, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            data = try await _wire.ownedBytes(_length17)
         }
         _wire.leave(_outer)
         return Words(data: data)
@@ -1133,7 +1133,7 @@ extension TLV: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length18, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             value = _fast
         } else {
-            value = try await _source.readBytes(_length18, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            value = try await _wire.ownedBytes(_length18)
         }
         _wire.leave(_outer)
         return TLV(tag: tag, value: value)
@@ -1194,7 +1194,7 @@ extension MQTTPacket: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length19, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             body = _fast
         } else {
-            body = try await _source.readBytes(_length19, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            body = try await _wire.ownedBytes(_length19)
         }
         _wire.leave(_outer)
         return MQTTPacket(header: header, body: body)
@@ -1599,7 +1599,7 @@ extension Sized: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length22, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             items = _fast
         } else {
-            items = try await _source.readBytes(_length22, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            items = try await _wire.ownedBytes(_length22)
         }
         _wire.leave(_outer)
         return Sized(small: small, wide: wide, items: items)

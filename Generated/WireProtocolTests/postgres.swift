@@ -45,7 +45,7 @@ extension PGMessage: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             body = _fast
         } else {
-            body = try await _source.readBytes(_length1, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            body = try await _wire.ownedBytes(_length1)
         }
         _wire.leave(_outer)
         return PGMessage(kind: kind, body: body)
@@ -488,7 +488,7 @@ extension Column: WireMessage {
             if let _fast = try _source.readBytesIfBuffered(_length13, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
                 _branch12 = _fast
             } else {
-                _branch12 = try await _source.readBytes(_length13, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+                _branch12 = try await _wire.ownedBytes(_length13)
             }
             value = _branch12
         }

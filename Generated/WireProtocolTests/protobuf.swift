@@ -35,7 +35,7 @@ extension DelimitedField: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             value = _fast
         } else {
-            value = try await _source.readBytes(_length1, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            value = try await _wire.ownedBytes(_length1)
         }
         _wire.leave(_outer)
         return DelimitedField(key: key, value: value)

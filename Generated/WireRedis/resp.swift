@@ -87,7 +87,7 @@ extension Reply: WireMessage {
                 if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
                     _branch1 = _fast
                 } else {
-                    _branch1 = try await _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+                    _branch1 = try await _wire.ownedBytes(_length2)
                 }
                 value = _branch1
             }
@@ -427,7 +427,7 @@ extension BulkString: WireMessage {
         if let _fast = try _source.readBytesIfBuffered(_length12, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
             value = _fast
         } else {
-            value = try await _source.readBytes(_length12, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            value = try await _wire.ownedBytes(_length12)
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }

@@ -31,16 +31,16 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     // @unchecked Sendable: `waiters` and `readerRunning` are touched only on the stream's loop
     // thread (every entry point hops there first); `stream` and the closures are immutable.
     public let stream: BaseIOStream
-    private var waiters = FIFO<ReplyWaiter<Reply>>()
-    private var reader = ReaderState.stopped
-    private var timer: Timeout?
-    private var timerDeadline = UInt64.max  // when `timer` fires (loop clock)
-    private var listening = false  // read even while nobody waits: out-of-band messages may come
-    private let outOfBand: (@Sendable (Reply) -> Bool)?
-    private let onClose: (@Sendable () -> Void)?
-    private let readReply: @Sendable (BaseIOStream) async throws -> Reply
+    @usableFromInline var waiters = FIFO<ReplyWaiter<Reply>>()
+    @usableFromInline var reader = ReaderState.stopped
+    @usableFromInline var timer: Timeout?
+    @usableFromInline var timerDeadline = UInt64.max  // when `timer` fires (loop clock)
+    @usableFromInline var listening = false  // read even while nobody waits: out-of-band messages may come
+    @usableFromInline let outOfBand: (@Sendable (Reply) -> Bool)?
+    @usableFromInline let onClose: (@Sendable () -> Void)?
+    @usableFromInline let readReply: @Sendable (BaseIOStream) async throws -> Reply
 
-    private enum ReaderState {
+    @usableFromInline enum ReaderState {
         case stopped
         case reading
         case idle(UnsafeContinuation<Void, Never>)  // waiting for a caller, no read pending
@@ -82,6 +82,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     ///     throws `TimeoutError` and the connection closes (see the type's discussion).
     /// - Throws: `StreamClosedError` if the connection is or becomes closed; `WireProtocolError`
     ///   if the reply does not parse; `CancellationError` if the task is cancelled meanwhile.
+    @inlinable
     public func send(_ request: [UInt8], timeout: Duration? = nil) async throws -> Reply {
         let slot = OneShot<Reply>()
         return try await submit(request, ReplyWaiter(owed: 1, .one(slot)), timeout: timeout, slot: slot)
@@ -97,6 +98,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
 
     /// ``send(batch:timeout:)`` for requests already encoded one after another into `bytes`:
     /// `count` replies are read for them.
+    @inlinable
     public func send(encodedBatch bytes: [UInt8], count: Int, timeout: Duration? = nil) async throws -> [Reply] {
         guard count > 0 else { return [] }
         let slot = OneShot<[Reply]>()
@@ -122,7 +124,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     /// Queues `request` with its `waiter` on the loop — at once when the caller runs there — and
     /// waits for `slot`, which the waiter fills; cancelling the task gives the waiter up (its
     /// replies are then read and dropped).
-    private func submit<Value: Sendable>(
+    @inlinable
+    func submit<Value: Sendable>(
         _ request: [UInt8], _ waiter: ReplyWaiter<Reply>, timeout: Duration?, slot: OneShot<Value>
     ) async throws -> Value {
         let loop = stream.loop
@@ -181,7 +184,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     // MARK: On the loop
 
     /// Queues the request's bytes and its waiter, then makes sure a reader runs.
-    private func enqueue(_ request: [UInt8], _ waiter: ReplyWaiter<Reply>, timeout: Duration?) {
+    @inlinable
+    func enqueue(_ request: [UInt8], _ waiter: ReplyWaiter<Reply>, timeout: Duration?) {
         guard !stream.isClosed else {
             waiter.fail(StreamClosedError(realError: stream.error))
             return
@@ -198,7 +202,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
 
     // One loop timer for every caller's timeout, armed at the earliest deadline: a request costs a
     // comparison, not a timer (replies come in order, so the oldest caller's deadline is usually it).
-    private func armTimer(at deadline: UInt64) {
+    @usableFromInline
+    func armTimer(at deadline: UInt64) {
         if let timer { stream.loop.removeTimeout(timer) }
         timerDeadline = deadline
         timer = stream.loop.callAt(deadline) { [self] in self.timerFired() }
@@ -224,7 +229,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     }
 
     /// Starts the reader task, or wakes it where it waits for callers.
-    private func wakeReader() {
+    @inlinable
+    func wakeReader() {
         switch reader {
         case .stopped:
             guard !waiters.isEmpty || listening, !stream.isClosed else { return }
@@ -240,7 +246,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
 
     /// The reader: the replies each waiting caller is owed, in order; it waits (without a read
     /// pending) while nobody does and the connection is not listening, and ends when the stream closes.
-    private func readReplies() async {
+    @inlinable
+    func readReplies() async {
         while true {
             while !waiters.isEmpty || (listening && !stream.isClosed) {
                 do {
@@ -271,7 +278,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
 
     /// The connection cannot go on: the caller whose reply failed gets `error`, the rest a
     /// `StreamClosedError` whose `realError` is it.
-    private func failAll(_ error: any Error) {
+    @usableFromInline
+    func failAll(_ error: any Error) {
         let closed: StreamClosedError
         if let streamClosed = error as? StreamClosedError {
             closed = streamClosed

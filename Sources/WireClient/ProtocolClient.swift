@@ -102,8 +102,8 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
 
     public let configuration: ClientConfiguration
     public let clientProtocol: ClientProtocol<Reply>
-    private let loop: IOLoop
-    private let setUp: SetUp?
+    @usableFromInline let loop: IOLoop
+    @usableFromInline let setUp: SetUp?
     private let state: Mutex<State>
 
     /// The live session, the attempt to make one, and how the last attempts went.
@@ -151,7 +151,8 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
     }
 
     /// A new connection with its greeting read and its set-up done.
-    private static func open(
+    @usableFromInline
+    static func open(
         _ configuration: ClientConfiguration, _ clientProtocol: ClientProtocol<Reply>, loop: IOLoop, setUp: SetUp?
     ) async throws -> ClientSession<Reply> {
         let deadline = Deadline.after(configuration.connectTimeout)
@@ -204,19 +205,20 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
     /// - Throws: `WireEncodingError` for a request its grammar cannot write (nothing is sent);
     ///   `StreamClosedError`; `TimeoutError` (the connection then closes); `WireProtocolError`
     ///   for a reply that does not parse; ``ReconnectError``; `CancellationError`.
-    @discardableResult
+    @inlinable @discardableResult
     public func send(_ request: some WireRequest) async throws -> Reply {
         try await send(request, timeout: configuration.requestTimeout)
     }
 
     /// Sends `request` and waits at most `timeout` for its reply (`nil`: for ever).
-    @discardableResult
+    @inlinable @discardableResult
     public func send(_ request: some WireRequest, timeout: Duration?) async throws -> Reply {
         try await send(encoded: request.encoded(), timeout: timeout)
     }
 
     /// One encoded request's reply: on the shared connection, or on a connection of its own.
-    private func send(encoded bytes: [UInt8], timeout: Duration?) async throws -> Reply {
+    @inlinable
+    func send(encoded bytes: [UInt8], timeout: Duration?) async throws -> Reply {
         switch clientProtocol.exchange {
         case .pipelined:
             return try await liveConnection().send(bytes, timeout: timeout)
@@ -234,6 +236,7 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
     }
 
     /// ``send(batch:)`` waiting at most `timeout` for the replies (`nil`: for ever).
+    @inlinable
     public func send(batch requests: [any WireRequest], timeout: Duration?) async throws -> [Reply] {
         switch clientProtocol.exchange {
         case .pipelined:  // one buffer, one write; every request encoded (and checked) before any is sent
@@ -259,7 +262,8 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
 
     /// The open connection, or a new one if it dropped (see "Reconnection" above). Concurrent
     /// callers share one attempt.
-    private func liveConnection() async throws -> PipelinedConnection<Reply> {
+    @usableFromInline
+    func liveConnection() async throws -> PipelinedConnection<Reply> {
         let next = state.withLock { state -> Next in
             if let current = state.current, !current.connection.isClosed { return .use(current.connection) }
             guard configuration.reconnect, !state.closedByCaller else {

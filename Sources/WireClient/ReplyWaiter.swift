@@ -6,21 +6,24 @@ import Wirestream
 /// The waiter stays in the FIFO until all of its replies have been read, even after its caller
 /// gave up (cancelled): they are then read and dropped, so the next caller gets the next reply —
 /// never one of these.
+@usableFromInline
 final class ReplyWaiter<Reply: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: created by the caller, then touched only on the connection's loop thread.
+    @usableFromInline
     enum Delivery {
         case one(OneShot<Reply>)
         case many(OneShot<[Reply]>)
     }
 
     /// Replies still to be read for this waiter.
-    private(set) var owed: Int
-    private var delivery: Delivery?
-    private var gathered: [Reply] = []  // a batch's replies so far
+    @usableFromInline var owed: Int
+    @usableFromInline var delivery: Delivery?
+    @usableFromInline var gathered: [Reply] = []  // a batch's replies so far
     /// When the caller stops waiting (loop clock; `UInt64.max`: never) and the timeout that gave it.
-    var deadline = UInt64.max
-    var timeout: Duration?
+    @usableFromInline var deadline = UInt64.max
+    @usableFromInline var timeout: Duration?
 
+    @inlinable
     init(owed: Int, _ delivery: Delivery) {
         self.owed = owed
         self.delivery = delivery
@@ -28,9 +31,10 @@ final class ReplyWaiter<Reply: Sendable>: @unchecked Sendable {
     }
 
     /// True once the caller has its outcome (its replies, an error, or it gave up).
-    var isDone: Bool { delivery == nil }
+    @inlinable var isDone: Bool { delivery == nil }
 
     /// Takes the next of this waiter's replies; true when it was the last one owed.
+    @inlinable
     func receive(_ reply: Reply) -> Bool {
         owed -= 1
         switch delivery {
@@ -51,6 +55,7 @@ final class ReplyWaiter<Reply: Sendable>: @unchecked Sendable {
     }
 
     /// Hands `error` to the caller, once; later outcomes are dropped.
+    @inlinable
     func fail(_ error: any Error) {
         switch delivery {
         case .one(let slot)?: slot.complete(.failure(error))

@@ -331,6 +331,17 @@ extension SwiftGenerator {
                 code.line("let \(target) = try await _wire.subFrame(\(frame), as: \(name).self, depth: _depth + 1)")
                 return
             }
+            if conversion == nil || conversion == .raw {
+                // Raw bytes not yet buffered: read into the value itself, piece by piece (a large
+                // frame never has to fit the read buffer whole).
+                code.line("let \(target): [UInt8]")
+                code.line("if let _fast = try _source.readBytesIfBuffered(\(length), \(frameClosure(conversion, trimming: 0))) {")
+                code.indented { code in code.line("\(target) = _fast") }
+                code.line("} else {")
+                code.indented { code in code.line("\(target) = try await _wire.ownedBytes(\(length))") }
+                code.line("}")
+                return
+            }
             emitFramedRead(
                 into: target, type: type(of: read), sync: "readBytesIfBuffered(\(length), ",
                 async: "readBytes(\(length), partial: false) ", closure: frameClosure(conversion, trimming: 0))

@@ -16,6 +16,46 @@ struct RESPGrammarTests {
         }
     }
 
+    /// A bulk string larger than the read buffer's chunks, arriving in pieces of random sizes: read
+    /// into its value piece by piece, whole and in order, and the next reply after it intact. Past
+    /// the stream's buffer limit it is still refused at once (the limit holds for the pieces too),
+    /// and so past a `LimitedByteSource` budget.
+    @Test func aLargeBulkStringArrivingInPiecesIsReadWholeWithinTheLimits() async throws {
+        let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        let input = bytes("$300000\r\n") + payload + bytes("\r\n+OK\r\n")
+        let loop = IOLoop.shared
+        let (reader, writer) = try PipeIOStream.makePipe(loop: loop, maxBufferSize: 1 << 20, readChunkSize: 4096)
+        defer { reader.close() }
+        let feeding = Task {
+            var generator = SystemRandomNumberGenerator()
+            var offset = 0
+            while offset < input.count {
+                let end = min(input.count, offset + Int.random(in: 1...20_000, using: &generator))
+                try await writer.write(input[offset..<end])
+                offset = end
+                if Bool.random(using: &generator) { try await Task.sleep(for: .microseconds(200)) }
+            }
+            writer.close()
+        }
+        #expect(try await Reply.read(from: reader) == .bulk(value: payload))
+        #expect(try await Reply.read(from: reader) == .simple("OK"))
+        try await feeding.value
+
+        let (small, smallWriter) = try PipeIOStream.makePipe(loop: loop, maxBufferSize: 100_000, readChunkSize: 4096)
+        defer { small.close() }
+        try await smallWriter.write(input[0..<50_000])
+        let refused = await #expect(throws: (any Error).self) { _ = try await Reply.read(from: small) }
+        #expect(String(describing: refused).contains("300000") || String(describing: refused).contains("buffer"), "\(String(describing: refused))")
+        smallWriter.close()
+
+        let (budgeted, budgetWriter) = try PipeIOStream.makePipe(loop: loop, maxBufferSize: 1 << 20)
+        defer { budgeted.close() }
+        try await budgetWriter.write(input[0..<50_000])
+        let limited = LimitedByteSource(budgeted, limit: 200_000)
+        await #expect(throws: (any Error).self) { _ = try await Reply.read(from: limited) }
+        budgetWriter.close()
+    }
+
     @Test func resp2Replies() async throws {
         let input = bytes("+OK\r\n-ERR wrong type\r\n:-42\r\n$5\r\nhello\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n*2\r\n$1\r\na\r\n*1\r\n:1\r\n")
         let replies = try await readEverySplit(input, Self.replies)

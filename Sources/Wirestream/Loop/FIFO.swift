@@ -1,5 +1,6 @@
 /// A first-in first-out queue on an array with a moving head, so popping is O(1) and the storage
 /// is reused. Shared with the client modules of this package, inlinable so they specialise it.
+@usableFromInline
 package struct FIFO<Element> {
     @usableFromInline var items: [Element] = []
     @usableFromInline var head = 0

@@ -257,7 +257,7 @@ public final class IOLoop: @unchecked Sendable {
     }
 
     /// Runs `body` now if called on the loop thread, else queues it.
-    package func execute(_ body: @escaping @Sendable () -> Void) {
+    @usableFromInline package func execute(_ body: @escaping @Sendable () -> Void) {
         if inLoopThread { body() } else { addCallback(body) }
     }
 

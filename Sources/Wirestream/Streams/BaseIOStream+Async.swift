@@ -240,6 +240,7 @@ extension BaseIOStream {
 
 /// A result that may arrive before or after the task suspends; first outcome wins. (Shared with
 /// the client modules of this package.)
+@usableFromInline
 package final class OneShot<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: touched only on the stream's loop thread.
     @usableFromInline package private(set) var result: Result<Value, any Error>?

@@ -765,10 +765,27 @@ open class BaseIOStream: @unchecked Sendable {
         if events.contains(.write) || flushScheduled { flushNow() }
         guard state == .open else { return }
         if !events.intersection(.error).isEmpty && !events.contains(.read) {
-            closeNow(error: getFDError())
+            if events.rawValue & WS_EPOLLERR == 0 {
+                keepBytesLeftAtHangUp()  // the peer hung up; what it sent before is still ours
+            } else {
+                closeNow(error: getFDError())
+            }
             return
         }
         updateInterest()
+    }
+
+    /// A hang-up (a pipe's writer closed) reported while no read was pending: the bytes the peer
+    /// sent before are still in the fd. Read them into the buffer, through EOF, so later reads get
+    /// them — closing at once would drop them. Bounded by `maxBufferSize` as any read.
+    private func keepBytesLeftAtHangUp() {
+        do {
+            while state == .open, try readToBuffer() > 0 {}
+        } catch {
+            handleReadError(error)
+            return
+        }
+        if state == .open { closeNow(error: nil) }  // no EOF reported: nothing more will come
     }
 
     /// Stops watching the current fd, e.g. before a subclass replaces it with another.

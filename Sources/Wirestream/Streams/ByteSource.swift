@@ -32,12 +32,19 @@ public protocol ByteSource: AnyObject {
     /// `readBytes(count, partial: false)` if it can complete without waiting, else `nil`.
     func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R?
 
+    /// The largest frame one read may lend (a stream's ``BaseIOStream/maxBufferSize``); `nil`: no
+    /// limit of the source's own. A reader that takes a large frame in pieces checks it first, so
+    /// the limit holds as if the frame were lent whole. (Default: `nil`.)
+    var maxFrameBytes: Int? { get }
+
     /// Closes the source, recording `error` as the reason (`nil`: an orderly close). Reads the
     /// buffered bytes satisfy still complete; every other read fails with ``StreamClosedError``.
     func close(error: (any Error)?)
 }
 
 extension ByteSource {
+    public var maxFrameBytes: Int? { nil }
+
     public func readUntilIfBuffered<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? { nil }
@@ -80,6 +87,8 @@ extension ByteSource {
 }
 
 extension BaseIOStream: ByteSource {
+    public var maxFrameBytes: Int? { maxBufferSize }
+
     @inlinable
     public func readUntilIfBuffered<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R

@@ -73,6 +73,9 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
         }
     }
 
+    /// What is left of the budget, or less if the source underneath lends less.
+    public var maxFrameBytes: Int? { min(remaining, base.maxFrameBytes ?? Int.max) }
+
     public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         if count > remaining {
             base.close(error: ByteLimitExceededError(limit: limit))

@@ -100,6 +100,23 @@ public struct WireReader<Source: ByteSource> {
         }
     }
 
+    /// Exactly `count` bytes as an array of their own. A large value (over 64 KiB, within the
+    /// source's ``ByteSource/maxFrameBytes``) is read piece by piece straight into the array,
+    /// reserved once: it is copied once, and never has to fit the read buffer whole.
+    @inlinable
+    public mutating func ownedBytes(_ count: Int) async throws -> [UInt8] {
+        if count <= 65_536 || count > source.maxFrameBytes ?? Int.max {
+            return try await source.readBytes(count, partial: false) { frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        var value: [UInt8] = []
+        value.reserveCapacity(count)
+        while value.count < count {
+            try await source.readBytes(count - value.count, partial: true) { value.append(contentsOf: $0) }
+        }
+        offset &+= count
+        return value
+    }
+
     /// Everything until EOF, at most `max` bytes, converted whole.
     @inlinable
     public mutating func rest<R>(max: Int, _ convert: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
