@@ -3,8 +3,10 @@ import Synchronization
 import Testing
 import WireRedis
 
-/// Every cluster node process started by this test run, killed when the process exits.
+/// Every cluster node process started by this test run, killed when the process exits, and the
+/// folder of their files, removed then.
 private let clusterProcesses = Mutex<[pid_t]>([])
+private let clusterDirectory = Mutex<String?>(nil)
 
 /// A local Redis Cluster for the tests: six `redis-server --cluster-enabled yes` processes on free
 /// loopback ports (3 primaries + 3 replicas, `cluster-node-timeout` 2 s), joined with
@@ -23,6 +25,7 @@ final class RedisClusterFixture: @unchecked Sendable {
                 started = Result { try RedisClusterFixture() }
                 atexit {
                     for pid in clusterProcesses.withLock({ $0 }) { Foundation.kill(pid, SIGKILL) }
+                    if let directory = clusterDirectory.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: directory) }
                 }
             }
             return try started!.get()
@@ -35,14 +38,14 @@ final class RedisClusterFixture: @unchecked Sendable {
     private var nodes: [Int: Process] = [:]
 
     private init() throws {
-        guard let server = ServerProcess.locate("redis-server"), ServerProcess.locate("redis-cli") != nil else {
+        guard ServerProcess.locate("redis-server") != nil, ServerProcess.locate("redis-cli") != nil else {
             throw ServerDidNotStart(executable: "redis-server / redis-cli (installed by .ci/run)")
         }
-        _ = server
         ports = try Self.freePortPairs(6)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wirestream-cluster-\(getpid())")
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        clusterDirectory.withLock { $0 = directory.path }
         for port in ports { try start(port) }
         let create = try Self.cli(["--cluster", "create"] + ports.map { "127.0.0.1:\($0)" } + ["--cluster-replicas", "1", "--cluster-yes"])
         guard create.contains("All 16384 slots covered") else { throw ClusterDidNotForm(output: create) }

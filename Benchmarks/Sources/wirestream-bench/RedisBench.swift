@@ -5,6 +5,9 @@ import Wirestream
 /// `redis-get`/`redis-set` one command at a time from one task (redis-benchmark -c1 -P1),
 /// `redis-p16` pipelines of 16 (-P16), `redis-c50` 50 tasks sharing the one connection (-c50),
 /// `redis-big` GETs of a 10 MiB value. Values are 3 bytes, as redis-benchmark's default.
+/// Two diagnostics the report does not run, for finding where a GET's time goes: `redis-raw`
+/// (write and parse on the bare stream, no client) and `redis-conn` (the pipelined connection
+/// without the client's routing and encoding).
 enum RedisBench {
     static func run(workload: String, port: Int, count: Int) async throws -> (count: Int, scanned: Int) {
         let loop = try IOLoop()
