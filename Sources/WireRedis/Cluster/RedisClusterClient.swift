@@ -42,7 +42,7 @@ public final class RedisClusterClient: RedisCommands {
 
     private struct State {
         var topology: RedisClusterTopology
-        /// Node connections, being made or made; a failed attempt is removed (the next one retries).
+        /// Node connections being made (a failed attempt is removed: the next caller retries), and made.
         var connecting: [NodeKey: Task<RedisClient, any Error>] = [:]
         var connected: [NodeKey: RedisClient] = [:]
         var refresh: Task<RedisClusterTopology, any Error>?
@@ -55,6 +55,12 @@ public final class RedisClusterClient: RedisCommands {
     private struct NodeKey: Hashable {
         var node: RedisClusterNode
         var readOnly: Bool
+    }
+
+    /// A node's connection as `connectedClient` finds it.
+    private enum NodeConnection {
+        case open(RedisClient)
+        case connecting(Task<RedisClient, any Error>)
     }
 
     /// A failure before the command was written: sending it elsewhere is safe.
@@ -164,7 +170,7 @@ public final class RedisClusterClient: RedisCommands {
         let parsed = commands.map(Command.init)
         var keys: [[UInt8]] = []
         for command in parsed { keys += try await self.keys(of: command) }
-        let slot = try Self.commonSlot(of: keys, command: "MULTI")
+        let slot = try Self.commonSlot(of: keys) { "MULTI" }
         let giveUpAt = clock.now + configuration.failoverTimeout
         var redirects = 0
         while true {
@@ -269,15 +275,17 @@ public final class RedisClusterClient: RedisCommands {
 
     /// The one slot of the command's keys (`nil`: it has none).
     private func slot(of command: Command) async throws -> Int? {
-        let name = command.arguments.first.map { String(decoding: $0.value, as: UTF8.self).uppercased() } ?? ""
-        return try Self.commonSlot(of: try await keys(of: command), command: name)
+        try Self.commonSlot(of: try await keys(of: command)) {
+            command.arguments.first.map { String(decoding: $0.value, as: UTF8.self).uppercased() } ?? ""
+        }
     }
 
-    private static func commonSlot(of keys: [[UInt8]], command: String) throws -> Int? {
+    /// The slot all `keys` share; `command` names the command only for the error (made only then).
+    private static func commonSlot(of keys: [[UInt8]], command: () -> String) throws -> Int? {
         guard let first = keys.first else { return nil }
         let slot = RedisHashSlot.of(first)
-        if keys.contains(where: { RedisHashSlot.of($0) != slot }) {
-            throw RedisClusterCrossSlotError(command: command, keys: keys.map { (String(decoding: $0, as: UTF8.self), RedisHashSlot.of($0)) })
+        if keys.dropFirst().contains(where: { RedisHashSlot.of($0) != slot }) {
+            throw RedisClusterCrossSlotError(command: command(), keys: keys.map { (String(decoding: $0, as: UTF8.self), RedisHashSlot.of($0)) })
         }
         return slot
     }
@@ -411,43 +419,47 @@ public final class RedisClusterClient: RedisCommands {
     /// anything is written: they come wrapped in `NotSent`.
     private func connectedClient(_ node: RedisClusterNode, readOnly: Bool) async throws -> RedisClient {
         let key = NodeKey(node: node, readOnly: readOnly)
-        let attempt = try state.withLock { state -> Task<RedisClient, any Error> in
+        let found = try state.withLock { state -> NodeConnection in
             if state.closed { throw StreamClosedError() }
-            if let attempt = state.connecting[key] { return attempt }
+            if let redis = state.connected[key] { return .open(redis) }  // the usual case: one lookup
+            if let attempt = state.connecting[key] { return .connecting(attempt) }
             let configuration = Self.nodeConfiguration(configuration, node, readOnly: readOnly)
             let loop = self.loop
             let attempt = Task { try await RedisClient.connect(configuration, loop: loop) }
             state.connecting[key] = attempt
-            return attempt
+            return .connecting(attempt)
         }
-        let redis: RedisClient
-        do {
-            redis = try await attempt.value
-            try await redis.client.checkHealth()  // reconnects a dropped connection, or fails in its backoff
-        } catch {
-            state.withLock { state in
-                if state.connecting[key] == attempt, state.connected[key] == nil { state.connecting[key] = nil }
+        switch found {
+        case .open(let redis):
+            // Reconnects a dropped connection, or fails at once in its backoff: nothing sent yet.
+            do { try await redis.client.checkHealth() } catch { throw NotSent(error: error) }
+            return redis
+        case .connecting(let attempt):
+            let redis: RedisClient
+            do {
+                redis = try await attempt.value
+            } catch {
+                state.withLock { state in
+                    if state.connecting[key] == attempt { state.connecting[key] = nil }  // the next caller tries again
+                }
+                throw NotSent(error: error)
             }
-            throw NotSent(error: error)
+            let closed = state.withLock { state in
+                if state.connecting[key] == attempt { state.connecting[key] = nil }
+                if !state.closed { state.connected[key] = redis }
+                return state.closed
+            }
+            if closed {
+                redis.close()
+                throw StreamClosedError()
+            }
+            return redis
         }
-        let closed = state.withLock { state in
-            if !state.closed { state.connected[key] = redis }
-            return state.closed
-        }
-        if closed {
-            redis.close()
-            throw StreamClosedError()
-        }
-        return redis
     }
 
     /// Keeps the seed connection that answered first.
     private func adopt(_ redis: RedisClient, for node: RedisClusterNode) {
-        let key = NodeKey(node: node, readOnly: false)
-        state.withLock { state in
-            state.connecting[key] = Task { redis }
-            state.connected[key] = redis
-        }
+        state.withLock { $0.connected[NodeKey(node: node, readOnly: false)] = redis }
     }
 
     private static func nodeConfiguration(_ configuration: RedisClusterConfiguration, _ node: RedisClusterNode, readOnly: Bool) -> RedisConfiguration {
