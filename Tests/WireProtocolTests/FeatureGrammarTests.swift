@@ -25,6 +25,23 @@ struct FeatureGrammarTests {
         version: 2, name: "sensor-α", temperature: Celsius(21.5), offset: -7, big: 1 << 40, delta: -255,
         mask: 0xBEEF, unit: .feet, samples: [-2, 300], tags: [Tag(name: "a"), Tag(name: "bc")])
 
+    /// Decimal length fields are written without `String`: the same text as `String(n)` for every
+    /// edge, the limit counted with the delimiter, and a delimiter made of digits still checked.
+    @Test func decimalFieldsAreWrittenAsStringWouldAndWithinTheirLimits() throws {
+        for value in [0, 7, 10, -5, 123_456_789, Int.max, Int.min] {
+            #expect(WireFormat.decimal(value) == Array(String(value).utf8))
+            var writer = WireWriter(message: "Test")
+            try writer.delimitedDecimal(value, delimiter: [13, 10], max: 32)
+            #expect(writer.bytes == Array("\(value)\r\n".utf8))
+        }
+        #expect(WireFormat.decimal(UInt64.max) == Array(String(UInt64.max).utf8))  // past Int: the String path
+        var writer = WireWriter(message: "Test")
+        try writer.delimitedDecimal(12_345, delimiter: [13, 10], max: 7)
+        #expect(throws: WireEncodingError.self) { try writer.delimitedDecimal(123_456, delimiter: [13, 10], max: 7) }
+        #expect(writer.bytes == Array("12345\r\n".utf8))  // the refused value left nothing behind
+        #expect(throws: WireEncodingError.self) { try writer.delimitedDecimal(1_234, delimiter: Array("3".utf8), max: 32) }
+    }
+
     @Test func binaryRecordEncodesAsTheGrammarSays() throws {
         var expected = bytes("REC") + [2]
         expected += [9, 0] + Array("sensor-α".utf8)  // u16le length of the UTF-8 name

@@ -37,24 +37,10 @@ public struct WireWriter {
         guard let number = Int(exactly: value), !delimiter.contains(where: { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
             return try delimited(WireFormat.decimal(value), delimiter: delimiter, max: max)
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: Int.min has 20 characters
-        let length = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
-            var start = buffer.count
-            var rest = number.magnitude
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            if number < 0 {
-                start -= 1
-                buffer[start] = UInt8(ascii: "-")
-            }
-            let length = buffer.count - start
-            if length + delimiter.count <= max { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...])) }
-            return length
+        try WireFormat.withDecimalDigits(number) { digits in
+            if digits.count + delimiter.count > max { throw fail("\(digits.count + delimiter.count) bytes exceed the limit of \(max)") }
+            bytes.append(contentsOf: digits)
         }
-        if length + delimiter.count > max { throw fail("\(length + delimiter.count) bytes exceed the limit of \(max)") }
         bytes.append(contentsOf: delimiter)
     }
 
@@ -152,17 +138,27 @@ public enum WireFormat {
     /// request is one of these).
     @inlinable
     public static func decimal(_ value: Int) -> [UInt8] {
-        if value >= 0 && value < 10 { return [UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)] }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
-        var rest = value.magnitude
-        repeat {
-            digits.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10))
-            rest /= 10
-        } while rest > 0
-        if value < 0 { digits.append(UInt8(ascii: "-")) }
-        digits.reverse()
-        return digits
+        withDecimalDigits(value) { Array($0) }
+    }
+
+    /// Lends the decimal digits of `value` (with a leading '-' if negative), written on the stack.
+    @inlinable
+    public static func withDecimalDigits<R>(_ value: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: Int.min has 20 characters
+        return try withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            var rest = value.magnitude
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            if value < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
+            }
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     @inlinable
