@@ -66,7 +66,7 @@ public final class RedisClient: RedisCommands {
     ///   `TLSError`, …).
     public static func connect(_ configuration: RedisConfiguration, loop: IOLoop = .current) async throws -> RedisClient {
         let negotiated = NegotiatedVersion(configuration.protocolVersion)
-        let router = RedisPushRouter()
+        let router = RedisPushRouter(maxBufferedMessages: configuration.maxBufferedMessages)
         // Pipelined, every reply one RESP `Reply`; pushes (RESP3 pub/sub) go to the subscriptions.
         let redisProtocol = ClientProtocol<Reply>(
             name: "Redis", outOfBand: { router.handle($0) }, onClose: { router.connectionClosed() },
@@ -215,7 +215,7 @@ public final class RedisClient: RedisCommands {
             }
             return RedisSubscription(messages: subscriber.messages, lifetime: .init { subscriber.close() })
         }
-        let (messages, continuation) = AsyncThrowingStream.makeStream(of: RedisMessage.self)
+        let (messages, continuation) = router.makeStream()
         let id = router.add(kind, names, continuation)
         let (router, client) = (self.router, self.client)
         let lifetime = RedisSubscription.Lifetime {
@@ -227,7 +227,8 @@ public final class RedisClient: RedisCommands {
                 if !stillListening { client.connection?.listen(false) }
             }
         }
-        continuation.onTermination = { [weak lifetime] _ in lifetime?.end() }  // the iterating task was cancelled
+        // The iterating task was cancelled, or the subscription overflowed: unsubscribe.
+        continuation.onTermination = { [weak lifetime] _ in lifetime?.end() }
         do {
             try await client.checkHealth()  // connected (again), so listening starts on the live connection
             client.connection?.listen(true)

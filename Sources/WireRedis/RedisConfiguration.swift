@@ -53,6 +53,10 @@ public struct RedisConfiguration: Sendable {
     /// The most bytes one reply may occupy in the read buffer (the grammar allows 512 MB bulk
     /// strings; a client need not). Past it the connection closes with `StreamBufferFullError`.
     public var maxReplyBytes: Int = 64 * 1024 * 1024
+    /// The most messages a subscription keeps for a reader that has not taken them yet. Past it
+    /// the subscription ends with ``RedisSubscriptionOverflowError`` (and is unsubscribed), so a
+    /// publisher faster than the reader cannot grow the client's memory without bound.
+    public var maxBufferedMessages = 100_000
     /// Commands sent at the end of every connection's handshake (a cluster replica's `READONLY`).
     var setUpCommands: [[String]] = []
 

@@ -21,6 +21,17 @@ final class RedisPushRouter: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Messages a subscription may hold unread (``RedisConfiguration/maxBufferedMessages``).
+    let maxBufferedMessages: Int
+
+    init(maxBufferedMessages: Int) {
+        self.maxBufferedMessages = maxBufferedMessages
+    }
+
+    /// A stream for a new subscription's messages, holding at most ``maxBufferedMessages``.
+    func makeStream() -> (AsyncThrowingStream<RedisMessage, any Error>, AsyncThrowingStream<RedisMessage, any Error>.Continuation) {
+        AsyncThrowingStream.makeStream(of: RedisMessage.self, bufferingPolicy: .bufferingOldest(maxBufferedMessages))
+    }
     private let connectionLost = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// What to do when the connection closes while subscriptions are open.
@@ -76,7 +87,11 @@ final class RedisPushRouter: Sendable {
                     listener.kind == message.kind && listener.names.contains(message.kind == .pmessage ? message.pattern ?? "" : message.channel)
                 }.map(\.continuation)
             }
-            for continuation in wanting { continuation.yield(message) }
+            for continuation in wanting {
+                if case .dropped = continuation.yield(message) {  // its reader fell too far behind
+                    continuation.finish(throwing: RedisSubscriptionOverflowError(limit: maxBufferedMessages))
+                }
+            }
         case .confirmation:
             return false  // the answer to an (un)subscribe command, in its place
         case .other:

@@ -75,7 +75,8 @@ public final class RedisSubscriber: Sendable {
         self.resubscribes = resubscribes
         self.confirmationTimeout = confirmationTimeout
         self.loop = loop
-        (messages, continuation) = AsyncThrowingStream.makeStream(of: RedisMessage.self)
+        (messages, continuation) = AsyncThrowingStream.makeStream(
+            of: RedisMessage.self, bufferingPolicy: .bufferingOldest(configuration.maxBufferedMessages))
         state = Mutex(SubscriberState())
     }
 
@@ -199,7 +200,9 @@ public final class RedisSubscriber: Sendable {
     private func handle(_ reply: Reply) {
         switch RedisPush(reply) {
         case .message(let message):
-            continuation.yield(message)
+            if case .dropped = continuation.yield(message) {  // the reader fell too far behind
+                close(failing: RedisSubscriptionOverflowError(limit: configuration.maxBufferedMessages))
+            }
         case .confirmation(let key):
             let confirmation = state.withLock { state -> SubscriptionConfirmation? in
                 guard var waiting = state.confirmations[key], !waiting.isEmpty else { return nil }

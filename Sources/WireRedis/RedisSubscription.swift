@@ -6,7 +6,8 @@
 /// the task iterating it is cancelled, or when the last copy of it (and of its iterator) is gone.
 /// It survives reconnects (the client subscribes again; messages published meanwhile are lost,
 /// as pub/sub promises nothing else), and ends with the connection's error if the client does not
-/// reconnect.
+/// reconnect — or with ``RedisSubscriptionOverflowError`` once its reader is more than
+/// ``RedisConfiguration/maxBufferedMessages`` behind.
 public struct RedisSubscription: AsyncSequence, Sendable {
     public typealias Element = RedisMessage
     let messages: AsyncThrowingStream<RedisMessage, any Error>
@@ -36,4 +37,17 @@ public struct RedisSubscription: AsyncSequence, Sendable {
             try await messages.next()
         }
     }
+}
+
+/// A subscription's reader fell more than ``RedisConfiguration/maxBufferedMessages`` messages
+/// behind: the subscription ended (unsubscribed) rather than hold an unbounded backlog. The
+/// messages it held before are still delivered first.
+public struct RedisSubscriptionOverflowError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let limit: Int
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
+
+    public var description: String { "the subscription's reader fell more than \(limit) messages behind; it was ended" }
 }

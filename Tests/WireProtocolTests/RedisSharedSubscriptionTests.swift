@@ -136,6 +136,34 @@ struct RedisSharedSubscriptionTests {
         await #expect(throws: StreamClosedError.self) { _ = try await iterator.next() }
     }
 
+    /// A reader that does not keep up: the subscription holds `maxBufferedMessages`, then ends
+    /// with a typed error after delivering them, and is unsubscribed — on the shared RESP3
+    /// connection and on RESP2's dedicated one.
+    @Test(arguments: [RedisConfiguration.ProtocolVersion.resp3, .resp2])
+    func aReaderTooFarBehindEndsTheSubscriptionInsteadOfGrowingMemory(_ version: RedisConfiguration.ProtocolVersion) async throws {
+        let server = try RedisClientTests.startRedis()
+        defer { server.stop() }
+        var configuration = RedisConfiguration(port: server.port)
+        configuration.protocolVersion = version
+        configuration.maxBufferedMessages = 10
+        let redis = try await RedisClient.connect(configuration)
+        defer { redis.close() }
+        let admin = try await RedisClient.connect(port: server.port)
+        defer { admin.close() }
+        let flood = try await redis.subscribe("flood")
+        for index in 0..<50 { _ = try await Self.publish(admin, "flood", "\(index)") }
+        #expect(try await eventuallyTrueAsync { try await admin.send("PUBSUB", "NUMSUB", "flood").elements?.last == .integer(0) })
+        var received: [String] = []
+        do {
+            for try await message in flood { received.append(message.text) }
+            Issue.record("the subscription must end with an overflow")
+        } catch let overflow as RedisSubscriptionOverflowError {
+            #expect(overflow.limit == 10)
+        }
+        #expect(received == (0..<10).map(String.init))
+        #expect(try await redis.send("PING") == .simple("PONG"))
+    }
+
     @Test func underRESP2TheSubscriptionHasAConnectionOfItsOwn() async throws {
         let server = try RedisClientTests.startRedis(["--rename-command", "HELLO", ""])
         defer { server.stop() }
