@@ -44,15 +44,16 @@ struct RESPGrammarTests {
         let (small, smallWriter) = try PipeIOStream.makePipe(loop: loop, maxBufferSize: 100_000, readChunkSize: 4096)
         defer { small.close() }
         try await smallWriter.write(input[0..<50_000])
-        let refused = await #expect(throws: (any Error).self) { _ = try await Reply.read(from: small) }
-        #expect(String(describing: refused).contains("300000") || String(describing: refused).contains("buffer"), "\(String(describing: refused))")
+        let refused = await #expect(throws: StreamClosedError.self) { _ = try await Reply.read(from: small) }
+        #expect(refused?.realError as? StreamBufferFullError == StreamBufferFullError(buffer: .read, limit: 100_000, size: 300_000))  // at once: 50 kB had come
         smallWriter.close()
 
         let (budgeted, budgetWriter) = try PipeIOStream.makePipe(loop: loop, maxBufferSize: 1 << 20)
         defer { budgeted.close() }
         try await budgetWriter.write(input[0..<50_000])
         let limited = LimitedByteSource(budgeted, limit: 200_000)
-        await #expect(throws: (any Error).self) { _ = try await Reply.read(from: limited) }
+        let overBudget = await #expect(throws: ByteLimitExceededError.self) { _ = try await Reply.read(from: limited) }
+        #expect(overBudget?.limit == 200_000)
         budgetWriter.close()
     }
 

@@ -205,29 +205,59 @@ struct RedisClusterTests {
         try fixture.waitUntilHealthy()
     }
 
+    /// A key whose slot holds no key, its owner, and another primary: such a slot can be handed
+    /// over with `SETSLOT … NODE` alone, behind a client's back.
+    static func emptySlot(
+        _ fixture: RedisClusterFixture, _ cluster: RedisClusterClient, prefix: String
+    ) throws -> (key: String, slot: Int, owner: RedisClusterNode, other: RedisClusterNode) {
+        for index in 0..<1000 {
+            let key = "\(prefix):\(index)"
+            let owner = try #require(cluster.topology.primary(forSlot: RedisHashSlot.of(key)))
+            if try fixture.cli(port: owner.port, "CLUSTER", "COUNTKEYSINSLOT", "\(RedisHashSlot.of(key))") == "0\n" {
+                return (key, RedisHashSlot.of(key), owner, try #require(cluster.topology.primaries.first { $0 != owner }))
+            }
+        }
+        throw ClusterDidNotForm(output: "no empty slot among \(prefix):0…999")
+    }
+
+    /// Moves empty `slot` from `source` to `target` as resharding does — importing, migrating,
+    /// then `SETSLOT … NODE` on the target first, which bumps its config epoch (without that, the
+    /// cluster's gossip may hand the slot back), then everywhere else.
+    static func handOver(_ slot: Int, from source: RedisClusterNode, to target: RedisClusterNode, in fixture: RedisClusterFixture) throws {
+        let sourceID = try fixture.cli(port: source.port, "CLUSTER", "MYID").trimmingCharacters(in: .whitespacesAndNewlines)
+        let targetID = try fixture.cli(port: target.port, "CLUSTER", "MYID").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try fixture.cli(port: target.port, "CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", sourceID) == "OK\n")
+        #expect(try fixture.cli(port: source.port, "CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", targetID) == "OK\n")
+        for port in [target.port, source.port] + fixture.ports.filter({ $0 != target.port && $0 != source.port }) {
+            _ = try fixture.cli(port: port, "CLUSTER", "SETSLOT", "\(slot)", "NODE", targetID)
+        }
+    }
+
     @Test func moreRedirectsThanAllowedAreATypedError() async throws {
         let fixture = try RedisClusterFixture.shared()
         let cluster = try await fixture.connect { $0.maxRedirects = 0; $0.topologyRefreshInterval = nil }
         defer { cluster.close() }
         // An empty slot handed to another primary behind the client's back: its map is now stale.
-        var key = ""
-        var owner = RedisClusterNode(host: "", port: 0)
-        for index in 0..<1000 {
-            key = "redirect:\(index)"
-            owner = try #require(cluster.topology.primary(forSlot: RedisHashSlot.of(key)))
-            if try fixture.cli(port: owner.port, "CLUSTER", "COUNTKEYSINSLOT", "\(RedisHashSlot.of(key))") == "0\n" { break }
-        }
-        let slot = RedisHashSlot.of(key)
-        let other = try #require(cluster.topology.primaries.first { $0 != owner })
-        func handOver(to node: RedisClusterNode) throws {
-            let id = try fixture.cli(port: node.port, "CLUSTER", "MYID").trimmingCharacters(in: .whitespacesAndNewlines)
-            for port in fixture.ports { _ = try fixture.cli(port: port, "CLUSTER", "SETSLOT", "\(slot)", "NODE", id) }
-        }
-        try handOver(to: other)
+        let (key, slot, owner, other) = try Self.emptySlot(fixture, cluster, prefix: "redirect")
+        try Self.handOver(slot, from: owner, to: other, in: fixture)
         let error = await #expect(throws: RedisClusterRedirectError.self) { try await cluster.get(key) }
         #expect(error?.lastRedirect == "MOVED \(slot) \(other)")
         #expect(try await cluster.get(key) == nil)  // the MOVED was remembered all the same
-        try handOver(to: owner)
+        try Self.handOver(slot, from: other, to: owner, in: fixture)
+        try fixture.waitUntilHealthy()
+    }
+
+    /// The topology is learnt again every `topologyRefreshInterval` with no command sent: a slot
+    /// handed over behind the client's back shows in its map by itself.
+    @Test func theTopologyIsRefreshedPeriodicallyWithoutACommand() async throws {
+        let fixture = try RedisClusterFixture.shared()
+        let cluster = try await fixture.connect { $0.topologyRefreshInterval = .milliseconds(200) }
+        defer { cluster.close() }
+        let (_, slot, owner, other) = try Self.emptySlot(fixture, cluster, prefix: "refresh")
+        try Self.handOver(slot, from: owner, to: other, in: fixture)
+        #expect(try await eventuallyTrue { cluster.topology.primary(forSlot: slot) == other })
+        try Self.handOver(slot, from: other, to: owner, in: fixture)
+        #expect(try await eventuallyTrue { cluster.topology.primary(forSlot: slot) == owner })
         try fixture.waitUntilHealthy()
     }
 
