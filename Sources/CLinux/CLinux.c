@@ -99,3 +99,15 @@ int ws_set_thread_name(const char *name) {
     truncated[sizeof truncated - 1] = 0;
     return pthread_setname_np(pthread_self(), truncated);
 }
+
+// Weak: resolved only when the ThreadSanitizer runtime is linked (`--sanitize=thread`).
+extern void __tsan_acquire(void *address) __attribute__((weak));
+extern void __tsan_release(void *address) __attribute__((weak));
+
+void ws_tsan_acquire(void *address) {
+    if (__tsan_acquire) __tsan_acquire(address);
+}
+
+void ws_tsan_release(void *address) {
+    if (__tsan_release) __tsan_release(address);
+}

@@ -1,4 +1,3 @@
-import Synchronization
 import Wirestream
 
 /// What a ``ConnectionPool`` needs of its connections.
@@ -63,7 +62,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     public let configuration: Configuration
     private let connect: @Sendable () async throws -> Connection
     private let timerLoop: IOLoop
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// What a waiting caller is given: a connection, or room to open one.
     private enum Grant: Sendable {

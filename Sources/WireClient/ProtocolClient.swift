@@ -1,4 +1,3 @@
-import Synchronization
 import Wirestream
 
 /// How a protocol's requests and replies pair up: what a grammar's `client` declaration says,
@@ -48,10 +47,10 @@ public final class ClientSession<Reply: WireMessage & Sendable>: Sendable {
     public let deadline: Deadline
     /// Where the stream came from, for the name a certificate must carry after `startTLS`.
     let host: String
-    private let current: Mutex<PipelinedConnection<Reply>>
+    private let current: Locked<PipelinedConnection<Reply>>
 
     init(connection: PipelinedConnection<Reply>, greeting: Reply?, deadline: Deadline, host: String) {
-        self.current = Mutex(connection)
+        self.current = Locked(connection)
         self.greeting = greeting
         self.deadline = deadline
         self.host = host
@@ -104,7 +103,7 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
     public let clientProtocol: ClientProtocol<Reply>
     @usableFromInline let loop: IOLoop
     @usableFromInline let setUp: SetUp?
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// The live session, the attempt to make one, and how the last attempts went.
     private struct State {
@@ -131,7 +130,7 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
         self.clientProtocol = clientProtocol
         self.loop = loop
         self.setUp = setUp
-        self.state = Mutex(State(current: session))
+        self.state = Locked(State(current: session))
     }
 
     /// Connects, reads the greeting if the protocol has one, and runs `setUp` (again after every

@@ -1,4 +1,3 @@
-import Synchronization
 import WireClient
 import Wirestream
 
@@ -20,8 +19,8 @@ import Wirestream
 public final class HTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
     let loop: IOLoop
-    private let tlsContext = Mutex<TLSContext?>(nil)
-    private let pools = Mutex<[HTTPConnection.Origin: ConnectionPool<HTTPConnection>]>([:])
+    private let tlsContext = Locked<TLSContext?>(nil)
+    private let pools = Locked<[HTTPConnection.Origin: ConnectionPool<HTTPConnection>]>([:])
 
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration(), loop: IOLoop = .shared) {
         self.configuration = configuration

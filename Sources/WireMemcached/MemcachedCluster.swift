@@ -1,4 +1,3 @@
-import Synchronization
 import WireClient
 import Wirestream
 
@@ -36,7 +35,7 @@ public final class MemcachedCluster: Sendable {
     private let ring: KetamaRing<Server>
     private let configuration: ClientConfiguration
     private let loop: IOLoop
-    private let nodes: Mutex<[Server: Node]>
+    private let nodes: Locked<[Server: Node]>
 
     private enum Node {
         case connecting(Task<MemcachedClient, any Error>)
@@ -65,7 +64,7 @@ public final class MemcachedCluster: Sendable {
         configuration.reconnect = false
         self.configuration = configuration
         self.loop = loop
-        self.nodes = Mutex([:])
+        self.nodes = Locked([:])
     }
 
     /// The server that holds `key`.

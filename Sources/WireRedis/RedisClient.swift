@@ -1,4 +1,3 @@
-import Synchronization
 import WireClient
 import Wirestream
 
@@ -53,8 +52,8 @@ public final class RedisClient: RedisCommands {
 
     /// What the latest handshake agreed, written by the set-up of each connection.
     private final class NegotiatedVersion: Sendable {
-        let version: Mutex<RedisConfiguration.ProtocolVersion>
-        init(_ version: RedisConfiguration.ProtocolVersion) { self.version = Mutex(version) }
+        let version: Locked<RedisConfiguration.ProtocolVersion>
+        init(_ version: RedisConfiguration.ProtocolVersion) { self.version = Locked(version) }
     }
 
     // MARK: Connecting

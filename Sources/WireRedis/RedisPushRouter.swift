@@ -1,4 +1,4 @@
-import Synchronization
+import Wirestream
 
 /// The subscriptions sharing a RESP3 ``RedisClient`` connection: hands each pushed message to the
 /// subscriptions that want it.
@@ -20,7 +20,7 @@ final class RedisPushRouter: Sendable {
         var reconnecting = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Messages a subscription may hold unread (``RedisConfiguration/maxBufferedMessages``).
     let maxBufferedMessages: Int
 
@@ -32,7 +32,7 @@ final class RedisPushRouter: Sendable {
     func makeStream() -> (AsyncThrowingStream<RedisMessage, any Error>, AsyncThrowingStream<RedisMessage, any Error>.Continuation) {
         AsyncThrowingStream.makeStream(of: RedisMessage.self, bufferingPolicy: .bufferingOldest(maxBufferedMessages))
     }
-    private let connectionLost = Mutex<(@Sendable () -> Void)?>(nil)
+    private let connectionLost = Locked<(@Sendable () -> Void)?>(nil)
 
     /// What to do when the connection closes while subscriptions are open.
     func whenConnectionLost(_ action: @escaping @Sendable () -> Void) {

@@ -1,4 +1,3 @@
-import Synchronization
 import WireClient
 import Wirestream
 
@@ -58,7 +57,7 @@ public final class RedisSubscriber: Sendable {
 
     private let continuation: AsyncThrowingStream<RedisMessage, any Error>.Continuation
     private let loop: IOLoop
-    private let state: Mutex<SubscriberState>
+    private let state: Locked<SubscriberState>
 
     private struct SubscriberState {
         var client: RedisClient?
@@ -77,7 +76,7 @@ public final class RedisSubscriber: Sendable {
         self.loop = loop
         (messages, continuation) = AsyncThrowingStream.makeStream(
             of: RedisMessage.self, bufferingPolicy: .bufferingOldest(configuration.maxBufferedMessages))
-        state = Mutex(SubscriberState())
+        state = Locked(SubscriberState())
     }
 
     /// Opens the subscriber's connection (RESP2 or RESP3 as configured).

@@ -1,9 +1,9 @@
-import Synchronization
+import Wirestream
 
 /// One confirmation the server owes a subscriber; completed once — by the confirmation, the
 /// deadline or the close — and awaited by the caller that asked for it.
 final class SubscriptionConfirmation: Sendable, Equatable {
-    private let state = Mutex<(result: Result<Void, any Error>?, waiter: CheckedContinuation<Void, any Error>?)>((nil, nil))
+    private let state = Locked<(result: Result<Void, any Error>?, waiter: CheckedContinuation<Void, any Error>?)>((nil, nil))
 
     var isComplete: Bool { state.withLock { $0.result != nil } }
 

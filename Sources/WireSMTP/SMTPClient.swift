@@ -1,4 +1,3 @@
-import Synchronization
 import WireClient
 import Wirestream
 
@@ -63,7 +62,7 @@ public final class SMTPClient: Sendable {
 
     /// Carries what the set-up (which runs in the transport's connect) agreed back to `connect`.
     private final class NegotiatedBox: Sendable {
-        let value = Mutex(Negotiated())
+        let value = Locked(Negotiated())
     }
 
     private static func setUp(_ session: ClientSession<SMTPReply>, _ configuration: SMTPConfiguration) async throws -> Negotiated {
@@ -183,7 +182,7 @@ public final class SMTPClient: Sendable {
 
 /// Runs one body at a time, in call order (a mail transaction must not interleave with another).
 final class TransactionTurn: Sendable {
-    private let tail = Mutex<Task<Void, Never>?>(nil)
+    private let tail = Locked<Task<Void, Never>?>(nil)
 
     func run<R: Sendable>(_ body: @escaping @Sendable () async throws -> R) async throws -> R {
         let mine = tail.withLock { tail -> Task<Result<R, any Error>, Never> in

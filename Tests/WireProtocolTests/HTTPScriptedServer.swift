@@ -33,7 +33,7 @@ final class ScriptedHTTPServer: Sendable {
 
     /// What the server saw, shared with its connection tasks.
     private final class Record: Sendable {
-        let seen = Mutex<[Seen]>([])
+        let seen = Locked<[Seen]>([])
         let connections = Atomic<Int>(0)
     }
 

@@ -1,12 +1,13 @@
 import Foundation
 import Synchronization
 import Testing
+import Wirestream
 import WireRedis
 
 /// Every cluster node process started by this test run, killed when the process exits, and the
 /// folder of their files, removed then.
-private let clusterProcesses = Mutex<[pid_t]>([])
-private let clusterDirectory = Mutex<String?>(nil)
+private let clusterProcesses = Locked<[pid_t]>([])
+private let clusterDirectory = Locked<String?>(nil)
 
 /// A local Redis Cluster for the tests: six `redis-server --cluster-enabled yes` processes on free
 /// loopback ports (3 primaries + 3 replicas, `cluster-node-timeout` 2 s), joined with
@@ -16,7 +17,7 @@ private let clusterDirectory = Mutex<String?>(nil)
 final class RedisClusterFixture: @unchecked Sendable {
     // @unchecked Sendable: `nodes` is guarded by `lock`; the rest is immutable.
     static let nodeTimeoutMilliseconds = 2000
-    private static let started = Mutex<Result<RedisClusterFixture, any Error>?>(nil)
+    private static let started = Locked<Result<RedisClusterFixture, any Error>?>(nil)
 
     /// The one cluster of this run (started by the first caller).
     static func shared() throws -> RedisClusterFixture {

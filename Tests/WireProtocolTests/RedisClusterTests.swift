@@ -356,7 +356,7 @@ struct RedisClusterTests {
 }
 
 private final class WriteLogBox: Sendable {
-    let state = Mutex(WriteLog())
+    let state = Locked(WriteLog())
 }
 
 /// What the failover test's writers saw.

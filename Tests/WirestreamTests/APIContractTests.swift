@@ -123,7 +123,7 @@ import Testing
 
 /// A callback's result and whether it ran on the loop thread, awaited from any task.
 final class CallbackResult<T: Sendable>: Sendable {
-    private let state = Mutex<(result: Result<T, any Error>?, onLoop: Bool, waiter: CheckedContinuation<T, any Error>?)>(
+    private let state = Locked<(result: Result<T, any Error>?, onLoop: Bool, waiter: CheckedContinuation<T, any Error>?)>(
         (nil, false, nil))
 
     var ranOnLoop: Bool { state.withLock { $0.onLoop } }

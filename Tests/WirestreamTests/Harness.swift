@@ -121,9 +121,9 @@ func pause(_ milliseconds: Int) async throws {
 
 /// A log handler that records every message, for asserting what was logged at which level.
 final class RecordingLogHandler: LogHandler, @unchecked Sendable {
-    // @unchecked Sendable: all storage is behind the Mutex in `Records`.
+    // @unchecked Sendable: all storage is behind the lock in `Records`.
     final class Records: Sendable {
-        let entries = Mutex<[(Logger.Level, String)]>([])
+        let entries = Locked<[(Logger.Level, String)]>([])
         var all: [(Logger.Level, String)] { entries.withLock { $0 } }
     }
 

@@ -185,14 +185,14 @@ enum OSThread {
 }
 
 final class SharedCounter: Sendable {
-    private let storage = Mutex(0)
+    private let storage = Locked(0)
     var value: Int { storage.withLock { $0 } }
     func increment() { storage.withLock { $0 += 1 } }
     func set(_ value: Int) { storage.withLock { $0 = value } }
 }
 
 final class SharedFlag: Sendable {
-    private let storage = Mutex(false)
+    private let storage = Locked(false)
     var isSet: Bool { storage.withLock { $0 } }
     func set() { storage.withLock { $0 = true } }
 }

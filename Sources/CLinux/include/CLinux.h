@@ -38,6 +38,11 @@ void ws_current_loop_set(void *loop);
 
 ssize_t ws_writev(int fd, const struct iovec *iov, int iovcnt);
 
+/// ThreadSanitizer's happens-before annotations (`__tsan_acquire`/`__tsan_release`), or nothing
+/// when the TSan runtime is not linked: they are weak references, null in ordinary builds.
+void ws_tsan_acquire(void *address);
+void ws_tsan_release(void *address);
+
 void ws_ignore_sigpipe(void);
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; the new fd or -errno.

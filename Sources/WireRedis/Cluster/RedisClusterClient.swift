@@ -1,4 +1,3 @@
-import Synchronization
 import WireClient
 import Wirestream
 
@@ -37,7 +36,7 @@ public final class RedisClusterClient: RedisCommands {
     /// Where each command's keys are, as the cluster's nodes described their commands.
     public let commands: RedisCommandTable
     private let loop: IOLoop
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let clock = ContinuousClock()
 
     private struct State {
@@ -72,7 +71,7 @@ public final class RedisClusterClient: RedisCommands {
         self.configuration = configuration
         self.commands = commands
         self.loop = loop
-        self.state = Mutex(State(topology: topology))
+        self.state = Locked(State(topology: topology))
     }
 
     // MARK: Connecting

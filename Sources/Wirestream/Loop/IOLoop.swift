@@ -13,7 +13,7 @@ import Synchronization
 /// Swift Concurrency jobs. An `eventfd` wakes it when another thread queues work.
 ///
 /// ```
-///   other threads ──addCallback/enqueue──▶ remote queue ─┐  (Mutex + eventfd wake-up)
+///   other threads ──addCallback/enqueue──▶ remote queue ─┐  (Locked + eventfd wake-up)
 ///   loop thread ───callSoon/enqueue──────▶ local queue ──┼─▶ run ─▶ epoll_wait ─▶ handlers ─▶ timers
 /// ```
 ///
@@ -27,7 +27,7 @@ import Synchronization
 public final class IOLoop: @unchecked Sendable {
     // @unchecked Sendable: handlers, timers and the local queue are touched only on
     // the loop thread (checked by `inLoopThread`); what other threads may touch —
-    // the remote queue, the wake flag and the stop flag — lives in `remote`, a Mutex.
+    // the remote queue, the wake flag and the stop flag — lives in `remote`, a lock (``Locked``).
 
     // @unchecked Sendable: work reaches the remote queue only from `addCallback` (a @Sendable
     // closure) and executor `enqueue` (jobs); loop-confined callbacks stay in the local queue.
@@ -45,7 +45,7 @@ public final class IOLoop: @unchecked Sendable {
 
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let remote = Mutex(RemoteState())
+    private let remote = Locked(RemoteState())
     private var localQueue: [Work] = []
     private var runningQueue: [Work] = []  // the batch being run; kept to reuse its storage
     private var handlers: [((IOEvents) -> Void)?] = []  // indexed by fd
@@ -162,7 +162,7 @@ public final class IOLoop: @unchecked Sendable {
     /// Runs `body` as a task on this loop, running the loop on the calling thread until
     /// the task finishes, and returns its result (Tornado's `run_sync`).
     public func runSync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let result = Mutex<Result<T, Error>?>(nil)
+        let result = Locked<Result<T, Error>?>(nil)
         Task(executorPreference: self) {
             let outcome: Result<T, Error>
             do { outcome = .success(try await body()) } catch { outcome = .failure(error) }

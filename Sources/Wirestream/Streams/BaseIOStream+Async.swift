@@ -97,7 +97,8 @@ extension BaseIOStream {
     final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         // An invalid read (negative count, …) is left to the waiting path: startRead fails it with
         // InvalidReadError, for every form, in one place.
-        guard pendingRead == nil, !readBuffer.isEmpty, loop.inLoopThread, target.invalidArgument == nil else {
+        // The thread first: off the loop, the buffer and the pending read are the loop's to change.
+        guard loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty, target.invalidArgument == nil else {
             return nil
         }
         var scanOffset = 0

@@ -5,6 +5,7 @@
 import CLinux
 import Glibc
 import Logging
+import Synchronization
 
 /// A non-blocking byte stream on an ``IOLoop``: Tornado's `BaseIOStream`.
 ///
@@ -64,6 +65,8 @@ open class BaseIOStream: @unchecked Sendable {
     // @exclusivity(unchecked) on the hot state below: a stream is loop-confined and these are never
     // accessed overlappingly; the dynamic exclusivity checks were ~10% of a buffered read.
     @exclusivity(unchecked) var state: State = .open
+    /// `state == .closed`, readable off the loop (``isClosed``); set by ``markClosed()`` only.
+    private let closedFlag = Atomic(false)
     let readBuffer = ReadBuffer()
     @exclusivity(unchecked) var pendingRead: PendingRead?
     @exclusivity(unchecked) var pendingScanOffset = 0  // resume the pending read's search here
@@ -149,8 +152,9 @@ open class BaseIOStream: @unchecked Sendable {
 
     // MARK: - State
 
-    /// True once the stream is closed (Tornado's `closed()`).
-    public var isClosed: Bool { state == .closed }
+    /// True once the stream is closed (Tornado's `closed()`). Safe to ask from any thread (clients
+    /// check a connection before handing it to a caller's task): it reads a flag set once, atomically.
+    public var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
     /// True while a read is pending (Tornado's `reading()`).
     public var isReading: Bool { pendingRead != nil }
     /// True while written bytes wait to be handed to the kernel (Tornado's `writing()`).
@@ -391,10 +395,16 @@ open class BaseIOStream: @unchecked Sendable {
         closeNow(error: error)
     }
 
+    /// The stream's state becomes `.closed`, for good.
+    func markClosed() {
+        state = .closed
+        closedFlag.store(true, ordering: .releasing)
+    }
+
     func closeNow(error closingError: (any Error)?) {
         guard state != .closed else { return }
         if let closingError { self.error = closingError }
-        state = .closed
+        markClosed()
         if registeredEvents != nil {
             loop.removeHandler(fileno())
             registeredEvents = nil

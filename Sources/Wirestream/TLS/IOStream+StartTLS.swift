@@ -39,7 +39,7 @@ extension IOStream {
         let socket = fd
         fd = -1  // the socket now belongs to the TLS stream
         let closeCallback = takeCloseCallback()
-        state = .closed
+        markClosed()
         do {
             let upgraded = try SSLIOStream(
                 socket: socket, context: context, serverSide: serverSide,
