@@ -4,7 +4,9 @@ import PackagePlugin
 /// `swift package --allow-writing-to-package-directory generate-wire-sources [--target NAME]`:
 /// writes the Swift generated from each target's grammars to `Generated/<target>/<grammar>.swift`
 /// in the package, for review and for editors that do not look into `.build/`. The build does not
-/// compile these copies (the build plugin generates its own), so they cannot clash.
+/// compile these copies (the build plugin generates its own), so they cannot clash. The bundled
+/// grammars (`Grammars/<target>/`) also get their libFuzzer entry points, in
+/// `Fuzz/Sources/Fuzz<target>/<grammar>.swift` (the fuzz package, built by `scripts/fuzz`).
 @main
 struct WireGenerateCommand: CommandPlugin {
     func performCommand(context: PluginContext, arguments: [String]) async throws {
@@ -37,6 +39,18 @@ struct WireGenerateCommand: CommandPlugin {
                 guard process.terminationStatus == 0 else {
                     throw WireGenerateError(grammar: grammar.lastPathComponent)
                 }
+                print("wrote \(output.path(percentEncoded: false))")
+            }
+            // The bundled grammars (Grammars/<target>/) also get their fuzz entry points.
+            for grammar in files where grammar.pathExtension == "wire" {
+                let fuzzFolder = context.package.directoryURL.appending(components: "Fuzz", "Sources", "Fuzz" + target.name)
+                try FileManager.default.createDirectory(at: fuzzFolder, withIntermediateDirectories: true)
+                let output = fuzzFolder.appending(component: grammar.deletingPathExtension().lastPathComponent + ".swift")
+                let process = try Process.run(wirec, arguments: [
+                    grammar.path(percentEncoded: false), "--fuzz-target", target.name, "-o", output.path(percentEncoded: false),
+                ])
+                process.waitUntilExit()
+                guard process.terminationStatus == 0 else { throw WireGenerateError(grammar: grammar.lastPathComponent) }
                 print("wrote \(output.path(percentEncoded: false))")
             }
         }

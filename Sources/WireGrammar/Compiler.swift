@@ -31,6 +31,17 @@ public enum WireCompiler {
         return Output(swift: generator.generate(), diagnostics: [])
     }
 
+    /// The libFuzzer entry point of the grammar in `source`, for an executable that imports
+    /// `module`, the target its parsers are generated into (see `WireFuzzTarget` in Wirestream).
+    public static func fuzzTarget(_ source: String, fileName: String, module: String) -> Output {
+        let (grammar, syntaxErrors) = parse(source)
+        var checker = Checker(grammar: grammar)
+        checker.check()
+        let diagnostics = (syntaxErrors + checker.diagnostics).sorted { $0.location < $1.location }
+        guard diagnostics.isEmpty else { return Output(swift: nil, diagnostics: diagnostics) }
+        return Output(swift: FuzzTargetWriter(checker: checker, sourceName: fileName, module: module).generate(), diagnostics: [])
+    }
+
     private static func parse(_ source: String) -> (Grammar, [Diagnostic]) {
         var lexer = Lexer(source)
         let tokens = lexer.tokenize()

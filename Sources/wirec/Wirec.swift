@@ -26,6 +26,11 @@ struct Wirec: ParsableCommand {
         valueName: "grammar"))
     var siblings: [String] = []
 
+    @Option(name: .customLong("fuzz-target"), help: ArgumentHelp(
+        "Write the grammar's libFuzzer entry point instead of its parsers, for an executable that imports MODULE (the target the grammar is compiled into); build it with -sanitize=fuzzer.",
+        valueName: "module"))
+    var fuzzTargetModule: String?
+
     func run() throws {
         let source: String
         do {
@@ -42,7 +47,12 @@ struct Wirec: ParsableCommand {
             }
             others.append(WireCompiler.Sibling(fileName: (sibling as NSString).lastPathComponent, source: text))
         }
-        let result = WireCompiler.compile(source, fileName: (grammar as NSString).lastPathComponent, siblings: others)
+        let fileName = (grammar as NSString).lastPathComponent
+        let result = if let fuzzTargetModule {
+            WireCompiler.fuzzTarget(source, fileName: fileName, module: fuzzTargetModule)
+        } else {
+            WireCompiler.compile(source, fileName: fileName, siblings: others)
+        }
         guard let swift = result.swift else {
             for diagnostic in result.diagnostics {
                 FileHandle.standardError.write(Data((diagnostic.formatted(file: grammar) + "\n").utf8))
