@@ -740,7 +740,7 @@ extension MemcachedQuietStorage: WireRequest {
 
 /// Every reply: values until END, a status line, a counter, the version, stats until END.
 ///
-/// On the wire, e.g.: `<match of /VALUE (?<key>[^ \r\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/>abc\r\nEND\r\n`
+/// On the wire, e.g.: `<match of /VALUE (?<key>[^\x00-\x20\x7f]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/>abc\r\nEND\r\n`
 public enum MemcachedReply: Sendable, Hashable {
     case values(items: [MemcachedItem])
     case end
@@ -905,9 +905,10 @@ extension MemcachedReply: WireMessage {
 
 // MARK: - MemcachedItem
 
-/// `VALUE key flags bytes [cas]`, the data block, CRLF.
+/// `VALUE key flags bytes [cas]`, the data block, CRLF. A key has no control bytes or spaces
+/// (memcached's own rule): a server sending one is refused, not matched against the keys asked for.
 ///
-/// On the wire, e.g.: `<match of /VALUE (?<key>[^ \r\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/>abc\r\n`
+/// On the wire, e.g.: `<match of /VALUE (?<key>[^\x00-\x20\x7f]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/>abc\r\n`
 public struct MemcachedItem: Sendable, Hashable {
     public var key: String
     public var flags: UInt32
@@ -925,9 +926,9 @@ public struct MemcachedItem: Sendable, Hashable {
 }
 
 extension MemcachedItem: WireMessage {
-    /// `/VALUE (?<key>[^ \r\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/`, anchored where the message continues; compiled by wirec when it
+    /// `/VALUE (?<key>[^\x00-\x20\x7f]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\r\n/`, anchored where the message continues; compiled by wirec when it
     /// generated this file, so `try!` cannot fail.
-    @usableFromInline static let _pattern0 = try! Pattern("VALUE (?<key>[^ \\r\\n]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\\r\\n", options: .anchored)
+    @usableFromInline static let _pattern0 = try! Pattern("VALUE (?<key>[^\\x00-\\x20\\x7f]{1,250}) (?<flags>[0-9]+) (?<length>[0-9]+)(?: (?<cas>[0-9]+))?\\r\\n", options: .anchored)
 
     /// Reads one message with `_wire`, nested `_depth` levels deep. Inlinable, so it is
     /// specialised for the caller's source type (its `call` hooks are public).

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import Wirestream
+
+/// A misbehaving server scripted by a test: on each connection it waits for the client's first
+/// bytes (unless the protocol has the server speak first), sends `script.prefix`, and then goes on
+/// as `script.then` says — for ever, if that is the misbehaviour.
+final class HostilePeer: Sendable {
+    enum Tail: Sendable {
+        /// Say nothing more; close once the client has.
+        case stayOpen
+        /// Close (FIN).
+        case close
+        /// Reset (RST, SO_LINGER 0).
+        case reset
+        /// One byte per `interval`, for ever (slowloris).
+        case drip(UInt8, interval: Duration)
+        /// `unit` again and again as fast as the client takes it, for ever.
+        case flood([UInt8])
+    }
+
+    struct Script: Sendable {
+        var prefix: [UInt8]
+        var then: Tail
+
+        init(_ prefix: String, then: Tail) {
+            self.prefix = Array(prefix.utf8)
+            self.then = then
+        }
+
+        init(bytes prefix: [UInt8], then: Tail) {
+            self.prefix = prefix
+            self.then = then
+        }
+    }
+
+    let listener: TCPListener
+    var port: Int { listener.port }
+
+    init(_ script: Script, serverSpeaksFirst: Bool) throws {
+        listener = try TCPListener(host: "127.0.0.1", port: 0, loop: .shared)
+        ProtocolClientTests.serveEach(listener) { stream in
+            defer { stream.close() }
+            if !serverSpeaksFirst {
+                guard (try? await stream.readBytes(1, partial: true)) != nil else { return }
+            }
+            do {
+                if !script.prefix.isEmpty { try await stream.write(script.prefix) }
+                switch script.then {
+                case .stayOpen:
+                    _ = try await stream.readUntilClose()
+                case .close:
+                    return
+                case .reset:
+                    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(stream.fileno(), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                case .drip(let byte, let interval):
+                    while !stream.isClosed {
+                        try await stream.write([byte])
+                        try await Task.sleep(for: interval)
+                    }
+                case .flood(let unit):
+                    var chunk: [UInt8] = []
+                    while chunk.count < 64 * 1024 { chunk += unit }
+                    while !stream.isClosed { try await stream.write(chunk) }
+                }
+            } catch {
+                return  // the client went away: what every endless script waits for
+            }
+        }
+    }
+
+    func close() { listener.close() }
+}
+
+/// What one process holds, for "nothing leaked" checks: open descriptors and resident memory.
+enum ProcessResources {
+    static var openDescriptors: Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    /// A field of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
+    static func statusKiB(_ field: String) -> Int {
+        guard let file = FileHandle(forReadingAtPath: "/proc/self/status"), let data = try? file.readToEnd() else { return -1 }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(field + ":") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? -1
+        }
+        return -1
+    }
+
+    /// Resets the peak resident size (`VmHWM`) to the current one (Linux: `5` to clear_refs).
+    static func resetPeak() {
+        guard let file = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return }
+        file.write(Data("5".utf8))
+        try? file.close()
+    }
+}
