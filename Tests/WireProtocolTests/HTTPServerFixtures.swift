@@ -4,7 +4,8 @@ import Wirestream
 
 /// Certificates for the HTTPS tests, made once per run with the `openssl` CLI: a CA, a server
 /// leaf for `IP:127.0.0.1` and `DNS:localhost`, one for `DNS:foo.example.com` only, and a client
-/// certificate, all signed by the CA.
+/// certificate, all signed by the CA; `expired` (the local names, signed by the CA, valid for one
+/// day in 2020) and `selfSigned` (the local names, signed by nobody) for the hostile-peer matrix.
 final class HTTPCertificates: Sendable {
     static let shared: HTTPCertificates = {
         do { return try HTTPCertificates() } catch { fatalError("cannot generate test certificates: \(error)") }
@@ -25,6 +26,44 @@ final class HTTPCertificates: Sendable {
         try leaf("local", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth")
         try leaf("foo", "/CN=foo.example.com", "subjectAltName=DNS:foo.example.com\nextendedKeyUsage=serverAuth")
         try leaf("client", "/CN=wire client", "extendedKeyUsage=clientAuth")
+        try expiredLeaf()
+        try Self.openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key("selfSigned"), "-out", cert("selfSigned"), "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+    }
+
+    /// `openssl x509` (3.0) cannot back-date a certificate; `openssl ca` can, with a minimal database.
+    private func expiredLeaf() throws {
+        let database = "\(directory)/ca-database"
+        try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+        try "".write(toFile: "\(database)/index.txt", atomically: true, encoding: .utf8)
+        try "01\n".write(toFile: "\(database)/serial", atomically: true, encoding: .utf8)
+        try """
+            [ ca ]
+            default_ca = test
+            [ test ]
+            database = \(database)/index.txt
+            new_certs_dir = \(database)
+            serial = \(database)/serial
+            default_md = sha256
+            policy = anything
+            [ anything ]
+            commonName = supplied
+
+            """.write(toFile: "\(database)/ca.cnf", atomically: true, encoding: .utf8)
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+            .write(toFile: "\(directory)/expired.ext", atomically: true, encoding: .utf8)
+        try Self.openssl([
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key("expired"), "-out", "\(directory)/expired.csr", "-subj", "/CN=localhost",
+        ])
+        try Self.openssl([
+            "ca", "-batch", "-config", "\(database)/ca.cnf", "-cert", cert("ca"), "-keyfile", key("ca"),
+            "-in", "\(directory)/expired.csr", "-out", cert("expired"), "-notext",
+            "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", "\(directory)/expired.ext",
+        ])
     }
 
     private func leaf(_ name: String, _ subject: String, _ extensions: String) throws {

@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import Wirestream
 
-/// A misbehaving server scripted by a test: on each connection it waits for the client's first
-/// bytes (unless the protocol has the server speak first), sends `script.prefix`, and then goes on
-/// as `script.then` says — for ever, if that is the misbehaviour.
+/// A misbehaving server scripted by a test: on each connection it (with `tls`, after a TLS
+/// handshake as the server) waits for the client's first bytes (unless the protocol has the server
+/// speak first), sends `script.prefix`, and then goes on as `script.then` says — for ever, if that
+/// is the misbehaviour.
 final class HostilePeer: Sendable {
     enum Tail: Sendable {
         /// Say nothing more; close once the client has.
@@ -17,6 +18,8 @@ final class HostilePeer: Sendable {
         case drip(UInt8, interval: Duration)
         /// `unit` again and again as fast as the client takes it, for ever.
         case flood([UInt8])
+        /// End the TCP connection under TLS without a close_notify (what a truncation attack does).
+        case finWithoutCloseNotify
     }
 
     struct Script: Sendable {
@@ -37,36 +40,45 @@ final class HostilePeer: Sendable {
     let listener: TCPListener
     var port: Int { listener.port }
 
-    init(_ script: Script, serverSpeaksFirst: Bool) throws {
+    init(_ script: Script, serverSpeaksFirst: Bool, tls: TLSContext? = nil) throws {
         listener = try TCPListener(host: "127.0.0.1", port: 0, loop: .shared)
-        ProtocolClientTests.serveEach(listener) { stream in
-            defer { stream.close() }
-            if !serverSpeaksFirst {
-                guard (try? await stream.readBytes(1, partial: true)) != nil else { return }
-            }
-            do {
-                if !script.prefix.isEmpty { try await stream.write(script.prefix) }
-                switch script.then {
-                case .stayOpen:
-                    _ = try await stream.readUntilClose()
-                case .close:
-                    return
-                case .reset:
-                    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-                    setsockopt(stream.fileno(), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-                case .drip(let byte, let interval):
-                    while !stream.isClosed {
-                        try await stream.write([byte])
-                        try await Task.sleep(for: interval)
-                    }
-                case .flood(let unit):
-                    var chunk: [UInt8] = []
-                    while chunk.count < 64 * 1024 { chunk += unit }
-                    while !stream.isClosed { try await stream.write(chunk) }
+        ProtocolClientTests.serveEach(listener) { plain in
+            guard let tls else { return await Self.run(script, on: plain, serverSpeaksFirst: serverSpeaksFirst) }
+            // A client that refuses the certificate ends the handshake: nothing more to do.
+            guard let secure = try? await plain.startTLS(serverSide: true, context: tls) else { return plain.close() }
+            await Self.run(script, on: secure, serverSpeaksFirst: serverSpeaksFirst)
+        }
+    }
+
+    private static func run(_ script: Script, on stream: BaseIOStream, serverSpeaksFirst: Bool) async {
+        defer { stream.close() }
+        if !serverSpeaksFirst {
+            guard (try? await stream.readBytes(1, partial: true)) != nil else { return }
+        }
+        do {
+            if !script.prefix.isEmpty { try await stream.write(script.prefix) }
+            switch script.then {
+            case .stayOpen:
+                _ = try await stream.readUntilClose()
+            case .close:
+                return
+            case .reset:
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(stream.fileno(), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            case .drip(let byte, let interval):
+                while !stream.isClosed {
+                    try await stream.write([byte])
+                    try await Task.sleep(for: interval)
                 }
-            } catch {
-                return  // the client went away: what every endless script waits for
+            case .flood(let unit):
+                var chunk: [UInt8] = []
+                while chunk.count < 64 * 1024 { chunk += unit }
+                while !stream.isClosed { try await stream.write(chunk) }
+            case .finWithoutCloseNotify:
+                shutdown(stream.fileno(), Int32(SHUT_RDWR))  // under the TLS layer: no alert is sent
             }
+        } catch {
+            return  // the client went away: what every endless script waits for
         }
     }
 
@@ -77,6 +89,15 @@ final class HostilePeer: Sendable {
 enum ProcessResources {
     static var openDescriptors: Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    /// What each open descriptor is (`socket:[inode]`, a path), for saying which one was left.
+    static var descriptorTargets: [String: String] {
+        var targets: [String: String] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            targets[name] = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name)
+        }
+        return targets
     }
 
     /// A field of /proc/self/status in KiB (`VmRSS`, `VmHWM`).

@@ -23,18 +23,39 @@ enum HostileScenario: String, CaseIterable, Sendable {
     case deepNesting = "deep nesting / endless repetition"
     case unknownType = "unknown type byte / status"
     case controlBytes = "NUL and control bytes in text"
+    case tlsExpired = "TLS: expired certificate"
+    case tlsWrongHost = "TLS: certificate for another host"
+    case tlsSelfSigned = "TLS: self-signed certificate"
+    case tlsTruncatedHandshake = "TLS: handshake cut short"
+    case tlsNoCloseNotify = "TLS: FIN mid-reply, no close_notify"
+
+    /// The server's certificate (from `HTTPCertificates`) for the TLS scenarios that complete a
+    /// handshake as far as the certificate.
+    var serverCertificate: String? {
+        switch self {
+        case .tlsExpired: "expired"
+        case .tlsWrongHost: "foo"
+        case .tlsSelfSigned: "selfSigned"
+        case .tlsNoCloseNotify: "local"
+        default: nil
+        }
+    }
+
+    var usesTLS: Bool { rawValue.hasPrefix("TLS") }
 }
 
 /// One client, as the matrix drives it: one representative call against a hostile peer, with
-/// every deadline at `deadline`, and the misbehaviours in its protocol's bytes (absent: the
-/// protocol has no such thing — RESP has no status line, SMTP no lengths).
+/// every deadline at `deadline` (over TLS with `tls`, which trusts the tests' CA), and the
+/// misbehaviours in its protocol's bytes (absent: the protocol has no such thing — RESP has no
+/// status line, SMTP no lengths). A reply cut by a FIN without close_notify is `shortThenClose`'s
+/// bytes unless the subject names its own (HTTP: a body delimited by the close).
 struct HostileSubject: Sendable, CustomStringConvertible {
     let name: String
     let serverSpeaksFirst: Bool
     let scripts: [HostileScenario: HostilePeer.Script]
     /// Where what the peer sends is allowed by the protocol: a value, not an error, is right.
     let lenient: Set<HostileScenario>
-    let call: @Sendable (_ port: Int, _ deadline: Duration) async throws -> Void
+    let call: @Sendable (_ port: Int, _ deadline: Duration, _ tls: TLSConfiguration?) async throws -> Void
 
     var description: String { name }
 
@@ -56,16 +77,19 @@ struct HostileSubject: Sendable, CustomStringConvertible {
             .deepNesting: Script("HTTP/1.1 200 OK\r\n", then: .flood(Array("A: b\r\n".utf8))),
             .unknownType: Script("HTTP/1.1 999 Nope\r\nContent-Length: 0\r\n\r\n", then: .stayOpen),
             .controlBytes: Script("HTTP/1.1 200 OK\r\nX-A: a\u{0}b\u{1}\r\nContent-Length: 0\r\n\r\n", then: .stayOpen),
+            // No length: the body ends at the close, so a close that is not TLS's own is a truncation.
+            .tlsNoCloseNotify: Script("HTTP/1.0 200 OK\r\n\r\nthe body until the close", then: .finWithoutCloseNotify),
         ],
         lenient: [],
-        call: { port, deadline in
+        call: { port, deadline, tls in
             var configuration = HTTPClientConfiguration()
             configuration.connectTimeout = deadline
             configuration.idleTimeout = deadline
             configuration.totalTimeout = deadline
+            if let tls { configuration.tls = tls }
             let client = HTTPClient(configuration: configuration)
             defer { client.shutdown() }
-            _ = try await client.get("http://127.0.0.1:\(port)/")
+            _ = try await client.get("\(tls == nil ? "http" : "https")://127.0.0.1:\(port)/")
         })
 
     static let redis = HostileSubject(
@@ -84,11 +108,12 @@ struct HostileSubject: Sendable, CustomStringConvertible {
             .controlBytes: Script("+O\u{0}K\u{1}\r\n", then: .stayOpen),
         ],
         lenient: [],
-        call: { port, deadline in
+        call: { port, deadline, tls in
             var configuration = RedisConfiguration(port: port)
             configuration.connectTimeout = deadline
             configuration.commandTimeout = deadline
             configuration.reconnect = false
+            configuration.tls = tls
             let client = try await RedisClient.connect(configuration)
             defer { client.close() }
             _ = try await client.get("k")
@@ -110,11 +135,12 @@ struct HostileSubject: Sendable, CustomStringConvertible {
             .controlBytes: Script("VALUE k\u{0}\u{1} 0 1\r\na\r\nEND\r\n", then: .stayOpen),
         ],
         lenient: [],
-        call: { port, deadline in
+        call: { port, deadline, tls in
             var configuration = ClientConfiguration(port: port)
             configuration.connectTimeout = deadline
             configuration.requestTimeout = deadline
             configuration.reconnect = false
+            configuration.tls = tls
             let client = try await MemcachedClient.connect(configuration)
             defer { client.close() }
             _ = try await client.get("k")
@@ -134,9 +160,10 @@ struct HostileSubject: Sendable, CustomStringConvertible {
             .controlBytes: Script("220 a\u{0}b\u{1}\r\n", then: .stayOpen),
         ],
         lenient: [],
-        call: { port, deadline in
+        call: { port, deadline, tls in
             var configuration = SMTPConfiguration(port: port)
-            configuration.security = .none
+            configuration.security = tls == nil ? .none : .tls
+            if let tls { configuration.tls = tls }
             configuration.connectTimeout = deadline
             configuration.commandTimeout = deadline
             let client = try await SMTPClient.connect(configuration)
@@ -159,11 +186,12 @@ struct HostileSubject: Sendable, CustomStringConvertible {
             .controlBytes: Script("USING a\u{0}b\u{1}\r\n", then: .stayOpen),
         ],
         lenient: [],
-        call: { port, deadline in
+        call: { port, deadline, tls in
             var configuration = ClientConfiguration(port: port)
             configuration.connectTimeout = deadline
             configuration.requestTimeout = deadline
             configuration.reconnect = false
+            configuration.tls = tls
             let client = try await BeanstalkClient.connect(configuration)
             defer { client.close() }
             _ = try await client.put(Array("job".utf8))
@@ -181,10 +209,15 @@ struct HostileSubject: Sendable, CustomStringConvertible {
         ],
         // A line may hold any byte but its delimiter: NUL and control bytes are text here.
         lenient: [.controlBytes],
-        call: { port, deadline in
-            let stream = IOStream(loop: .shared, maxBufferSize: 1 << 20)
+        call: { port, deadline, tls in
+            let plain = IOStream(loop: .shared, maxBufferSize: 1 << 20)
+            defer { plain.close() }
+            try await plain.connect(host: "127.0.0.1", port: port, timeout: deadline)
+            var stream: BaseIOStream = plain
+            if let tls {
+                stream = try await plain.startTLS(serverSide: false, context: TLSContext(tls), serverHostname: "127.0.0.1")
+            }
             defer { stream.close() }
-            try await stream.connect(host: "127.0.0.1", port: port, timeout: deadline)
             let lines = LineClient(stream: stream, timeout: deadline)
             try lines.send("hello")
             try await lines.flush()
@@ -205,7 +238,15 @@ struct HostileSubject: Sendable, CustomStringConvertible {
     func everyMisbehaviourEndsInATypedErrorInTime(_ subject: HostileSubject) async throws {
         var row: [String] = []
         for scenario in HostileScenario.allCases {
-            let script = scenario == .neverAnswers ? HostilePeer.Script("", then: .stayOpen) : subject.scripts[scenario]
+            let script: HostilePeer.Script? = switch scenario {
+            case .neverAnswers, .tlsExpired, .tlsWrongHost, .tlsSelfSigned: HostilePeer.Script("", then: .stayOpen)
+            // A TLS record header announcing a handshake message, a few of its bytes, then FIN.
+            case .tlsTruncatedHandshake: HostilePeer.Script(bytes: [0x16, 0x03, 0x03, 0x00, 0x40, 0x02, 0x00, 0x00], then: .close)
+            case .tlsNoCloseNotify:
+                subject.scripts[.tlsNoCloseNotify]
+                    ?? subject.scripts[.shortThenClose].map { HostilePeer.Script(bytes: $0.prefix, then: .finWithoutCloseNotify) }
+            default: subject.scripts[scenario]
+            }
             guard let script else {
                 row.append("n/a")
                 continue
@@ -225,16 +266,32 @@ struct HostileSubject: Sendable, CustomStringConvertible {
     /// One cell: what the call ended with, and how long it took.
     static func run(_ subject: HostileSubject, _ scenario: HostileScenario, _ script: HostilePeer.Script) async throws -> String {
         let where_ = "\(subject.name), \(scenario.rawValue)"
-        _ = IOLoop.shared  // its epoll and wake-up descriptors exist before the count is taken
+        // What lives for the whole run exists before the count is taken: the loop's epoll and
+        // wake-up descriptors, libdispatch's timer descriptor (made by the first Task.sleep, which
+        // the dripping peer does), the certificates (made by openssl processes on first use).
+        _ = IOLoop.shared
+        try await Task.sleep(for: .milliseconds(1))
+        let certificates = HTTPCertificates.shared
         let descriptors = ProcessResources.openDescriptors
+        let targetsBefore = ProcessResources.descriptorTargets
         ProcessResources.resetPeak()
         let residentBefore = ProcessResources.statusKiB("VmRSS")
-        let peer = try HostilePeer(script, serverSpeaksFirst: subject.serverSpeaksFirst)
+        let serverTLS = try scenario.serverCertificate.map { name in
+            try TLSContext(.server(certificateChain: .file(certificates.cert(name)), privateKey: .file(certificates.key(name))))
+        }
+        // The cut handshake comes from a plain server, which must wait for the ClientHello.
+        let speaksFirst = subject.serverSpeaksFirst && scenario != .tlsTruncatedHandshake
+        let peer = try HostilePeer(script, serverSpeaksFirst: speaksFirst, tls: serverTLS)
+        var clientTLS: TLSConfiguration?
+        if scenario.usesTLS {
+            clientTLS = .client(trustRoots: .file(certificates.cert("ca")))
+            clientTLS?.handshakeTimeout = deadline
+        }
         let clock = ContinuousClock()
         let started = clock.now
         let outcome: Result<Void, any Error>
         do {
-            try await subject.call(peer.port, deadline)
+            try await subject.call(peer.port, deadline, clientTLS)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -259,7 +316,10 @@ struct HostileSubject: Sendable, CustomStringConvertible {
             try await Task.sleep(for: .milliseconds(10))
             now = ProcessResources.openDescriptors
         }
-        #expect(now <= descriptors, "\(where_): \(now - descriptors) descriptor(s) left open")
+        if now > descriptors {
+            let left = ProcessResources.descriptorTargets.filter { targetsBefore[$0.key] != $0.value }
+            Issue.record("\(where_): \(now - descriptors) descriptor(s) left open: \(left.sorted { $0.key < $1.key })")
+        }
         let peakGrowth = ProcessResources.statusKiB("VmHWM") - residentBefore
         #expect(peakGrowth < memoryBoundKiB, "\(where_): peak memory grew by \(peakGrowth) KiB")
         return "\(text) \(Self.seconds(elapsed))"
@@ -282,6 +342,7 @@ struct HostileSubject: Sendable, CustomStringConvertible {
         case let error as WireProtocolError: return "WireProtocolError.\(protocolCase(error.kind))"
         case let error as HTTPError: return "HTTPError.\(caseName(error.kind))"
         case let error as StreamClosedError: return error.realError.map { "StreamClosedError(\(label($0)))" } ?? "StreamClosedError"
+        case let error as TLSError: return "TLSError(\(error.reason))"
         default: return String(describing: type(of: error))
         }
     }

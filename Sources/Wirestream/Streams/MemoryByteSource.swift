@@ -11,7 +11,11 @@
 public final class MemoryByteSource: ByteSource {
     private var buffer: [UInt8] = []
     private var start = 0  // first unconsumed byte of `buffer`
-    private var pending: [[UInt8]]  // chunks not yet delivered, in reverse order
+    // The whole input, and where each chunk of it ends: chunk i is input[ends[i-1]..<ends[i]].
+    // One array, so a source of many tiny chunks costs no allocation per chunk.
+    private let input: [UInt8]
+    private var chunkEnds: [Int]
+    private var nextChunk = 0  // the first chunk not yet delivered
     private var closedError: (any Error)??  // set once the source is closed: .some(nil) is a plain EOF
     private let scratch = RegexScratch()
 
@@ -19,32 +23,40 @@ public final class MemoryByteSource: ByteSource {
     public private(set) var offset = 0
 
     /// A source delivering `chunks` one by one, then EOF.
-    public init(chunks: [[UInt8]]) {
-        self.pending = chunks.reversed()
+    public convenience init(chunks: [[UInt8]]) {
+        var ends: [Int] = []
+        ends.reserveCapacity(chunks.count)
+        var total = 0
+        for chunk in chunks {
+            total += chunk.count
+            ends.append(total)
+        }
+        self.init(Array(chunks.joined()), chunkEnds: ends)
     }
 
     /// A source delivering `bytes` in chunks of `chunkSize` (the last may be shorter).
     public convenience init(_ bytes: [UInt8], chunkSize: Int = .max) {
         precondition(chunkSize > 0)
-        var chunks: [[UInt8]] = []
-        var index = 0
-        while index < bytes.count {
-            let end = index + min(chunkSize, bytes.count - index)
-            chunks.append(Array(bytes[index..<end]))
-            index = end
-        }
-        self.init(chunks: chunks)
+        self.init(bytes, chunkEnds: Array(stride(from: min(chunkSize, bytes.count), to: bytes.count, by: chunkSize)) + (bytes.isEmpty ? [] : [bytes.count]))
+    }
+
+    /// A source delivering `bytes` in chunks that end at `chunkEnds` (ascending, the last
+    /// `bytes.count`).
+    init(_ bytes: [UInt8], chunkEnds: [Int]) {
+        precondition(chunkEnds.last ?? 0 == bytes.count, "the last chunk ends where the bytes do")
+        self.input = bytes
+        self.chunkEnds = chunkEnds
     }
 
     /// True once every chunk has been delivered.
-    public var atEOF: Bool { pending.isEmpty }
+    public var atEOF: Bool { nextChunk == chunkEnds.count }
 
     /// Closes the source as a stream closes: chunks not yet delivered are dropped, buffered
     /// bytes stay readable, `error` becomes every later failure's `realError`.
     public func close(error: (any Error)? = nil) {
         guard closedError == nil else { return }
         closedError = .some(error)
-        pending = []
+        nextChunk = chunkEnds.count
     }
 
     public func readUntil<R>(
@@ -110,7 +122,7 @@ public final class MemoryByteSource: ByteSource {
                 }
             }
             if let closedError { throw StreamClosedError(realError: closedError) }
-            guard let chunk = pending.popLast() else {
+            guard nextChunk < chunkEnds.count else {
                 closedError = .some(nil)  // EOF: one more search at EOF (a regex may complete), then fail
                 continue
             }
@@ -118,7 +130,8 @@ public final class MemoryByteSource: ByteSource {
                 buffer.removeFirst(start)
                 start = 0
             }
-            buffer += chunk
+            buffer += input[(nextChunk == 0 ? 0 : chunkEnds[nextChunk - 1])..<chunkEnds[nextChunk]]
+            nextChunk += 1
         }
     }
 }

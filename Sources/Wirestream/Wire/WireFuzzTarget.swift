@@ -35,8 +35,8 @@ public struct WireFuzzTarget: Sendable {
         guard input.count >= 2 else { return nil }
         let message = messages[Int(input[0]) % messages.count]
         let bytes = Array(input[2...])
-        let whole = message.readAll(MemoryByteSource(chunks: bytes.isEmpty ? [] : [bytes]), max: maxMessages)
-        let split = message.readAll(MemoryByteSource(chunks: Self.chunks(bytes, pattern: input[1])), max: maxMessages)
+        let whole = message.readAll(MemoryByteSource(bytes, chunkEnds: bytes.isEmpty ? [] : [bytes.count]), max: maxMessages)
+        let split = message.readAll(MemoryByteSource(bytes, chunkEnds: Self.chunkEnds(bytes.count, pattern: input[1])), max: maxMessages)
         guard WireFuzzMessage.sameValues(whole.values, split.values), WireFuzzMessage.sameEnd(whole.end, split.end) else {
             return WireFuzzFinding(message: message.name, problem: """
                 the result depends on how the input is split (pattern \(input[1])):
@@ -50,23 +50,23 @@ public struct WireFuzzTarget: Sendable {
         return nil
     }
 
-    /// Cuts `bytes` into chunks of 1…(pattern & 31) bytes, the sizes drawn from a generator seeded by
-    /// `pattern` (so an input always splits the same way); pattern 0 keeps one chunk.
-    static func chunks(_ bytes: [UInt8], pattern: UInt8) -> [[UInt8]] {
-        guard pattern != 0, !bytes.isEmpty else { return bytes.isEmpty ? [] : [bytes] }
+    /// Where the chunks of `count` bytes end when cut into 1…(pattern & 31) + 1 bytes each, the sizes
+    /// drawn from a generator seeded by `pattern` (so an input always splits the same way);
+    /// pattern 0 keeps one chunk.
+    static func chunkEnds(_ count: Int, pattern: UInt8) -> [Int] {
+        guard pattern != 0, count > 0 else { return count == 0 ? [] : [count] }
         let largest = UInt32(pattern & 31) + 1
         var state = UInt32(pattern) &* 0x9E37_79B9 | 1
-        var chunks: [[UInt8]] = []
+        var ends: [Int] = []
         var index = 0
-        while index < bytes.count {
+        while index < count {
             state ^= state << 13
             state ^= state >> 17
             state ^= state << 5
-            let size = min(Int(state % largest) + 1, bytes.count - index)
-            chunks.append(Array(bytes[index..<index + size]))
-            index += size
+            index += min(Int(state % largest) + 1, count - index)
+            ends.append(index)
         }
-        return chunks
+        return ends
     }
 }
 
