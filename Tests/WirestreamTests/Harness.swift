@@ -9,7 +9,7 @@ import Testing
 func onLoop<T: Sendable>(_ body: (IOLoop) async throws -> T) async throws -> T {
     let loop = try IOLoop()
     loop.startThread(name: "test-loop")
-    defer { loop.stop() }
+    defer { loop.close() }  // closes what a test left open, so nothing outlives it
     return try await withTaskExecutorPreference(loop) {
         try await body(loop)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Synchronization
 import Testing
@@ -5,6 +6,32 @@ import Testing
 @testable import Wirestream
 
 @Suite struct IOLoopTests {
+    /// Closing a loop closes the streams still on it — a read waiting there fails, their
+    /// descriptors are released — and drops its handlers, so the loop and the streams are freed
+    /// (a stream's handler holds the stream, which holds its loop: only stopping would keep all).
+    @Test func closingALoopClosesItsStreamsAndFreesThemAndItself() async throws {
+        func descriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1 }
+        weak var weakLoop: IOLoop?
+        weak var weakReader: PipeIOStream?
+        try await Task.sleep(for: .milliseconds(1))  // libdispatch's timer descriptor, made on first use
+        let before = descriptors()
+        do {
+            let loop = try IOLoop()
+            loop.startThread(name: "closing-loop")
+            let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
+            let waiting = Task { try await reader.readBytes(4) }  // off the loop: it resumes elsewhere
+            #expect(try await eventually { reader.isReading })
+            loop.callLater(.seconds(3600)) { _ = writer }  // a timer holding a stream, dropped too
+            loop.close()
+            await #expect(throws: StreamClosedError.self) { _ = try await waiting.value }
+            #expect(reader.isClosed)  // the writer had no handler there: it is freed with its last reference
+            weakLoop = loop
+            weakReader = reader
+        }
+        #expect(try await eventually { weakLoop == nil && weakReader == nil })
+        #expect(try await eventually { descriptors() <= before })
+    }
+
     @Test func timersFireInDeadlineOrderAndRemovedOnesNever() async throws {
         try await onLoop { loop in
             let events = EventLog()

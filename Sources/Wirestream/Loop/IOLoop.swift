@@ -41,6 +41,7 @@ public final class IOLoop: @unchecked Sendable {
         var queue: [Work] = []
         var sleeping = false  // the loop is in (or about to enter) a blocking epoll_wait
         var stopRequested = false
+        var running = false  // `running`, readable off the loop (for close())
     }
 
     private let epollFD: Int32
@@ -61,7 +62,7 @@ public final class IOLoop: @unchecked Sendable {
         guard ep >= 0 else { throw SystemError("epoll_create1", errno: -ep) }
         let ev = ws_eventfd()
         guard ev >= 0 else {
-            close(ep)
+            Glibc.close(ep)
             throw SystemError("eventfd", errno: -ev)
         }
         self.epollFD = ep
@@ -72,8 +73,8 @@ public final class IOLoop: @unchecked Sendable {
     }
 
     deinit {
-        close(epollFD)
-        close(wakeFD)
+        Glibc.close(epollFD)
+        Glibc.close(wakeFD)
     }
 
     // MARK: - Which loop
@@ -125,10 +126,14 @@ public final class IOLoop: @unchecked Sendable {
         let previous = ws_current_loop_get()
         ws_current_loop_set(Unmanaged.passUnretained(self).toOpaque())
         running = true
+        remote.withLock { $0.running = true }
         defer {
             running = false
             ws_current_loop_set(previous)
-            remote.withLock { $0.stopRequested = false }
+            remote.withLock {
+                $0.stopRequested = false
+                $0.running = false
+            }
         }
         var fds = [Int32](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
@@ -181,6 +186,41 @@ public final class IOLoop: @unchecked Sendable {
             return state.sleeping
         }
         if wake { _ = ws_eventfd_signal(wakeFD) }
+    }
+
+    /// Stops the loop for good and lets go of everything it holds (Tornado's
+    /// `close(all_fds=True)`): every stream still registered sees its descriptor fail and closes
+    /// (its pending operations fail with ``StreamClosedError``), then the handlers, timers and
+    /// queued callbacks are dropped. A loop only stopped keeps them — and, through their closures,
+    /// the streams, which keep the loop: a stopped loop with open streams is never freed, nor are
+    /// their descriptors. Safe from any thread, while the loop runs or after it stopped; a
+    /// closed loop must not run again.
+    public func close() {
+        let runningElsewhere = !inLoopThread && remote.withLock { $0.running }
+        if runningElsewhere {
+            execute { self.closeNow() }
+            return
+        }
+        guard !inLoopThread else { return closeNow() }
+        // Not running: this thread stands in for the loop's while the streams close.
+        let previous = ws_current_loop_get()
+        ws_current_loop_set(Unmanaged.passUnretained(self).toOpaque())
+        defer { ws_current_loop_set(previous) }
+        closeNow()
+    }
+
+    private func closeNow() {
+        for fd in handlers.indices {  // a stream's handler removes itself as it closes
+            handlers[fd]?(.error)
+        }
+        runQueuedWork()  // what the closes queued: failed operations report, callbacks run
+        handlers.removeAll()
+        timers = TimerHeap()
+        timerCallbacks.removeAll()
+        localQueue.removeAll()
+        runningQueue.removeAll()
+        remote.withLock { $0.queue.removeAll() }
+        stop()
     }
 
     /// Milliseconds for epoll_wait; `Int32.min` means "stop now".

@@ -48,6 +48,12 @@ open class IOStream: BaseIOStream, @unchecked Sendable {
 
     open override func fileno() -> Int32 { fd }
 
+    /// A stream dropped without being closed still gives its socket back. (One that is registered
+    /// on a loop is held by it, so this runs only for a stream the loop no longer knows.)
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
     open override func closeFD() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1

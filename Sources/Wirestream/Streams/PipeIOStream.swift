@@ -41,6 +41,11 @@ public final class PipeIOStream: BaseIOStream, @unchecked Sendable {
 
     public override func fileno() -> Int32 { fd }
 
+    /// A stream dropped without being closed still gives its descriptor back.
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
     public override func closeFD() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1

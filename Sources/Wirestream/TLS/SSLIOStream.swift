@@ -288,6 +288,12 @@ public final class SSLIOStream: IOStream, @unchecked Sendable {
         }
     }
 
+    /// A stream dropped without being closed still frees its TLS session (the socket is closed by
+    /// `IOStream`'s deinit; no close_notify: nobody is left to send it for).
+    deinit {
+        if let ssl { SSL_free(ssl) }
+    }
+
     public override func closeFD() {
         if let ssl {
             // One non-blocking close_notify, if the socket takes it; never wait for the reply.
