@@ -76,7 +76,7 @@ import Testing
     @Test func callbackFormsCalledOffTheLoopHopToIt() async throws {
         let loop = try IOLoop()
         loop.startThread()
-        defer { loop.stop() }
+        defer { loop.close() }
         let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
         // This task is on the global executor: every callback form below is called off the loop.
         let line = CallbackResult<[UInt8]>()

@@ -60,7 +60,7 @@ import Testing
     @Test func queuedWritesFromOffTheLoopKeepTheirOrder() async throws {
         let loop = try IOLoop()
         loop.startThread()
-        defer { loop.stop() }
+        defer { loop.close() }
         let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
         let raw = Self.payload(9, 50)
         writer.queueWrite(bytes("a"))

@@ -53,7 +53,7 @@ import Testing
     @Test func asyncReadsFromOffTheLoopWork() async throws {
         let loop = try IOLoop()
         loop.startThread()
-        defer { loop.stop() }
+        defer { loop.close() }
         // The test task runs on the global executor; every call hops to the loop and back.
         let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
         try await writer.write(bytes("one\ntwo\n"))
@@ -74,7 +74,7 @@ import Testing
     @Test func borrowedClosuresAreReleasedBeforeAnOffLoopTaskResumes() async throws {
         let loop = try IOLoop()
         loop.startThread()
-        defer { loop.stop() }
+        defer { loop.close() }
         let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
         let pattern = try Pattern("[0-9]+;")
         for i in 0..<300 {

@@ -52,7 +52,7 @@ import Testing
     @Test func addCallbackFromOtherThreadsRunsEveryCallbackOnTheLoopThread() async throws {
         let loop = try IOLoop()
         loop.startThread()
-        defer { loop.stop() }
+        defer { loop.close() }
         let count = SharedCounter()
         let offLoop = SharedCounter()
         let total = 4 * 1000
@@ -133,7 +133,7 @@ import Testing
     @Test func anActorPinnedToTheLoopRunsOnItsThread() async throws {
         let loop = try IOLoop()
         loop.startThread()
-        defer { loop.stop() }
+        defer { loop.close() }
         let counter = LoopCounter(loop: loop)
         #expect(await counter.incrementOnLoop() == 1)
         #expect(await counter.incrementOnLoop() == 2)
@@ -142,7 +142,7 @@ import Testing
     @Test func theLoopThreadCarriesItsName() async throws {
         let loop = try IOLoop()
         loop.startThread(name: "a-very-long-loop-name")
-        defer { loop.stop() }
+        defer { loop.close() }
         let name = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
             loop.addCallback {
                 // /proc/thread-self/comm: the calling thread's name, as `top -H` and perf show it.

@@ -263,7 +263,7 @@ func secondsSince(_ start: ContinuousClock.Instant) -> Double {
     @Test func withDeadlineWorksFromOffTheLoop() async throws {
         let loop = try IOLoop()
         loop.startThread()
-        defer { loop.stop() }
+        defer { loop.close() }
         let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
         // This task runs on the global executor: every step hops to the loop.
         await #expect(throws: TimeoutError.self) {

@@ -8,7 +8,7 @@ let arguments = CommandLine.arguments
 // PORT may list several ports, comma-separated (the loop-group workload reads one connection each).
 let ports = arguments.count >= 4 ? arguments[3].split(separator: ",").compactMap { Int($0) } : []
 guard let port = ports.first else {
-    print("usage: wirestream-bench ws-callback|ws-async|ws-borrow|ws-loop1|ws-group2|ws-redis|ws-mc|ws-http|ahc|nio-handler|nio-async|resp-generated|resp-handwritten WORKLOAD PORT[,PORT…] [COUNT]")
+    print("usage: wirestream-bench ws-callback|ws-async|ws-borrow|ws-loop1|ws-group2|soak-ws|soak-nio|ws-redis|ws-mc|ws-http|ahc|nio-handler|nio-async|resp-generated|resp-handwritten WORKLOAD PORT[,PORT…] [COUNT]")
     exit(2)
 }
 let contender = arguments[1]
@@ -25,6 +25,9 @@ case "ws-redis": outcome = try await RedisBench.run(workload: workload, port: po
 case "ws-mc": outcome = try await MemcachedBench.run(workload: workload, port: port, count: count)
 case "ws-http": outcome = try await WireHTTPBench.run(workload: workload, port: port, count: count)
 case "ahc": outcome = try await AsyncHTTPClientBench.run(workload: workload, port: port, count: count)
+case "soak-ws", "soak-nio":  // WORKLOAD is the number of connections, COUNT the requests
+    try await Soak.run(nio: contender == "soak-nio", connections: Int(workload)!, port: port, requests: count)
+    outcome = (count, 0)
 case "ws-loop1": outcome = try await LoopGroupLines.run(loops: 1, ports: ports)
 case "ws-group2": outcome = try await LoopGroupLines.run(loops: 2, ports: ports)
 case "nio-handler": outcome = try NIOHandlerReader.run(workload: workload, port: port)
