@@ -65,8 +65,7 @@ final class ScriptedHTTPServer: Sendable {
                 switch end {
                 case .close: stream.close()
                 case .reset:
-                    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-                    setsockopt(stream.fileno(), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                    resetWhenClosed(stream)
                     stream.close()
                 case .stayOpen: _ = try? await stream.readUntilClose()
                 case .keepAlive: continue

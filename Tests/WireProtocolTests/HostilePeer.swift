@@ -63,9 +63,12 @@ final class HostilePeer: Sendable {
             case .close:
                 return
             case .reset:
-                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-                setsockopt(stream.fileno(), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                resetWhenClosed(stream)
             case .drip(let byte, let interval):
+                // Closed as soon as the client goes, not at the next byte up to `interval` later:
+                // a socket left half-closed meanwhile would look like a client's to later tests.
+                let watcher = Task { _ = try? await stream.readUntilClose(); stream.close() }
+                defer { watcher.cancel() }
                 while !stream.isClosed {
                     try await stream.write([byte])
                     try await Task.sleep(for: interval)
@@ -83,6 +86,12 @@ final class HostilePeer: Sendable {
     }
 
     func close() { listener.close() }
+}
+
+/// Makes closing `stream` send an RST instead of a FIN (SO_LINGER with a zero timeout).
+func resetWhenClosed(_ stream: BaseIOStream) {
+    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+    setsockopt(stream.fileno(), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
 }
 
 /// What one process holds, for "nothing leaked" checks: open descriptors and resident memory.

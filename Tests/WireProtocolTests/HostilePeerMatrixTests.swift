@@ -63,6 +63,17 @@ struct HostileSubject: Sendable, CustomStringConvertible {
 
     static let all: [HostileSubject] = [http, redis, memcached, smtp, beanstalk, lines]
 
+    /// The generated clients' configuration (memcached, beanstalkd): every deadline at `deadline`,
+    /// no reconnecting (one call, one connection).
+    static func clientConfiguration(_ port: Int, _ deadline: Duration, _ tls: TLSConfiguration?) -> ClientConfiguration {
+        var configuration = ClientConfiguration(port: port)
+        configuration.connectTimeout = deadline
+        configuration.requestTimeout = deadline
+        configuration.reconnect = false
+        configuration.tls = tls
+        return configuration
+    }
+
     static let http = HostileSubject(
         name: "HTTP", serverSpeaksFirst: false,
         scripts: [
@@ -136,11 +147,7 @@ struct HostileSubject: Sendable, CustomStringConvertible {
         ],
         lenient: [],
         call: { port, deadline, tls in
-            var configuration = ClientConfiguration(port: port)
-            configuration.connectTimeout = deadline
-            configuration.requestTimeout = deadline
-            configuration.reconnect = false
-            configuration.tls = tls
+            let configuration = clientConfiguration(port, deadline, tls)
             let client = try await MemcachedClient.connect(configuration)
             defer { client.close() }
             _ = try await client.get("k")
@@ -187,11 +194,7 @@ struct HostileSubject: Sendable, CustomStringConvertible {
         ],
         lenient: [],
         call: { port, deadline, tls in
-            var configuration = ClientConfiguration(port: port)
-            configuration.connectTimeout = deadline
-            configuration.requestTimeout = deadline
-            configuration.reconnect = false
-            configuration.tls = tls
+            let configuration = clientConfiguration(port, deadline, tls)
             let client = try await BeanstalkClient.connect(configuration)
             defer { client.close() }
             _ = try await client.put(Array("job".utf8))
