@@ -91,7 +91,7 @@ struct FuzzTargetTests {
 
     /// Each seed is valid input (it reads as at least one value and ends cleanly), and every
     /// property holds for it at 64 split patterns (chunks of 1…32 bytes, each size pattern twice).
-    @Test func everySeedHoldsEveryPropertyAtEverySplit() throws {
+    @Test func everySeedHoldsEveryPropertyAtEverySplit() async throws {
         var checked = 0
         for (target, messages) in try Self.entryPoints() {
             for name in messages {
@@ -100,7 +100,7 @@ struct FuzzTargetTests {
                 let text = try String(contentsOf: Self.fuzz.appendingPathComponent("Seeds/\(target)/\(name).seeds"), encoding: .utf8)
                 for line in text.split(separator: "\n") where !line.hasPrefix("#") {
                     let seed = Self.unescape(line)
-                    let outcome = message.readAll(MemoryByteSource(seed), max: 64)
+                    let outcome = await message.readAll(MemoryByteSource(seed), max: 64)
                     #expect(!outcome.values.isEmpty && outcome.end == nil, "\(name): seed \(line) → \(outcome.end.map { "\($0)" } ?? "nothing")")
                     for pattern in UInt8(0)...63 {
                         let finding = ([0, pattern] + seed).withUnsafeBytes { fuzzTarget.check($0) }

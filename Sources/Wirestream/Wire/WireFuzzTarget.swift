@@ -31,21 +31,30 @@ public struct WireFuzzTarget: Sendable {
     }
 
     /// Checks one input: `nil` when every property held (whether or not the bytes were valid).
+    /// The whole check runs in one task on the calling thread (see `runWithoutSuspending`): under
+    /// the sanitizers a task per message read cost more than the parsing it wrapped.
     public func check(_ input: UnsafeRawBufferPointer) -> WireFuzzFinding? {
         guard input.count >= 2 else { return nil }
         let message = messages[Int(input[0]) % messages.count]
+        let pattern = input[1]
         let bytes = Array(input[2...])
-        let whole = message.readAll(MemoryByteSource(bytes, chunkEnds: bytes.isEmpty ? [] : [bytes.count]), max: maxMessages)
-        let split = message.readAll(MemoryByteSource(bytes, chunkEnds: Self.chunkEnds(bytes.count, pattern: input[1])), max: maxMessages)
+        let maxMessages = maxMessages
+        // `try!`: the body throws nothing — every error of the input is part of its outcome.
+        return try! runWithoutSuspending { await Self.check(bytes, as: message, pattern: pattern, maxMessages: maxMessages) }
+    }
+
+    private static func check(_ bytes: [UInt8], as message: WireFuzzMessage, pattern: UInt8, maxMessages: Int) async -> WireFuzzFinding? {
+        let whole = await message.readAll(MemoryByteSource(bytes, chunkEnds: bytes.isEmpty ? [] : [bytes.count]), max: maxMessages)
+        let split = await message.readAll(MemoryByteSource(bytes, chunkEnds: chunkEnds(bytes.count, pattern: pattern)), max: maxMessages)
         guard WireFuzzMessage.sameValues(whole.values, split.values), WireFuzzMessage.sameEnd(whole.end, split.end) else {
             return WireFuzzFinding(message: message.name, problem: """
-                the result depends on how the input is split (pattern \(input[1])):
+                the result depends on how the input is split (pattern \(pattern)):
                   in one chunk: \(whole.values.count) value(s), then \(whole.end.map { "\($0)" } ?? "EOF")
                   split:        \(split.values.count) value(s), then \(split.end.map { "\($0)" } ?? "EOF")
                 """)
         }
         for value in whole.values {
-            if let problem = message.roundTripProblem(value) { return WireFuzzFinding(message: message.name, problem: problem) }
+            if let problem = await message.roundTripProblem(value) { return WireFuzzFinding(message: message.name, problem: problem) }
         }
         return nil
     }
@@ -82,13 +91,13 @@ public struct WireFuzzFinding: Error, CustomStringConvertible, Sendable {
 public struct WireFuzzMessage: Sendable {
     public let name: String
     private let read: @Sendable (MemoryByteSource) async throws -> AnyHashable
-    private let roundTrip: (@Sendable (AnyHashable) -> String?)?
+    private let roundTrip: (@Sendable (AnyHashable) async -> String?)?
 
     /// A message read by `read`; `roundTrip`, given a value `read` returned, checks its encoding
     /// and describes what went wrong (`nil`: nothing).
     public init(
         name: String, read: @escaping @Sendable (MemoryByteSource) async throws -> AnyHashable,
-        roundTrip: (@Sendable (AnyHashable) -> String?)? = nil
+        roundTrip: (@Sendable (AnyHashable) async -> String?)? = nil
     ) {
         self.name = name
         self.read = read
@@ -112,7 +121,7 @@ public struct WireFuzzMessage: Sendable {
             }
             let again: M
             do {
-                again = try runWithoutSuspending { try await M.read(from: MemoryByteSource(encoded)) }
+                again = try await M.read(from: MemoryByteSource(encoded))
             } catch {
                 return "its own encoding does not read back (\(error)): \(message) → \(encoded)"
             }
@@ -128,11 +137,11 @@ public struct WireFuzzMessage: Sendable {
         var end: (any Error)?
     }
 
-    func readAll(_ source: MemoryByteSource, max: Int) -> Outcome {
+    func readAll(_ source: MemoryByteSource, max: Int) async -> Outcome {
         var outcome = Outcome()
         while outcome.values.count < max {
             do {
-                outcome.values.append(try runWithoutSuspending { try await read(source) })
+                outcome.values.append(try await read(source))
             } catch is StreamClosedError where source.atEOF {
                 return outcome  // a clean EOF between messages
             } catch {
@@ -143,8 +152,8 @@ public struct WireFuzzMessage: Sendable {
         return outcome
     }
 
-    func roundTripProblem(_ value: AnyHashable) -> String? {
-        roundTrip?(value)
+    func roundTripProblem(_ value: AnyHashable) async -> String? {
+        await roundTrip?(value)
     }
 
     /// Two runs read the same values. A value holding a NaN (`,nan` in RESP3) is not equal to
