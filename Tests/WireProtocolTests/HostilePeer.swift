@@ -96,10 +96,6 @@ func resetWhenClosed(_ stream: BaseIOStream) {
 
 /// What one process holds, for "nothing leaked" checks: open descriptors and resident memory.
 enum ProcessResources {
-    static var openDescriptors: Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
-    }
-
     /// What each open descriptor is (`socket:[inode]`, a path), for saying which one was left.
     static var descriptorTargets: [String: String] {
         var targets: [String: String] = [:]
