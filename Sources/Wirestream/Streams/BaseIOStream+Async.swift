@@ -167,7 +167,7 @@ extension BaseIOStream {
     }
 
     private func cancelRead(_ completion: ReadCompletion) {
-        guard let read = pendingRead, read.completion === completion else { return }
+        guard case .completion(let pending)? = pendingRead?.delivery, pending === completion else { return }
         pendingRead = nil
         completion.fail(CancellationError())
         updateInterest()

@@ -118,7 +118,7 @@ extension BaseIOStream {
     func withdrawPendingRead(_ error: any Error) {
         guard let read = pendingRead else { return }
         pendingRead = nil
-        read.completion.fail(error)
+        read.delivery.fail(error)
         updateInterest()
     }
 

@@ -194,7 +194,7 @@ open class BaseIOStream: @unchecked Sendable {
     public func readBytes(
         _ count: Int, partial: Bool = false, callback: @escaping (Result<[UInt8], any Error>) -> Void
     ) {
-        startRead(.bytes(count: count, partial: partial), streaming: nil, BytesCallbackReadCompletion(callback: callback))
+        startRead(.bytes(count: count, partial: partial), delivering: callback)
     }
 
     /// Reads `count` bytes and hands them to `handler` in chunks of `min(remaining, buffered)`
@@ -216,7 +216,7 @@ open class BaseIOStream: @unchecked Sendable {
         _ delimiter: [UInt8], maxBytes: Int? = nil,
         callback: @escaping (Result<[UInt8], any Error>) -> Void
     ) {
-        startRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil, BytesCallbackReadCompletion(callback: callback))
+        startRead(.delimiter(delimiter, maxBytes: maxBytes), delivering: callback)
     }
 
     /// The borrowing form of ``readUntil(_:maxBytes:callback:)``: `body` gets the frame in place
@@ -242,7 +242,7 @@ open class BaseIOStream: @unchecked Sendable {
 
     /// Reads everything until the peer closes. On a closed stream, returns what is buffered.
     public func readUntilClose(callback: @escaping (Result<[UInt8], any Error>) -> Void) {
-        startRead(.untilClose, streaming: nil, BytesCallbackReadCompletion(callback: callback))
+        startRead(.untilClose, delivering: callback)
     }
 
     /// Hands everything until the peer closes to `handler` chunk by chunk — what is already
@@ -426,7 +426,7 @@ open class BaseIOStream: @unchecked Sendable {
         let closedError = StreamClosedError(realError: self.error)
         if let read = pendingRead {
             pendingRead = nil
-            read.completion.fail(closedError)
+            read.delivery.fail(closedError)
         }
         writeQueue.removeAll()
         while let waiter = flushWaiters.popFirst() { waiter.fire(.failure(closedError)) }
@@ -446,16 +446,50 @@ open class BaseIOStream: @unchecked Sendable {
     // MARK: - Read machinery
 
     func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ completion: ReadCompletion) {
-        guard loop.inLoopThread else { return hop { self.startRead(target, streaming: streaming, completion) } }
+        startRead(target, streaming: streaming, .completion(completion))
+    }
+
+    /// A copying callback read: the frame goes to `callback` as a new array.
+    func startRead(_ target: ReadTarget, delivering callback: @escaping (Result<[UInt8], any Error>) -> Void) {
+        if deliverBuffered(target, callback) { return }
+        startRead(target, streaming: nil, .bytes(callback))
+    }
+
+    /// How deep copying callback reads served from the buffer may nest (see ``deliverBuffered(_:_:)``).
+    static let maxNestedCompletions = 16
+
+    /// The copying callback forms' fast path, as ``readBuffered(_:_:)`` is the async forms': on the
+    /// loop thread, with no read pending and the frame already buffered, the frame goes to
+    /// `callback` right here and no pending read is stored. A read started inside a completion is
+    /// served so too, up to ``maxNestedCompletions`` deep; deeper, it waits for the completion
+    /// to return and the trampoline in ``finishRead(at:)`` to run it — so a chain of thousands of
+    /// buffered reads pays the slow path once per 16, and the stack stays bounded.
+    private func deliverBuffered(_ target: ReadTarget, _ callback: (Result<[UInt8], any Error>) -> Void) -> Bool {
+        guard completionDepth < Self.maxNestedCompletions, loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty,
+              target.invalidArgument == nil else { return false }
+        var scanOffset = 0
+        // A search that throws (past its limit) is left to the waiting path, which fails it.
+        guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return false }
+        let frame = [UInt8](UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
+        frameConsumed(target.consumed(end))
+        completionDepth += 1
+        callback(.success(frame))
+        completionDepth -= 1
+        runDeferredReads()
+        return true
+    }
+
+    private func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ delivery: ReadDelivery) {
+        guard loop.inLoopThread else { return hop { self.startRead(target, streaming: streaming, delivery) } }
         if let invalid = target.invalidArgument {
-            completion.fail(invalid)
+            delivery.fail(invalid)
             return
         }
         guard pendingRead == nil else {
-            completion.fail(ReadInProgressError())
+            delivery.fail(ReadInProgressError())
             return
         }
-        pendingRead = PendingRead(target: target, streaming: streaming, completion: completion)
+        pendingRead = PendingRead(target: target, streaming: streaming, delivery: delivery)
         pendingScanOffset = 0
         if idleTimeoutValue != nil { lastReceived = IOLoop.time() }  // idle time counts from here
         if completionDepth > 0 || trampolining {
@@ -483,7 +517,7 @@ open class BaseIOStream: @unchecked Sendable {
                     finishRead(at: readBuffer.count)  // the rest of the stream is what is buffered
                 } else if let read = pendingRead {
                     pendingRead = nil
-                    read.completion.fail(StreamClosedError(realError: error))
+                    read.delivery.fail(StreamClosedError(realError: error))
                 }
                 return
             case .connecting:
@@ -543,17 +577,35 @@ open class BaseIOStream: @unchecked Sendable {
 
     /// Lends the first `end` bytes to the pending read, consumes them, then reports success.
     func finishRead(at end: Int) {
-        guard let read = pendingRead else { return }
-        pendingRead = nil
-        read.completion.take(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
-        readBuffer.consume(read.target.consumed(end))
+        guard let read = pendingRead.take() else { return }
+        let frame = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
+        var bytes: [UInt8] = []
+        switch read.delivery {
+        case .bytes: bytes = [UInt8](frame)
+        case .completion(let completion): completion.take(frame)
+        }
+        frameConsumed(read.target.consumed(end))
+        completionDepth += 1
+        switch read.delivery {
+        case .bytes(let callback): callback(.success(bytes))
+        case .completion(let completion): completion.succeed()
+        }
+        completionDepth -= 1
+        runDeferredReads()
+    }
+
+    /// Consumes a delivered frame's bytes; an emptied buffer shrinks and the stream watches again.
+    private func frameConsumed(_ count: Int) {
+        readBuffer.consume(count)
         if readBuffer.isEmpty {
             readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144))
             bufferDrained()
         }
-        completionDepth += 1
-        read.completion.succeed()
-        completionDepth -= 1
+    }
+
+    /// The trampoline: once the outermost completion has returned, runs the read one started
+    /// (deferred, so chained reads loop instead of recursing), and the read that one started, ….
+    private func runDeferredReads() {
         guard completionDepth == 0, !trampolining, deferredInlineRead else { return }
         trampolining = true
         while deferredInlineRead {
@@ -608,7 +660,7 @@ open class BaseIOStream: @unchecked Sendable {
             logger.warning("error on read: \(error)")
         }
         closeNow(error: error)
-        failedRead?.completion.fail(StreamClosedError(realError: error))
+        failedRead?.delivery.fail(StreamClosedError(realError: error))
     }
 
     // MARK: - Write machinery
