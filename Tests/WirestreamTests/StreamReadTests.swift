@@ -259,6 +259,32 @@ import Testing
         }
     }
 
+    /// An idle stream keeps reading while less than a chunk is buffered — so it notices the peer
+    /// closing even with bytes left unread — and stops once a chunk is (flow control).
+    @Test(arguments: Transport.allCases)
+    func anIdleStreamReadsOnBelowAChunkAndStopsAboveIt(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop, readChunkSize: 100)
+            let payload = (0..<1000).map { UInt8($0 % 251) }
+            try await pair.writer.write(Array(payload[0..<20]))
+            #expect(try await pair.reader.readBytes(10) == Array(payload[0..<10]))
+            try await pair.writer.write(Array(payload[20...]))
+            // Pulled in while idle, up to a chunk and at most one chunk more; then left in the fd.
+            #expect(try await eventually { pair.reader.readBuffer.count >= 100 })
+            try await pause(50)
+            #expect(pair.reader.readBuffer.count < 200)
+            pair.writer.close()
+            #expect(try await pair.reader.readBytes(990) == Array(payload[10...]))
+            // Idle with a few bytes still buffered, the stream sees the peer's EOF and closes.
+            let second = try await makePair(transport, loop: loop, readChunkSize: 100)
+            try await second.writer.write(bytes("hello"))
+            #expect(try await second.reader.readBytes(2) == bytes("he"))
+            second.writer.close()
+            #expect(try await eventually { second.reader.isClosed })
+            #expect(try await second.reader.readBytes(3) == bytes("llo"))
+        }
+    }
+
     @Test(arguments: Transport.allCases)
     func callbackReadsChainedFromTheBufferDoNotRecurseWithoutBound(_ transport: Transport) async throws {
         try await onLoop { loop in

@@ -105,7 +105,7 @@ extension BaseIOStream {
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
         defer {  // consumed even if `body` throws
             readBuffer.consume(target.consumed(end))
-            if readBuffer.isEmpty { bufferDrained() }
+            watchAgainIfNeeded()
         }
         return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
     }

@@ -597,10 +597,8 @@ open class BaseIOStream: @unchecked Sendable {
     /// Consumes a delivered frame's bytes; an emptied buffer shrinks and the stream watches again.
     private func frameConsumed(_ count: Int) {
         readBuffer.consume(count)
-        if readBuffer.isEmpty {
-            readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144))
-            bufferDrained()
-        }
+        if readBuffer.isEmpty { readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144)) }
+        watchAgainIfNeeded()
     }
 
     /// The trampoline: once the outermost completion has returned, runs the read one started
@@ -756,11 +754,13 @@ open class BaseIOStream: @unchecked Sendable {
 
     // MARK: - Event handling
 
-    /// The read buffer just became empty outside the event handler (a read satisfied from it):
-    /// an idle stream must watch for readability again, or it would not notice the peer closing.
-    /// (With bytes still buffered and no read pending it does not read on — that is flow control.)
+    /// A frame was consumed, perhaps outside the event handler (a read satisfied from the buffer,
+    /// or by a speculative read): a stream not watching for readability re-checks whether it
+    /// should, or an idle one would not notice the peer closing — nor read on once the buffer is
+    /// below a chunk again. (With a chunk or more buffered and no read pending it does not read
+    /// on: flow control.) Watching already, it costs one comparison.
     @usableFromInline
-    func bufferDrained() {
+    func watchAgainIfNeeded() {
         guard state == .open, registeredEvents?.contains(.read) != true else { return }
         updateInterest()
     }
@@ -799,8 +799,11 @@ open class BaseIOStream: @unchecked Sendable {
             if pendingRead != nil { wanted.insert(.read) }
             if !writeQueue.isEmpty { wanted.insert(.write) }
             if isLingering { wanted.insert(.read) }  // graceful close: watch for the peer's EOF
-            // Idle with an empty buffer: listen anyway, to notice the peer closing.
-            if wanted.isEmpty && readBuffer.isEmpty { wanted.insert(.read) }
+            // Idle: listen anyway, to notice the peer closing — while less than a chunk is
+            // buffered, so at most two chunks pile up unread (flow control). Not only when the
+            // buffer is empty: a reply read in two steps (an HTTP head, then its body) would
+            // otherwise unregister and register again, two epoll_ctl calls per request.
+            if wanted.isEmpty && readBuffer.count < readChunkSize { wanted.insert(.read) }
         }
         return wanted
     }
