@@ -58,14 +58,11 @@ static int ws_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *ou
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
 }
-/// Installs server ALPN with `protos` in wire format. The copy lives as long as the process
-/// (contexts are few and long-lived).
-static inline void ws_ssl_ctx_set_server_alpn(SSL_CTX *ctx, const unsigned char *protos, unsigned int length) {
-    unsigned char *copy = malloc(length + 2);
-    copy[0] = length & 0xFF;
-    copy[1] = (length >> 8) & 0xFF;
-    memcpy(copy + 2, protos, length);
-    SSL_CTX_set_alpn_select_cb(ctx, ws_alpn_select, copy);
+/// Installs server ALPN: `ours` is a 2-byte little-endian length, then the protocols in wire
+/// format. The caller owns `ours` and keeps it alive as long as `ctx` (TLSContext frees it in its
+/// deinit, after the context).
+static inline void ws_ssl_ctx_set_server_alpn(SSL_CTX *ctx, unsigned char *ours) {
+    SSL_CTX_set_alpn_select_cb(ctx, ws_alpn_select, ours);
 }
 
 /// Subject alternative names as "DNS:name" / "IP:addr" strings, joined by '\n' into `buffer`.

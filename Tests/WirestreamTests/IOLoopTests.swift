@@ -32,6 +32,39 @@ import Testing
         #expect(try await eventually { descriptors() <= before })
     }
 
+    /// A task that prefers a loop and resumes after the loop closed (here after a sleep of its
+    /// own) still runs: its next operation fails at once, it finishes, and the loop is freed.
+    /// (Dropped instead, the task waited forever and held the loop and its streams.)
+    @Test func aTaskResumedAfterItsLoopClosedStillFinishes() async throws {
+        weak var weakLoop: IOLoop?
+        let outcome = Locked<String?>(nil)
+        do {
+            let loop = try IOLoop()
+            loop.startThread(name: "closing-loop")
+            let (reader, _) = try PipeIOStream.makePipe(loop: loop)
+            let started = Locked(false)
+            Task(executorPreference: loop) {
+                started.withLock { $0 = true }
+                try? await Task.sleep(for: .milliseconds(100))
+                let onStandIn = loop.inLoopThread
+                do {
+                    _ = try await reader.readBytes(1)
+                    outcome.withLock { $0 = "read" }
+                } catch is StreamClosedError {
+                    outcome.withLock { $0 = "failed at once, in place of the loop: \(onStandIn)" }
+                } catch {
+                    outcome.withLock { $0 = "\(error)" }
+                }
+            }
+            #expect(try await eventually { started.withLock { $0 } })
+            loop.close()
+            weakLoop = loop
+        }
+        #expect(try await eventually { outcome.withLock { $0 } != nil })
+        #expect(outcome.withLock { $0 } == "failed at once, in place of the loop: true")
+        #expect(try await eventually { weakLoop == nil })
+    }
+
     @Test func timersFireInDeadlineOrderAndRemovedOnesNever() async throws {
         try await onLoop { loop in
             let events = EventLog()

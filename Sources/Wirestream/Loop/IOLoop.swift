@@ -3,6 +3,7 @@
 // about streams.
 
 import CLinux
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -42,6 +43,7 @@ public final class IOLoop: @unchecked Sendable {
         var sleeping = false  // the loop is in (or about to enter) a blocking epoll_wait
         var stopRequested = false
         var running = false  // `running`, readable off the loop (for close())
+        var closed = false  // handed over: new work goes to `afterClose`
     }
 
     private let epollFD: Int32
@@ -54,6 +56,10 @@ public final class IOLoop: @unchecked Sendable {
     private var timerCallbacks: [UInt64: () -> Void] = [:]
     private let nextTimerID = Atomic<UInt64>(1)
     private var running = false
+    private var closing = false  // close() began; the queues are handed over once the loop is out of run()
+    private var handedOver = false  // queued work now runs on `afterClose`
+    /// Stands in for the loop's thread once the loop is closed (see ``handOver()``).
+    private let afterClose = DispatchQueue(label: "wirestream.closed-loop")
     private var actorExecutor: LoopActorExecutor!  // set once in init, read-only after
 
     /// Creates a loop. It does nothing until some thread calls ``run()``.
@@ -129,6 +135,7 @@ public final class IOLoop: @unchecked Sendable {
         remote.withLock { $0.running = true }
         defer {
             running = false
+            if closing { handOver() }
             ws_current_loop_set(previous)
             remote.withLock {
                 $0.stopRequested = false
@@ -190,8 +197,10 @@ public final class IOLoop: @unchecked Sendable {
 
     /// Stops the loop for good and lets go of everything it holds (Tornado's
     /// `close(all_fds=True)`): every stream still registered sees its descriptor fail and closes
-    /// (its pending operations fail with ``StreamClosedError``), then the handlers, timers and
-    /// queued callbacks are dropped. A loop only stopped keeps them — and, through their closures,
+    /// (its pending operations fail with ``StreamClosedError``), then the handlers and timers are
+    /// dropped. Work queued afterwards — a task that prefers this loop, resumed by its failed read
+    /// or its own timer — runs on a serial queue standing in for the loop's thread, so it
+    /// finishes instead of waiting forever. A loop only stopped keeps it all — and, through their closures,
     /// the streams, which keep the loop: a stopped loop with open streams is never freed, nor are
     /// their descriptors. Safe from any thread, while the loop runs or after it stopped; a
     /// closed loop must not run again.
@@ -210,6 +219,8 @@ public final class IOLoop: @unchecked Sendable {
     }
 
     private func closeNow() {
+        guard !closing else { return }
+        closing = true
         for fd in handlers.indices {  // a stream's handler removes itself as it closes
             handlers[fd]?(.error)
         }
@@ -217,10 +228,38 @@ public final class IOLoop: @unchecked Sendable {
         handlers.removeAll()
         timers = TimerHeap()
         timerCallbacks.removeAll()
+        if running {
+            stop()  // run() hands the queues over as it returns
+        } else {
+            handOver()
+        }
+    }
+
+    /// After ``close()`` the loop's thread is gone, but work still arrives — above all tasks that
+    /// prefer this loop, resumed by the failures of the close or by a timer of their own. Dropped,
+    /// such a task would wait forever and keep everything it holds. From here on work runs, in
+    /// order, on a serial queue that stands in for the loop's thread: the task goes on, and its
+    /// next operation on a closed stream fails at once. (Timers and handlers are gone for good.)
+    private func handOver() {
+        handedOver = true
+        let queued = remote.withLock { state -> [Work] in
+            state.closed = true
+            defer { state.queue.removeAll() }
+            return state.queue
+        }
+        let left = localQueue + runningQueue + queued
         localQueue.removeAll()
         runningQueue.removeAll()
-        remote.withLock { $0.queue.removeAll() }
-        stop()
+        for work in left { runAfterClose(work) }
+    }
+
+    private func runAfterClose(_ work: Work) {
+        afterClose.async { [self] in
+            let previous = ws_current_loop_get()
+            ws_current_loop_set(Unmanaged.passUnretained(self).toOpaque())
+            run(work)
+            ws_current_loop_set(previous)
+        }
     }
 
     /// Milliseconds for epoll_wait; `Int32.min` means "stop now".
@@ -272,14 +311,17 @@ public final class IOLoop: @unchecked Sendable {
 
     private func enqueueWork(_ work: Work) {
         if inLoopThread {
+            if handedOver { return runAfterClose(work) }
             localQueue.append(work)
             return
         }
-        let wake = remote.withLock { state -> Bool in
+        let (wake, closed) = remote.withLock { state -> (Bool, Bool) in
+            if state.closed { return (false, true) }
             state.queue.append(work)
             defer { state.sleeping = false }  // one wake-up per sleep is enough
-            return state.sleeping
+            return (state.sleeping, false)
         }
+        if closed { runAfterClose(work) }
         if wake { _ = ws_eventfd_signal(wakeFD) }
     }
 

@@ -7,6 +7,9 @@ public final class TLSContext: @unchecked Sendable {
     // OpenSSL allows SSL_new on a shared, unchanging context from several threads.
     public let configuration: TLSConfiguration
     let context: OpaquePointer
+    /// The server's ALPN protocols as its selection callback reads them (owned here: OpenSSL
+    /// keeps only the pointer).
+    private var serverALPN: UnsafeMutablePointer<UInt8>?
 
     /// - Throws: a `.configuration` ``TLSError`` if a file cannot be loaded or the key does not
     ///   match the certificate.
@@ -49,14 +52,22 @@ public final class TLSContext: @unchecked Sendable {
                 wire += bytes
             }
             if configuration.role == .server {
-                ws_ssl_ctx_set_server_alpn(context, wire, UInt32(wire.count))
+                let ours = UnsafeMutablePointer<UInt8>.allocate(capacity: wire.count + 2)
+                ours[0] = UInt8(truncatingIfNeeded: wire.count)
+                ours[1] = UInt8(truncatingIfNeeded: wire.count >> 8)
+                (ours + 2).initialize(from: wire, count: wire.count)
+                serverALPN = ours
+                ws_ssl_ctx_set_server_alpn(context, ours)
             } else if SSL_CTX_set_alpn_protos(context, wire, UInt32(wire.count)) != 0 {
                 throw TLSContext.failure("ALPN")
             }
         }
     }
 
-    deinit { SSL_CTX_free(context) }
+    deinit {
+        SSL_CTX_free(context)
+        serverALPN?.deallocate()
+    }
 
     private func loadIdentity() throws {
         switch configuration.certificateChain {
@@ -103,6 +114,9 @@ public final class TLSContext: @unchecked Sendable {
     private func loadTrustRoots() throws {
         switch configuration.trustRoots {
         case .system:
+            // Only a context that verifies its peer reads them: the system store is half a MiB in
+            // ~9,000 allocations, and a server that asks for no client certificate never looks.
+            guard configuration.verifyPeer else { return }
             guard SSL_CTX_set_default_verify_paths(context) == 1 else { throw TLSContext.failure("system trust store") }
         case .file(let path):
             guard SSL_CTX_load_verify_locations(context, path, nil) == 1 else {
