@@ -285,4 +285,21 @@ struct KetamaRingTests {
         #expect(silent is TimeoutError)
         #expect(ContinuousClock.now - start < .seconds(2))
     }
+
+    /// A server that floods one reply with values faster than they parse keeps the buffer full,
+    /// so the parse never waits for data; the caller's deadline still ends it on time (the reading
+    /// task yields to the loop's timers). Without that, only the 100,000-value limit ended it —
+    /// after a second here, many under a sanitizer.
+    @Test func aFloodOfValuesCannotHoldTheDeadlineOff() async throws {
+        let peer = try HostilePeer(.init("", then: .flood(Array("VALUE k 0 1\r\na\r\n".utf8))), serverSpeaksFirst: false)
+        defer { peer.close() }
+        var configuration = ClientConfiguration(port: peer.port)
+        configuration.requestTimeout = .milliseconds(100)
+        configuration.reconnect = false
+        let client = try await MemcachedClient.connect(configuration)
+        defer { client.close() }
+        let start = ContinuousClock.now
+        await #expect(throws: TimeoutError.self) { _ = try await client.get("k") }
+        #expect(ContinuousClock.now - start < .milliseconds(600))
+    }
 }

@@ -295,6 +295,9 @@ public final class IOLoop: @unchecked Sendable {
             for work in remoteWork { run(work) }
             for work in runningQueue { run(work) }
             runningQueue.removeAll(keepingCapacity: true)
+            // A timer that came due (a deadline) runs before more rounds: tasks that keep
+            // re-queueing themselves (yielding reads) must not hold it off.
+            if let next = nextLiveTimer(), next <= ws_monotonic_ns() { return }
         }
     }
 

@@ -70,6 +70,9 @@ open class BaseIOStream: @unchecked Sendable {
     let readBuffer = ReadBuffer()
     @exclusivity(unchecked) var pendingRead: PendingRead?
     @exclusivity(unchecked) var pendingScanOffset = 0  // resume the pending read's search here
+    /// Async reads served from the buffer since the reading task last yielded (see
+    /// ``readsBetweenYields``).
+    @exclusivity(unchecked) var readsSinceYield = 0
     var writeQueue = WriteQueue()
     private var flushWaiters = FIFO<FlushWaiter>()
     private var bytesQueued: UInt64 = 0
