@@ -102,9 +102,9 @@ extension BaseIOStream {
               target.invalidArgument == nil else {
             return nil
         }
-        readsSinceYield &+= 1
         var scanOffset = 0
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
+        readsSinceYield &+= 1
         defer {  // consumed even if `body` throws
             readBuffer.consume(target.consumed(end))
             watchAgainIfNeeded()

@@ -78,7 +78,7 @@ open class BaseIOStream: @unchecked Sendable {
     private var bytesQueued: UInt64 = 0
     private var bytesFlushed: UInt64 = 0
     private var flushScheduled = false  // a deferred flush (from queueWrite) is queued on the loop
-    private var registeredEvents: IOEvents?  // nil: not registered with the loop
+    @exclusivity(unchecked) private var registeredEvents: IOEvents?  // nil: not registered with the loop
     private var completionDepth = 0  // read completions running now (callbacks that may start reads)
     private var deferredInlineRead = false  // a read started inside a completion waits for it to return
     private var trampolining = false  // finishRead is running deferred reads in a loop
@@ -762,10 +762,9 @@ open class BaseIOStream: @unchecked Sendable {
     /// should, or an idle one would not notice the peer closing — nor read on once the buffer is
     /// below a chunk again. (With a chunk or more buffered and no read pending it does not read
     /// on: flow control.) Watching already, it costs one comparison.
-    @usableFromInline
-    func watchAgainIfNeeded() {
-        guard state == .open, registeredEvents?.contains(.read) != true else { return }
-        updateInterest()
+    @usableFromInline @inline(__always)
+    final func watchAgainIfNeeded() {
+        if registeredEvents?.contains(.read) != true && state == .open { updateInterest() }
     }
 
     /// Registers with the loop for what the stream now waits for (Tornado's `_handle_events` tail).
