@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import Wirestream
@@ -317,6 +318,48 @@ import Testing
             // Thousands of lines were satisfied from the buffer inside earlier callbacks: they nest
             // a bounded number deep, then a loop (the trampoline) runs the next after they return.
             #expect(deepestNesting <= BaseIOStream.maxNestedCompletions)
+        }
+    }
+
+    @Test func aFloodCannotHoldTheLoopsTimersOffAChainOfCallbackReads() async throws {
+        // The flood comes from another loop's thread, so it keeps the pipe full while this loop
+        // parses: every read in the chain is satisfied at once, from the buffer or the fd.
+        let floodLoop = try IOLoop()
+        floodLoop.startThread(name: "flood")
+        defer { floodLoop.close() }
+        try await onLoop { loop in
+            var fds: [Int32] = [-1, -1]
+            #expect(pipe(&fds) == 0)
+            let reader = try PipeIOStream(fd: fds[0], loop: loop)
+            let writer = try PipeIOStream(fd: fds[1], loop: floodLoop)
+            let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 63 * 1024).enumerated().flatMap { index, byte in
+                index % 63 == 62 ? [byte, UInt8(ascii: "\n")] : [byte]
+            }
+            let flood = spawn(on: floodLoop) { while true { try await writer.write(chunk) } }
+            let fired = SharedFlag()
+            _ = loop.callLater(.milliseconds(20)) { fired.set() }
+            let start = ContinuousClock.now
+            let timerRanDuringTheChain = CallbackBox<Bool>()
+            var count = 0
+            func next() {
+                reader.readUntil(bytes("\n")) { result in
+                    guard case .success = result else { return timerRanDuringTheChain.complete(.success(false)) }
+                    count += 1
+                    // A little work per line, so the flood always stays ahead of the parse.
+                    let busy = ContinuousClock.now + .microseconds(5)
+                    while ContinuousClock.now < busy {}
+                    // Ends when the timer has run — or after 3 s, which only a starved loop reaches.
+                    if fired.isSet || ContinuousClock.now - start > .seconds(3) {
+                        timerRanDuringTheChain.complete(.success(fired.isSet))
+                    } else {
+                        next()
+                    }
+                }
+            }
+            next()
+            #expect(try await timerRanDuringTheChain.value(), "the timer did not run during \(count) chained reads")
+            reader.close()
+            _ = await flood.result  // the flood ends with the pipe's reader closed
         }
     }
 }

@@ -107,6 +107,7 @@ extension BaseIOStream {
 
     /// A read is about to wait for the fd: it fails at once after a deadline, and arms the idle timer.
     func readWillWait() {
+        readsSinceYield = 0  // the read goes back to the loop: it yields here
         if deadlinePassed {
             withdrawPendingRead(timeoutForDeadline())
             return

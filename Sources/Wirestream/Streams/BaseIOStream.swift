@@ -70,8 +70,8 @@ open class BaseIOStream: @unchecked Sendable {
     let readBuffer = ReadBuffer()
     @exclusivity(unchecked) var pendingRead: PendingRead?
     @exclusivity(unchecked) var pendingScanOffset = 0  // resume the pending read's search here
-    /// Async reads served from the buffer since the reading task last yielded (see
-    /// ``readsBetweenYields``).
+    /// Reads completed without a return to the loop: async reads served from the buffer since the
+    /// reading task last yielded, callback reads in a chain (see ``readsBetweenYields``).
     @exclusivity(unchecked) var readsSinceYield = 0
     var writeQueue = WriteQueue()
     private var flushWaiters = FIFO<FlushWaiter>()
@@ -475,6 +475,7 @@ open class BaseIOStream: @unchecked Sendable {
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return false }
         let frame = [UInt8](UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
         frameConsumed(target.consumed(end))
+        readsSinceYield &+= 1
         completionDepth += 1
         callback(.success(frame))
         completionDepth -= 1
@@ -584,7 +585,9 @@ open class BaseIOStream: @unchecked Sendable {
         let frame = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
         var bytes: [UInt8] = []
         switch read.delivery {
-        case .bytes: bytes = [UInt8](frame)
+        case .bytes:
+            bytes = [UInt8](frame)
+            readsSinceYield &+= 1
         case .completion(let completion): completion.take(frame)
         }
         frameConsumed(read.target.consumed(end))
@@ -606,11 +609,19 @@ open class BaseIOStream: @unchecked Sendable {
 
     /// The trampoline: once the outermost completion has returned, runs the read one started
     /// (deferred, so chained reads loop instead of recursing), and the read that one started, ….
+    /// After ``readsBetweenYields`` reads in a row it hands the next to the loop instead: a peer
+    /// that sends faster than the callbacks parse keeps every read satisfied at once, and a chain
+    /// that never returned to the loop would keep it from its timers (a deadline among them).
     private func runDeferredReads() {
         guard completionDepth == 0, !trampolining, deferredInlineRead else { return }
         trampolining = true
         while deferredInlineRead {
             deferredInlineRead = false
+            if readsSinceYield >= Self.readsBetweenYields {
+                readsSinceYield = 0
+                loop.callSoon { [self] in tryInlineRead() }  // a no-op if the read ended meanwhile
+                break
+            }
             tryInlineRead()
         }
         trampolining = false
