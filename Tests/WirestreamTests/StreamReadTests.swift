@@ -321,6 +321,52 @@ import Testing
         }
     }
 
+    @Test(arguments: Transport.allCases, [false, true])
+    func borrowingCallbackReadsLendTheFrameAndAThrowStillConsumesIt(_ transport: Transport, buffered: Bool) async throws {
+        struct Rejected: Error {}
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let input = bytes("one\ntwo\n") + [0, 0, 0, 5] + bytes("fiveXtail;")
+            // Buffered: every read is served at once from the buffer (the fast path); else the
+            // first read waits for the bytes (a pending read, completed when they arrive).
+            if buffered {
+                // A read first, so the stream is reading when the input comes (and keeps it).
+                try await pair.writer.write(bytes("!") + input)
+                #expect(try await pair.reader.readBytes(1) == bytes("!"))
+                #expect(try await eventually { pair.reader.readBuffer.count == input.count })
+            }
+            let outcomes = CallbackBox<[String]>()
+            var log: [String] = []
+            // readInto's buffer must outlive the read, which may complete after this scope's calls.
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 1)
+            defer { scratch.deallocate() }
+            let regex = try Pattern("(?<word>[a-z]+);")
+            pair.reader.readUntil(bytes("\n"), borrowing: { text(Array($0)) }) { first in
+                log.append("\(first)")
+                pair.reader.readUntil(bytes("\n"), borrowing: { _ -> Int in throw Rejected() }) { second in
+                    if case .failure(let error) = second, error is Rejected { log.append("rejected") } else { log.append("\(second)") }
+                    pair.reader.readBytes(4, borrowing: { Int($0.loadUnaligned(as: UInt32.self).bigEndian) }) { length in
+                        log.append("\(length)")
+                        pair.reader.readInto(scratch) { count in
+                            log.append("\(count) \(text(Array(scratch)))")
+                            pair.reader.readBytes(1, borrowing: { _ in }) { _ in
+                                pair.reader.readUntilRegex(regex, borrowing: { text(Array($0["word"]!)) }) { word in
+                                    log.append("\(word)")
+                                    outcomes.complete(.success(log))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if !buffered { try await pair.writer.write(input) }
+            #expect(try await outcomes.value() == [
+                #"success("one\n")"#, "rejected", "success(5)", "success(4) five", #"success("tail")"#,
+            ])
+            #expect(pair.reader.readBuffer.isEmpty)
+        }
+    }
+
     @Test func aFloodCannotHoldTheLoopsTimersOffAChainOfCallbackReads() async throws {
         // The flood comes from another loop's thread, so it keeps the pipe full while this loop
         // parses: every read in the chain is satisfied at once, from the buffer or the fd.

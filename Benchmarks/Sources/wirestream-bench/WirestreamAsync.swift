@@ -34,7 +34,7 @@ enum WirestreamAsync {
                 case "frames":
                     while true {
                         let length = try await stream.readBytes(4) { header in
-                            Int(header.load(as: UInt32.self).bigEndian)
+                            Int(header.loadUnaligned(as: UInt32.self).bigEndian)
                         }
                         if borrowing {
                             n += try await stream.readBytes(length) { $0.count == length ? 1 : 0 }

@@ -36,9 +36,9 @@ enum WirestreamCallback {
                 next()
             case "frames":
                 func next() {
-                    stream.readBytes(4) { result in
-                        guard case .success(let header) = result else { return done(stream) }
-                        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+                    // The header borrowed, the payload copied: the shape of the async copying form.
+                    stream.readBytes(4, borrowing: { Int($0.loadUnaligned(as: UInt32.self).bigEndian) }) { result in
+                        guard case .success(let length) = result else { return done(stream) }
                         stream.readBytes(length) { result in
                             guard case .success = result else { return done(stream) }
                             state.count += 1

@@ -48,13 +48,12 @@ extension BaseIOStream {
     }
 
     /// The borrowing callback form: `body` gets the frame in place, its result goes to `callback`.
+    @inlinable
     public func readUntilRegex<R>(
         _ pattern: Pattern, maxBytes: Int? = nil, borrowing body: @escaping (RegexMatchView) throws -> R,
         callback: @escaping (Result<R, any Error>) -> Void
     ) {
         let searcher = regexSearcher(pattern, maxBytes: maxBytes)
-        startRead(.search(searcher), streaming: nil, CallbackReadCompletion(transform: { frame in
-            try body(searcher.view(frame))
-        }, callback: callback))
+        startRead(.search(searcher), transform: { frame in try body(searcher.view(frame)) }, callback: callback)
     }
 }

@@ -224,23 +224,23 @@ open class BaseIOStream: @unchecked Sendable {
 
     /// The borrowing form of ``readUntil(_:maxBytes:callback:)``: `body` gets the frame in place
     /// (no array is allocated) and its result goes to `callback`. `body` must not use the stream.
-    public func readUntil<R>(
+    @inlinable
+    public final func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil,
         borrowing body: @escaping (UnsafeRawBufferPointer) throws -> R,
         callback: @escaping (Result<R, any Error>) -> Void
     ) {
-        startRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil,
-                  CallbackReadCompletion(transform: body, callback: callback))
+        startRead(.delimiter(delimiter, maxBytes: maxBytes), transform: body, callback: callback)
     }
 
     /// The borrowing form of ``readBytes(_:partial:callback:)``.
-    public func readBytes<R>(
+    @inlinable
+    public final func readBytes<R>(
         _ count: Int, partial: Bool = false,
         borrowing body: @escaping (UnsafeRawBufferPointer) throws -> R,
         callback: @escaping (Result<R, any Error>) -> Void
     ) {
-        startRead(.bytes(count: count, partial: partial), streaming: nil,
-                  CallbackReadCompletion(transform: body, callback: callback))
+        startRead(.bytes(count: count, partial: partial), transform: body, callback: callback)
     }
 
     /// Reads everything until the peer closes. On a closed stream, returns what is buffered.
@@ -263,11 +263,10 @@ open class BaseIOStream: @unchecked Sendable {
         _ buffer: UnsafeMutableRawBufferPointer, partial: Bool = false,
         callback: @escaping (Result<Int, any Error>) -> Void
     ) {
-        startRead(.bytes(count: buffer.count, partial: partial), streaming: nil,
-                  CallbackReadCompletion(transform: { frame in
-                      buffer.copyMemory(from: frame)
-                      return frame.count
-                  }, callback: callback))
+        startRead(.bytes(count: buffer.count, partial: partial), transform: { frame in
+            buffer.copyMemory(from: frame)
+            return frame.count
+        }, callback: callback)
     }
 
     // MARK: - Writes
@@ -448,36 +447,59 @@ open class BaseIOStream: @unchecked Sendable {
 
     // MARK: - Read machinery
 
-    func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ completion: ReadCompletion) {
+    @usableFromInline
+    final func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ completion: ReadCompletion) {
         startRead(target, streaming: streaming, .completion(completion))
     }
 
     /// A copying callback read: the frame goes to `callback` as a new array.
     func startRead(_ target: ReadTarget, delivering callback: @escaping (Result<[UInt8], any Error>) -> Void) {
-        if deliverBuffered(target, callback) { return }
+        var frame: [UInt8] = []
+        if deliverBuffered(target, lend: { frame = [UInt8]($0) }, deliver: { callback(.success(frame)) }) { return }
         startRead(target, streaming: nil, .bytes(callback))
+    }
+
+    /// A borrowing callback read: `transform` gets the frame in place, its result goes to `callback`.
+    /// Inlinable, so it is specialized for the caller's `R`: unspecialized, looking up the metadata
+    /// of `Result<R, any Error>` cost more than the rest of a buffered read.
+    @inlinable
+    final func startRead<R>(
+        _ target: ReadTarget, transform: @escaping (UnsafeRawBufferPointer) throws -> R,
+        callback: @escaping (Result<R, any Error>) -> Void
+    ) {
+        var outcome: Result<R, any Error>?
+        // A transform that throws still consumes its frame, as on the waiting path.
+        if deliverBuffered(target, lend: { frame in outcome = Result { try transform(frame) } },
+                           deliver: { callback(outcome!) }) { return }
+        startRead(target, streaming: nil, CallbackReadCompletion(transform: transform, callback: callback))
     }
 
     /// How deep copying callback reads served from the buffer may nest (see ``deliverBuffered(_:_:)``).
     static let maxNestedCompletions = 16
 
-    /// The copying callback forms' fast path, as ``readBuffered(_:_:)`` is the async forms': on the
-    /// loop thread, with no read pending and the frame already buffered, the frame goes to
-    /// `callback` right here and no pending read is stored. A read started inside a completion is
-    /// served so too, up to ``maxNestedCompletions`` deep; deeper, it waits for the completion
-    /// to return and the trampoline in ``finishRead(at:)`` to run it — so a chain of thousands of
-    /// buffered reads pays the slow path once per 16, and the stack stays bounded.
-    private func deliverBuffered(_ target: ReadTarget, _ callback: (Result<[UInt8], any Error>) -> Void) -> Bool {
+    /// The callback forms' fast path, as ``readBuffered(_:_:)`` is the async forms': on the
+    /// loop thread, with no read pending and the frame already buffered, `transform` gets the
+    /// frame in place, the frame is consumed, and the result goes to `callback` right here — no
+    /// pending read, no completion object. A read started inside a completion is served so too,
+    /// up to ``maxNestedCompletions`` deep; deeper, it waits for the completion to return and the
+    /// trampoline in ``finishRead(at:)`` to run it — so a chain of thousands of buffered reads pays
+    /// the slow path once per 16, and the stack stays bounded.
+    ///
+    /// `lend` converts the frame while it is in the buffer; `deliver` runs once it is consumed.
+    @usableFromInline
+    final func deliverBuffered(
+        _ target: ReadTarget, lend: (UnsafeRawBufferPointer) -> Void, deliver: () -> Void
+    ) -> Bool {
         guard completionDepth < Self.maxNestedCompletions, loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty,
               target.invalidArgument == nil else { return false }
         var scanOffset = 0
         // A search that throws (past its limit) is left to the waiting path, which fails it.
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return false }
-        let frame = [UInt8](UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
+        lend(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
         frameConsumed(target.consumed(end))
         readsSinceYield &+= 1
         completionDepth += 1
-        callback(.success(frame))
+        deliver()
         completionDepth -= 1
         runDeferredReads()
         return true

@@ -66,6 +66,7 @@ enum ReadDelivery {
 /// Receives the outcome of a read. The stream lends the frame to ``take(_:)`` while it is still in
 /// the buffer, consumes it, and only then calls ``succeed()``, so code run by `succeed` may start
 /// the next read safely.
+@usableFromInline
 class ReadCompletion {
     /// Converts the frame while it is lent. Must not call into the stream.
     func take(_ frame: UnsafeRawBufferPointer) {}
@@ -76,11 +77,13 @@ class ReadCompletion {
 }
 
 /// The callback form: converts the frame with `transform` and calls `callback` on the loop.
+@usableFromInline
 final class CallbackReadCompletion<R>: ReadCompletion {
     private let transform: (UnsafeRawBufferPointer) throws -> R
     private let callback: (Result<R, any Error>) -> Void
     private var result: Result<R, any Error>?
 
+    @usableFromInline
     init(
         transform: @escaping (UnsafeRawBufferPointer) throws -> R,
         callback: @escaping (Result<R, any Error>) -> Void
