@@ -127,6 +127,7 @@ import Testing
         let result = SharedCounter()
         OSThread.start {
             let loop = try! IOLoop()
+            defer { loop.close() }  // closes the pipe's streams too: unclosed, they and the loop hold each other
             let value = try? loop.runSync {
                 precondition(loop.inLoopThread)
                 let (reader, writer) = try PipeIOStream.makePipe(loop: loop)

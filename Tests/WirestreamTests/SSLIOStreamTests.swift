@@ -405,11 +405,9 @@ final class OpenSSLPeer: @unchecked Sendable {
     }
 
     func stop() {
-        if process.isRunning {
-            // SIGKILL: children of the test process may start with SIGTERM blocked.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        // SIGKILL: children of the test process may start with SIGTERM blocked.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     private static func freePort() throws -> Int {
