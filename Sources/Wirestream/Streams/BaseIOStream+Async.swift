@@ -93,8 +93,21 @@ extension BaseIOStream {
     /// holds the frame, lends it to `body`, consumes it and returns the result — synchronously, so
     /// an async read satisfied from the buffer costs a function call (no suspension, no executor
     /// switch, no allocation). Otherwise returns `nil` and the caller takes the async path.
-    @usableFromInline
+    ///
+    /// Inlinable, so it is specialized for the caller's `R`; the work is in the two non-generic
+    /// calls it makes (unspecialized, storing the `R?` through value witnesses cost more than the
+    /// bookkeeping around the search).
+    @inlinable
     final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        guard let frame = bufferedFrame(for: target) else { return nil }
+        defer { consumeBufferedFrame(target.consumed(frame.count)) }  // consumed even if `body` throws
+        return try body(frame)
+    }
+
+    /// The frame for `target` if the fast path may serve it now: in the buffer, on the loop thread,
+    /// no read pending, and the task not due to yield.
+    @usableFromInline
+    final func bufferedFrame(for target: ReadTarget) -> UnsafeRawBufferPointer? {
         // An invalid read (negative count, …) is left to the waiting path: startRead fails it with
         // InvalidReadError, for every form, in one place.
         // The thread first: off the loop, the buffer and the pending read are the loop's to change.
@@ -105,11 +118,14 @@ extension BaseIOStream {
         var scanOffset = 0
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
         readsSinceYield &+= 1
-        defer {  // consumed even if `body` throws
-            readBuffer.consume(target.consumed(end))
-            watchAgainIfNeeded()
-        }
-        return try body(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
+        return UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
+    }
+
+    /// Consumes a frame ``bufferedFrame(for:)`` lent.
+    @usableFromInline
+    final func consumeBufferedFrame(_ count: Int) {
+        readBuffer.consume(count)
+        watchAgainIfNeeded()
     }
 
     /// The read, for callers that have not tried ``readBuffered(_:_:)``: tries it, then waits.
