@@ -70,9 +70,7 @@ int ws_pipe(int fds[2]) {
     return pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0 ? -errno : 0;
 }
 
-static __thread void *current_loop = 0;
-void *ws_current_loop_get(void) { return current_loop; }
-void ws_current_loop_set(void *loop) { current_loop = loop; }
+__thread void *ws_current_loop_storage __attribute__((tls_model("initial-exec"))) = 0;
 
 ssize_t ws_writev(int fd, const struct iovec *iov, int iovcnt) {
     ssize_t n = writev(fd, iov, iovcnt);
