@@ -100,12 +100,12 @@ extension BaseIOStream {
     @inlinable
     final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         guard let frame = bufferedFrame(for: target) else { return nil }
-        defer { consumeBufferedFrame(target.consumed(frame.count)) }  // consumed even if `body` throws
+        defer { frameConsumed(target.consumed(frame.count)) }  // consumed even if `body` throws
         return try body(frame)
     }
 
-    /// The frame for `target` if the fast path may serve it now: in the buffer, on the loop thread,
-    /// no read pending, and the task not due to yield.
+    /// The frame for `target` if a fast path may serve it now: in the buffer, on the loop thread,
+    /// no read pending, and the reader not due to yield. Counts the read toward that yield.
     @usableFromInline
     final func bufferedFrame(for target: ReadTarget) -> UnsafeRawBufferPointer? {
         // An invalid read (negative count, …) is left to the waiting path: startRead fails it with
@@ -119,13 +119,6 @@ extension BaseIOStream {
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
         readsSinceYield &+= 1
         return UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
-    }
-
-    /// Consumes a frame ``bufferedFrame(for:)`` lent.
-    @usableFromInline
-    final func consumeBufferedFrame(_ count: Int) {
-        readBuffer.consume(count)
-        watchAgainIfNeeded()
     }
 
     /// The read, for callers that have not tried ``readBuffered(_:_:)``: tries it, then waits.

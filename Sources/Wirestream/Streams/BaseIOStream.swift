@@ -474,7 +474,7 @@ open class BaseIOStream: @unchecked Sendable {
         startRead(target, streaming: nil, CallbackReadCompletion(transform: transform, callback: callback))
     }
 
-    /// How deep copying callback reads served from the buffer may nest (see ``deliverBuffered(_:_:)``).
+    /// How deep copying callback reads served from the buffer may nest (see ``deliverBuffered(_:lend:deliver:)``).
     static let maxNestedCompletions = 16
 
     /// The callback forms' fast path, as ``readBuffered(_:_:)`` is the async forms': on the
@@ -490,14 +490,9 @@ open class BaseIOStream: @unchecked Sendable {
     final func deliverBuffered(
         _ target: ReadTarget, lend: (UnsafeRawBufferPointer) -> Void, deliver: () -> Void
     ) -> Bool {
-        guard completionDepth < Self.maxNestedCompletions, loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty,
-              target.invalidArgument == nil else { return false }
-        var scanOffset = 0
-        // A search that throws (past its limit) is left to the waiting path, which fails it.
-        guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return false }
-        lend(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]))
-        frameConsumed(target.consumed(end))
-        readsSinceYield &+= 1
+        guard completionDepth < Self.maxNestedCompletions, let frame = bufferedFrame(for: target) else { return false }
+        lend(frame)
+        frameConsumed(target.consumed(frame.count))
         completionDepth += 1
         deliver()
         completionDepth -= 1
@@ -607,12 +602,11 @@ open class BaseIOStream: @unchecked Sendable {
         let frame = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
         var bytes: [UInt8] = []
         switch read.delivery {
-        case .bytes:
-            bytes = [UInt8](frame)
-            readsSinceYield &+= 1
+        case .bytes: bytes = [UInt8](frame)
         case .completion(let completion): completion.take(frame)
         }
         frameConsumed(read.target.consumed(end))
+        readsSinceYield &+= 1  // a chain of completions counts toward the trampoline's yield
         completionDepth += 1
         switch read.delivery {
         case .bytes(let callback): callback(.success(bytes))
@@ -623,7 +617,8 @@ open class BaseIOStream: @unchecked Sendable {
     }
 
     /// Consumes a delivered frame's bytes; an emptied buffer shrinks and the stream watches again.
-    private func frameConsumed(_ count: Int) {
+    @usableFromInline
+    final func frameConsumed(_ count: Int) {
         readBuffer.consume(count)
         if readBuffer.isEmpty { readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144)) }
         watchAgainIfNeeded()
