@@ -59,30 +59,48 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         }
     }
 
+    // Inlinable throughout, so a client module (WireHTTP's keep-alive pools, RedisPool) gets the
+    // pool specialized for its connection type: unspecialized, lending and taking back a connection
+    // looked up the metadata of the idle list's tuples and arrays on every request.
     public let configuration: Configuration
-    private let connect: @Sendable () async throws -> Connection
-    private let timerLoop: IOLoop
-    private let state = Locked(State())
+    @usableFromInline let connect: @Sendable () async throws -> Connection
+    @usableFromInline let timerLoop: IOLoop
+    @usableFromInline let state = Locked(State())
 
     /// What a waiting caller is given: a connection, or room to open one.
-    private enum Grant: Sendable {
+    @usableFromInline
+    enum Grant: Sendable {
         case connection(Connection)
         case room
     }
 
-    private final class Waiter: @unchecked Sendable {
+    @usableFromInline
+    final class Waiter: @unchecked Sendable {
         // @unchecked Sendable: `continuation` is touched only under the pool's mutex.
-        var continuation: CheckedContinuation<Grant, any Error>?
-        var timer: Timeout?  // the acquire timeout; removed when the waiter is served first
-        init(_ continuation: CheckedContinuation<Grant, any Error>) { self.continuation = continuation }
+        @usableFromInline var continuation: CheckedContinuation<Grant, any Error>?
+        @usableFromInline var timer: Timeout?  // the acquire timeout; removed when the waiter is served first
+        @inlinable init(_ continuation: CheckedContinuation<Grant, any Error>) { self.continuation = continuation }
     }
 
-    private struct State {
-        var idle: [(connection: Connection, since: ContinuousClock.Instant)] = []
-        var leased = 0
-        var opening = 0
-        var waiters: [Waiter] = []
-        var closed = false
+    /// A connection waiting to be lent, and since when.
+    @usableFromInline
+    struct Idle {
+        @usableFromInline let connection: Connection
+        @usableFromInline let since: ContinuousClock.Instant
+        @inlinable init(_ connection: Connection, since: ContinuousClock.Instant) {
+            self.connection = connection
+            self.since = since
+        }
+    }
+
+    @usableFromInline
+    struct State {
+        @usableFromInline var idle: [Idle] = []
+        @usableFromInline var leased = 0
+        @usableFromInline var opening = 0
+        @usableFromInline var waiters: [Waiter] = []
+        @usableFromInline var closed = false
+        @inlinable init() {}
     }
 
     /// - Parameters:
@@ -105,6 +123,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     /// Lends a connection to `body` and takes it back afterwards (closed ones are dropped).
     /// - Throws: ``ConnectionPoolTimeoutError`` when none is free within `acquireTimeout`;
     ///   ``ConnectionPoolClosedError`` after ``close()``; whatever opening a connection or `body` throws.
+    @inlinable
     public func withConnection<R>(_ body: (Connection) async throws -> R) async throws -> R {
         let connection = try await acquire()
         defer { release(connection) }
@@ -127,20 +146,22 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     // MARK: Lending
 
-    private enum Acquisition {
+    @usableFromInline
+    enum Acquisition {
         case reuse(Connection, idleFor: Duration)
         case open
         case wait
     }
 
-    private func acquire() async throws -> Connection {
+    @inlinable
+    func acquire() async throws -> Connection {
         while true {
             let (next, stale) = try state.withLock { state -> (Acquisition, [Connection]) in
                 guard !state.closed else { throw ConnectionPoolClosedError() }
                 let stale = reapIdle(&state)
-                if let (connection, since) = state.idle.popLast() {
+                if let idle = state.idle.popLast() {
                     state.leased += 1
-                    return (.reuse(connection, idleFor: ContinuousClock.now - since), stale)
+                    return (.reuse(idle.connection, idleFor: ContinuousClock.now - idle.since), stale)
                 }
                 if state.leased + state.opening < configuration.maximumConnections {
                     state.opening += 1
@@ -173,7 +194,8 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     }
 
     /// Opens a connection in a place already counted in `opening`.
-    private func open() async throws -> Connection {
+    @inlinable
+    func open() async throws -> Connection {
         do {
             let connection = try await connect()
             state.withLock { state in
@@ -191,7 +213,8 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         }
     }
 
-    private func waitForGrant() async throws -> Grant {
+    @inlinable
+    func waitForGrant() async throws -> Grant {
         let timeout = configuration.acquireTimeout
         return try await withCheckedThrowingContinuation { continuation in
             let waiter = Waiter(continuation)
@@ -211,14 +234,16 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     }
 
     /// Hands `grant` to a waiter taken off the list (under the lock) and drops its timeout.
-    private func serve(_ waiter: Waiter, _ grant: Grant) {
+    @inlinable
+    func serve(_ waiter: Waiter, _ grant: Grant) {
         let timer = state.withLock { _ in waiter.timer }
         if let timer { timerLoop.removeTimeout(timer) }
         waiter.continuation?.resume(returning: grant)
     }
 
     /// Takes a connection back: to a waiting caller, to the idle list, or (closed) out of the count.
-    private func release(_ connection: Connection) {
+    @inlinable
+    func release(_ connection: Connection) {
         let (waiter, grant, closeIt) = state.withLock { state -> (Waiter?, Grant?, Bool) in
             if state.closed {
                 state.leased -= 1
@@ -232,7 +257,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             }
             if waiter != nil { return (waiter, .connection(connection), false) }  // stays counted as lent
             state.leased -= 1
-            state.idle.append((connection, ContinuousClock.now))
+            state.idle.append(Idle(connection, since: ContinuousClock.now))
             return (nil, nil, false)
         }
         if closeIt { connection.close() }
@@ -240,7 +265,9 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     }
 
     /// Drops closed idle connections and returns those idle too long (beyond the minimum) to close.
-    private func reapIdle(_ state: inout State) -> [Connection] {
+    @inlinable
+    func reapIdle(_ state: inout State) -> [Connection] {
+        guard !state.idle.isEmpty else { return [] }
         state.idle.removeAll { $0.connection.isClosed }
         let now = ContinuousClock.now
         var expired: [Connection] = []

@@ -47,7 +47,7 @@ public final class ClientSession<Reply: WireMessage & Sendable>: Sendable {
     public let deadline: Deadline
     /// Where the stream came from, for the name a certificate must carry after `startTLS`.
     let host: String
-    private let current: Locked<PipelinedConnection<Reply>>
+    @usableFromInline let current: Locked<PipelinedConnection<Reply>>
 
     init(connection: PipelinedConnection<Reply>, greeting: Reply?, deadline: Deadline, host: String) {
         self.current = Locked(connection)
@@ -57,6 +57,7 @@ public final class ClientSession<Reply: WireMessage & Sendable>: Sendable {
     }
 
     /// The connection (a new one after ``startTLS(_:serverName:)``).
+    @inlinable
     public var connection: PipelinedConnection<Reply> { current.withLock { $0 } }
 
     /// Sends `request` within the connect deadline (for set-up: `use tube`, `EHLO`, `AUTH`).
@@ -103,11 +104,12 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
     public let clientProtocol: ClientProtocol<Reply>
     @usableFromInline let loop: IOLoop
     @usableFromInline let setUp: SetUp?
-    private let state: Locked<State>
+    @usableFromInline let state: Locked<State>
 
     /// The live session, the attempt to make one, and how the last attempts went.
-    private struct State {
-        var current: ClientSession<Reply>?
+    @usableFromInline
+    struct State {
+        @usableFromInline var current: ClientSession<Reply>?
         var attempt: Task<ClientSession<Reply>, any Error>?
         var failures = 0
         var retryAt: ContinuousClock.Instant?
@@ -261,8 +263,17 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
 
     /// The open connection, or a new one if it dropped (see "Reconnection" above). Concurrent
     /// callers share one attempt.
-    @usableFromInline
+    @inlinable
     func liveConnection() async throws -> PipelinedConnection<Reply> {
+        // The common case, specialized in the client's module: the connection is up.
+        if let connection = state.withLock({ $0.current?.connection }), !connection.isClosed { return connection }
+        return try await reconnect()
+    }
+
+    /// ``liveConnection()`` when the connection is not up: waits for an attempt to connect, makes
+    /// one, or fails at once during the backoff.
+    @usableFromInline
+    func reconnect() async throws -> PipelinedConnection<Reply> {
         let next = state.withLock { state -> Next in
             if let current = state.current, !current.connection.isClosed { return .use(current.connection) }
             guard configuration.reconnect, !state.closedByCaller else {

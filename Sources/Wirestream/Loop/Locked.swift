@@ -11,15 +11,20 @@ import Synchronization
 /// threads, correct at 20,000, reports a race; `LockVisibilityTests` checks that this one does
 /// not). Each critical section here tells TSan it acquires and releases the lock (weak
 /// annotations: two calls to an empty function in ordinary builds).
+///
+/// Inlinable, so the critical section is specialized where it is written (the client modules'
+/// state machines took an unspecialized generic call and its metadata lookups per lock).
+@usableFromInline
 package final class Locked<State: ~Copyable>: Sendable {
-    private let mutex: Mutex<State>
+    @usableFromInline let mutex: Mutex<State>
 
+    @inlinable
     package init(_ state: consuming sending State) {
         mutex = Mutex(state)
     }
 
     /// Runs `body` with the state, holding the lock.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func withLock<Result: ~Copyable, E: Error>(
         _ body: (inout sending State) throws(E) -> sending Result
     ) throws(E) -> sending Result {

@@ -140,26 +140,44 @@ extension BaseIOStream {
 
     /// The read after ``readBuffered(_:_:)`` found no frame (or the task is due to yield): starts
     /// it on the loop and waits.
-    @usableFromInline
-    func waitForRead<R>(
+    ///
+    /// Inlinable, and generic only down to here: the wait itself (``suspendForRead(_:streaming:_:)``)
+    /// takes a closure that stores `body`'s result in this frame, so it runs with no generic
+    /// parameter — unspecialized, a waiting read spent more time looking up the metadata of its
+    /// completion object and result types than on the read.
+    @inlinable
+    final func waitForRead<R>(
         _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        if loop.inLoopThread, readsSinceYield >= Self.readsBetweenYields {
-            readsSinceYield = 0
+        if takeDueYield() {
             await Task.yield()
             if streaming == nil, let result = try readBuffered(target, body) { return result }
         }
-        return try await withoutActuallyEscaping(body) { body in
-            try await suspendForRead(target, streaming: streaming, body)
+        var result: R?
+        func take(_ frame: UnsafeRawBufferPointer) throws { result = try body(frame) }
+        try await withoutActuallyEscaping(take) { take in
+            try await suspendForRead(target, streaming: streaming, take)
         }
+        return result!  // suspendForRead returns only after `take` stored it
     }
 
-    private func suspendForRead<R>(
+    /// True (and the count starts again) when a task on the loop has had ``readsBetweenYields``
+    /// reads from the buffer in a row: it yields before the next.
+    @usableFromInline
+    final func takeDueYield() -> Bool {
+        guard loop.inLoopThread, readsSinceYield >= Self.readsBetweenYields else { return false }
+        readsSinceYield = 0
+        return true
+    }
+
+    /// Starts the read on the loop and waits for it; `take` converts the frame while it is lent.
+    @usableFromInline
+    final func suspendForRead(
         _ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?,
-        _ body: @escaping (UnsafeRawBufferPointer) throws -> R
-    ) async throws -> R {
-        let completion = AsyncReadCompletion(transform: body, streaming: streaming)
+        _ take: @escaping (UnsafeRawBufferPointer) throws -> Void
+    ) async throws {
+        let completion = AsyncReadCompletion(transform: take, streaming: streaming)
         let start = UncheckedTransfer(target)
         let begin: @Sendable () -> Void = { [self] in
             if completion.cancelled.load(ordering: .acquiring) {
@@ -171,10 +189,10 @@ extension BaseIOStream {
         let onLoop = loop.inLoopThread
         if onLoop {
             begin()  // may complete at once (a speculative read found the frame)
-            if let result = completion.result { return try result.get().value }
+            if let result = completion.result { return try result.get() }
         }
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 if onLoop {
                     completion.attach(continuation)
                 } else {
@@ -184,7 +202,7 @@ extension BaseIOStream {
                         begin()
                     }
                 }
-            }.value
+            }
         } onCancel: {
             completion.cancelled.store(true, ordering: .releasing)
             loop.addCallback { self.cancelRead(completion) }

@@ -112,26 +112,28 @@ struct UncheckedTransfer<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// The async form: converts the frame with `transform` and resumes the suspended task.
+/// The async form: lends the frame to `transform` (which keeps what it makes of it in the
+/// waiting caller's frame) and resumes the suspended task.
 ///
 /// A read started on the loop thread may finish before the task suspends (a speculative read
-/// satisfies it); the result is then kept and returned without suspending.
+/// satisfies it); the outcome is then kept and returned without suspending.
 ///
 /// `transform` and `streaming` are the caller's non-escaping closures, lent with
 /// `withoutActuallyEscaping`: they are referenced from here only, and dropped *before* the task is
-/// resumed, so nothing still holds them when the caller's scope ends.
-final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
+/// resumed, so nothing still holds them when the caller's scope ends. Not generic: the result's
+/// type is the caller's business, so a waiting read needs no metadata lookups.
+final class AsyncReadCompletion: ReadCompletion, @unchecked Sendable {
     // @unchecked Sendable: everything but `cancelled` is touched only on the stream's loop thread.
-    private var transform: ((UnsafeRawBufferPointer) throws -> R)?
+    private var transform: ((UnsafeRawBufferPointer) throws -> Void)?
     private var streaming: ((UnsafeRawBufferPointer) -> Void)?
-    private var continuation: UnsafeContinuation<UncheckedTransfer<R>, any Error>?
-    private(set) var result: Result<UncheckedTransfer<R>, any Error>?
-    private var converted: Result<UncheckedTransfer<R>, any Error>?
+    private var continuation: UnsafeContinuation<Void, any Error>?
+    private(set) var result: Result<Void, any Error>?
+    private var converted: Result<Void, any Error>?
     /// Set by the cancellation handler on any thread; checked on the loop before the read starts.
     let cancelled = Atomic<Bool>(false)
 
     init(
-        transform: @escaping (UnsafeRawBufferPointer) throws -> R,
+        transform: @escaping (UnsafeRawBufferPointer) throws -> Void,
         streaming: ((UnsafeRawBufferPointer) -> Void)?
     ) {
         self.transform = transform
@@ -145,8 +147,8 @@ final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
         return { [self] chunk in self.streaming?(chunk) }
     }
 
-    /// Resumes `continuation` with the result now if there is one, else when it comes.
-    func attach(_ continuation: UnsafeContinuation<UncheckedTransfer<R>, any Error>) {
+    /// Resumes `continuation` with the outcome now if there is one, else when it comes.
+    func attach(_ continuation: UnsafeContinuation<Void, any Error>) {
         if let result {
             continuation.resume(with: result)
         } else {
@@ -156,7 +158,7 @@ final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
 
     override func take(_ frame: UnsafeRawBufferPointer) {
         guard let transform else { return }
-        converted = Result { UncheckedTransfer(try transform(frame)) }
+        converted = Result { try transform(frame) }
     }
 
     override func succeed() {
@@ -167,7 +169,7 @@ final class AsyncReadCompletion<R>: ReadCompletion, @unchecked Sendable {
         finish(.failure(error))
     }
 
-    private func finish(_ outcome: Result<UncheckedTransfer<R>, any Error>) {
+    private func finish(_ outcome: Result<Void, any Error>) {
         guard result == nil else { return }
         transform = nil
         streaming = nil
