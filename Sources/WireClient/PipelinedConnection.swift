@@ -84,8 +84,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     ///   if the reply does not parse; `CancellationError` if the task is cancelled meanwhile.
     @inlinable
     public func send(_ request: [UInt8], timeout: Duration? = nil) async throws -> Reply {
-        let slot = OneShot<Reply>()
-        return try await submit(request, ReplyWaiter(owed: 1, .one(slot)), timeout: timeout, slot: slot)
+        let waiter = ReplyWaiter<Reply>(owed: 1)
+        return try await submit(request, waiter, timeout: timeout) { .one($0) }
     }
 
     /// Writes every request in one go and returns their replies in the same order. A server's
@@ -101,8 +101,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     @inlinable
     public func send(encodedBatch bytes: [UInt8], count: Int, timeout: Duration? = nil) async throws -> [Reply] {
         guard count > 0 else { return [] }
-        let slot = OneShot<[Reply]>()
-        return try await submit(bytes, ReplyWaiter(owed: count, .many(slot)), timeout: timeout, slot: slot)
+        let waiter = ReplyWaiter<Reply>(owed: count)
+        return try await submit(bytes, waiter, timeout: timeout) { .many($0) }
     }
 
     /// Writes `request`, which the server does not answer (memcached's `noreply`), in order with
@@ -121,22 +121,23 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         }
     }
 
-    /// Queues `request` with its `waiter` on the loop — at once when the caller runs there — and
-    /// waits for `slot`, which the waiter fills; cancelling the task gives the waiter up (its
-    /// replies are then read and dropped).
+    /// Queues `request` with its `waiter` on the loop — at once when the caller runs there — once
+    /// the waiter holds the caller's continuation (as `delivery` wraps it), and waits; cancelling
+    /// the task gives the waiter up (its replies are then read and dropped).
     @inlinable
     func submit<Value: Sendable>(
-        _ request: [UInt8], _ waiter: ReplyWaiter<Reply>, timeout: Duration?, slot: OneShot<Value>
+        _ request: [UInt8], _ waiter: ReplyWaiter<Reply>, timeout: Duration?,
+        delivery: @escaping @Sendable (UnsafeContinuation<Value, any Error>) -> ReplyWaiter<Reply>.Delivery
     ) async throws -> Value {
         let loop = stream.loop
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
                 if loop.inLoopThread {  // no hop: the caller is on the loop (its executor preference)
-                    slot.attach(continuation)
+                    waiter.attach(delivery(continuation))
                     self.enqueue(request, waiter, timeout: timeout)
                 } else {
                     loop.execute {
-                        slot.attach(continuation)
+                        waiter.attach(delivery(continuation))
                         self.enqueue(request, waiter, timeout: timeout)
                     }
                 }
