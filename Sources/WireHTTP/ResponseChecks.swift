@@ -24,6 +24,24 @@ extension HTTPResponseHead {
     /// How the body is delimited for a request with `method`.
     func framing(for method: HTTPMethod) throws -> BodyFraming {
         if method == .head || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
+        // The common head — one Content-Length of plain digits, no Transfer-Encoding — in one pass
+        // without building arrays; anything else takes the checks below.
+        var transferEncoding = false
+        var lengthFields = 0
+        var plainLength: Int?
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 17 where HTTPHeaders.sameName(name, "Transfer-Encoding"): transferEncoding = true
+            case 14 where HTTPHeaders.sameName(name, "Content-Length"):
+                lengthFields += 1
+                plainLength = plainDecimal(value)
+            default: continue
+            }
+        }
+        if !transferEncoding {
+            if lengthFields == 0 { return .untilClose }
+            if lengthFields == 1, let plainLength { return .length(plainLength) }
+        }
         if let encodings = headers.values("Transfer-Encoding").nonEmpty {
             let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingBlanks().lowercased() }
             // chunked must be last; other transfer codings (gzip, compress) are not accepted.
@@ -65,11 +83,40 @@ extension HTTPResponseHead {
     /// close or a head with both Transfer-Encoding and Content-Length (a smuggling sign).
     func reusable(after framing: BodyFraming) -> Bool {
         if framing == .untilClose { return false }
-        if headers.contains("Transfer-Encoding") && headers.contains("Content-Length") { return false }
-        let tokens = headers.values("Connection").flatMap { $0.split(separator: ",") }.map { $0.trimmingBlanks().lowercased() }
-        if tokens.contains("close") { return false }
-        return major > 1 || (major == 1 && minor >= 1) || tokens.contains("keep-alive")
+        var transferEncoding = false
+        var contentLength = false
+        var close = false
+        var keepAlive = false
+        for (name, value) in headers {  // one pass; a Connection value is split only if it lists several
+            switch name.utf8.count {
+            case 17 where HTTPHeaders.sameName(name, "Transfer-Encoding"): transferEncoding = true
+            case 14 where HTTPHeaders.sameName(name, "Content-Length"): contentLength = true
+            case 10 where HTTPHeaders.sameName(name, "Connection"):
+                let tokens = value.utf8.contains(UInt8(ascii: ",")) ? value.split(separator: ",").map { $0.trimmingBlanks() } : [value]
+                for token in tokens {
+                    if HTTPHeaders.sameName(token, "close") { close = true }
+                    if HTTPHeaders.sameName(token, "keep-alive") { keepAlive = true }
+                }
+            default: continue
+            }
+        }
+        if transferEncoding && contentLength { return false }
+        if close { return false }
+        return major > 1 || (major == 1 && minor >= 1) || keepAlive
     }
+}
+
+/// `value` as a count when it is 1 to 18 ASCII digits and nothing else (no sign, no blank, no
+/// comma: what every server sends); `nil` leaves it to the full checks.
+private func plainDecimal(_ value: String) -> Int? {
+    let digits = value.utf8
+    guard (1...18).contains(digits.count) else { return nil }
+    var result = 0
+    for digit in digits {
+        guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
+        result = result * 10 + Int(digit - UInt8(ascii: "0"))
+    }
+    return result
 }
 
 extension HTTPHeaders {
@@ -113,8 +160,7 @@ func isTokenByte(_ byte: UInt8) -> Bool {
 }
 
 private func decodedValue(_ bytes: ArraySlice<UInt8>) -> String {
-    let text = String(decoding: bytes, as: UTF8.self)
-    if text.utf8.elementsEqual(bytes) { return text }  // valid UTF-8 (nothing was replaced)
+    if let text = String(validating: bytes, as: UTF8.self) { return text }
     return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
 }
 
