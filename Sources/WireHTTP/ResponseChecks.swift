@@ -24,25 +24,8 @@ extension HTTPResponseHead {
     /// How the body is delimited for a request with `method`.
     func framing(for method: HTTPMethod) throws -> BodyFraming {
         if method == .head || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
-        // The common head — one Content-Length of plain digits, no Transfer-Encoding — in one pass
-        // without building arrays; anything else takes the checks below.
-        var transferEncoding = false
-        var lengthFields = 0
-        var plainLength: Int?
-        for (name, value) in headers {
-            switch name.utf8.count {
-            case 17 where HTTPHeaders.sameName(name, "Transfer-Encoding"): transferEncoding = true
-            case 14 where HTTPHeaders.sameName(name, "Content-Length"):
-                lengthFields += 1
-                plainLength = plainDecimal(value)
-            default: continue
-            }
-        }
-        if !transferEncoding {
-            if lengthFields == 0 { return .untilClose }
-            if lengthFields == 1, let plainLength { return .length(plainLength) }
-        }
-        if let encodings = headers.values("Transfer-Encoding").nonEmpty {
+        let fields = FramingFields(headers)
+        if let encodings = fields.transferEncodings.nonEmpty {
             let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingBlanks().lowercased() }
             // chunked must be last; other transfer codings (gzip, compress) are not accepted.
             guard codings.last == "chunked", codings.dropLast().allSatisfy({ $0 == "identity" }) else {
@@ -50,18 +33,20 @@ extension HTTPResponseHead {
             }
             return .chunked  // overrides any Content-Length (RFC 9112 §6.3 item 3); see `reusable`
         }
-        let lengths = headers.values("Content-Length")
+        let lengths = fields.contentLengths
         guard !lengths.isEmpty else { return .untilClose }
         // "5, 5" and repeated headers are one length if every value is the same (§6.3 item 5).
-        let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingBlanks() }
         var length: Int?
-        for value in values {
-            guard !value.isEmpty, value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-                  let parsed = Int(value) else {
-                throw HTTPError(.invalidContentLength(value))
+        for field in lengths {
+            for piece in field.split(separator: ",", omittingEmptySubsequences: false) {
+                let value = piece.trimmingBlanks()
+                guard !value.isEmpty, value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                      let parsed = Int(value) else {
+                    throw HTTPError(.invalidContentLength(value))
+                }
+                if let length, length != parsed { throw HTTPError(.conflictingContentLength(lengths)) }
+                length = parsed
             }
-            if let length, length != parsed { throw HTTPError(.conflictingContentLength(lengths)) }
-            length = parsed
         }
         return .length(length!)
     }
@@ -83,40 +68,37 @@ extension HTTPResponseHead {
     /// close or a head with both Transfer-Encoding and Content-Length (a smuggling sign).
     func reusable(after framing: BodyFraming) -> Bool {
         if framing == .untilClose { return false }
-        var transferEncoding = false
-        var contentLength = false
-        var close = false
-        var keepAlive = false
-        for (name, value) in headers {  // one pass; a Connection value is split only if it lists several
-            switch name.utf8.count {
-            case 17 where HTTPHeaders.sameName(name, "Transfer-Encoding"): transferEncoding = true
-            case 14 where HTTPHeaders.sameName(name, "Content-Length"): contentLength = true
+        let fields = FramingFields(headers)
+        if !fields.transferEncodings.isEmpty && !fields.contentLengths.isEmpty { return false }
+        if fields.close { return false }
+        return major > 1 || (major == 1 && minor >= 1) || fields.keepAlive
+    }
+}
+
+/// The fields a response's framing and reuse depend on, gathered in one pass over its headers
+/// (looking each up by name made an array per lookup and lowercased copies of every token).
+private struct FramingFields {
+    var transferEncodings: [String] = []
+    var contentLengths: [String] = []
+    /// `Connection` lists `close` / `keep-alive` (tokens compare ASCII case-insensitively).
+    var close = false
+    var keepAlive = false
+
+    init(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            switch name.utf8.count {  // the length first: most names are none of these
+            case 17 where HTTPHeaders.sameName(name, "Transfer-Encoding"): transferEncodings.append(value)
+            case 14 where HTTPHeaders.sameName(name, "Content-Length"): contentLengths.append(value)
             case 10 where HTTPHeaders.sameName(name, "Connection"):
-                let tokens = value.utf8.contains(UInt8(ascii: ",")) ? value.split(separator: ",").map { $0.trimmingBlanks() } : [value]
-                for token in tokens {
+                for token in value.split(separator: ",") {
+                    let token = token.trimmingBlanks()
                     if HTTPHeaders.sameName(token, "close") { close = true }
                     if HTTPHeaders.sameName(token, "keep-alive") { keepAlive = true }
                 }
             default: continue
             }
         }
-        if transferEncoding && contentLength { return false }
-        if close { return false }
-        return major > 1 || (major == 1 && minor >= 1) || keepAlive
     }
-}
-
-/// `value` as a count when it is 1 to 18 ASCII digits and nothing else (no sign, no blank, no
-/// comma: what every server sends); `nil` leaves it to the full checks.
-private func plainDecimal(_ value: String) -> Int? {
-    let digits = value.utf8
-    guard (1...18).contains(digits.count) else { return nil }
-    var result = 0
-    for digit in digits {
-        guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
-        result = result * 10 + Int(digit - UInt8(ascii: "0"))
-    }
-    return result
 }
 
 extension HTTPHeaders {

@@ -329,6 +329,23 @@ import Wirestream
         #expect(ContinuousClock.now - started < .seconds(4))
     }
 
+    @Test func responsesThatAllowItAreReused() async throws {
+        // HTTP/1.1 by default, HTTP/1.0 when it says keep-alive (a token compared without case):
+        // both requests share one connection.
+        for response in [
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok",
+            "HTTP/1.0 200 OK\r\nConnection: foo, keep-alive\r\nContent-Length: 2, 2\r\n\r\nok",
+        ] {
+            let server = try ScriptedHTTPServer(always: response, then: .keepAlive)
+            defer { server.stop() }
+            let client = Self.client { $0.keepAlive = .init() }
+            for _ in 0..<2 { #expect(try await client.get(server.url).body == Array("ok".utf8)) }
+            #expect(server.connectionCount == 1, "\(response)")
+            client.shutdown()
+        }
+    }
+
     @Test func responsesThatEndTheConnectionAreNotReused() async throws {
         // A body until close, `Connection: close`, and a 1.0 response without keep-alive: each
         // request needs a new connection, and the client closes the ones the server keeps open.
@@ -336,6 +353,10 @@ import Wirestream
             ("HTTP/1.1 200 OK\r\n\r\nuntil close", ScriptedHTTPServer.End.close),
             ("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", .stayOpen),
             ("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", .stayOpen),
+            // `close` anywhere in the list, in any case, wins over keep-alive.
+            ("HTTP/1.1 200 OK\r\nConnection: Keep-Alive, CLOSE\r\nContent-Length: 2\r\n\r\nok", .stayOpen),
+            // Both framings (a smuggling sign): the body is read as chunked, the connection not reused.
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n", .stayOpen),
         ] {
             let server = try ScriptedHTTPServer(always: response, then: end)
             defer { server.stop() }
