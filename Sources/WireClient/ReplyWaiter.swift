@@ -18,6 +18,14 @@ final class ReplyWaiter<Reply: Sendable>: @unchecked Sendable {
     enum Delivery {
         case one(UnsafeContinuation<Reply, any Error>)
         case many(UnsafeContinuation<[Reply], any Error>)
+
+        @inlinable
+        func resume(throwing error: any Error) {
+            switch self {
+            case .one(let continuation): continuation.resume(throwing: error)
+            case .many(let continuation): continuation.resume(throwing: error)
+            }
+        }
     }
 
     /// Replies still to be read for this waiter.
@@ -42,16 +50,12 @@ final class ReplyWaiter<Reply: Sendable>: @unchecked Sendable {
     /// The caller waits: resumed at once if the waiter already failed.
     @inlinable
     func attach(_ delivery: Delivery) {
-        if isDone {
-            let error = earlyError ?? CancellationError()
-            earlyError = nil
-            switch delivery {
-            case .one(let continuation): continuation.resume(throwing: error)
-            case .many(let continuation): continuation.resume(throwing: error)
-            }
-        } else {
+        guard let error = earlyError else {
             self.delivery = delivery
+            return
         }
+        earlyError = nil
+        delivery.resume(throwing: error)
     }
 
     /// Takes the next of this waiter's replies; true when it was the last one owed.
@@ -81,11 +85,7 @@ final class ReplyWaiter<Reply: Sendable>: @unchecked Sendable {
         guard !isDone else { return }
         let delivery = self.delivery
         finish()
-        switch delivery {
-        case .one(let continuation)?: continuation.resume(throwing: error)
-        case .many(let continuation)?: continuation.resume(throwing: error)
-        case nil: earlyError = error  // for `attach`
-        }
+        if let delivery { delivery.resume(throwing: error) } else { earlyError = error }  // for `attach`
     }
 
     @inlinable

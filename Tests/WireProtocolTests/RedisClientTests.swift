@@ -133,6 +133,31 @@ struct RedisClientTests {
         #expect(try await redis.send("PING") == .simple("PONG"))  // and the connection is fine
     }
 
+    @Test func aCallerCancelledBeforeItsCommandIsQueuedSendsNothing() async throws {
+        let server = try Self.startRedis()
+        defer { server.stop() }
+        let redis = try await RedisClient.connect(port: server.port)
+        defer { redis.close() }
+        // Off the loop, a cancelled caller's waiter fails before the caller waits on it (the
+        // cancellation reaches the loop first): the caller gets CancellationError at once, and
+        // neither the command nor the pipeline is written.
+        let outcomes = await Task { () -> [Bool] in
+            withUnsafeCurrentTask { $0?.cancel() }
+            var cancelled: [Bool] = []
+            do {
+                _ = try await redis.send("INCR", "untouched")
+                cancelled.append(false)
+            } catch { cancelled.append(error is CancellationError) }
+            do {
+                _ = try await redis.pipeline([["INCR", "untouched"], ["INCR", "untouched"]])
+                cancelled.append(false)
+            } catch { cancelled.append(error is CancellationError) }
+            return cancelled
+        }.value
+        #expect(outcomes == [true, true])
+        #expect(try await redis.send("EXISTS", "untouched") == .integer(0))
+    }
+
     @Test func pipelinesAndTransactions() async throws {
         let server = try Self.startRedis()
         defer { server.stop() }

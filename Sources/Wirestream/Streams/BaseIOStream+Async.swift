@@ -282,17 +282,13 @@ extension BaseIOStream {
     }
 }
 
-/// A result that may arrive before or after the task suspends; first outcome wins. (Shared with
-/// the client modules of this package.)
-@usableFromInline
-package final class OneShot<Value: Sendable>: @unchecked Sendable {
+/// A result that may arrive before or after the task suspends; first outcome wins.
+final class OneShot<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: touched only on the stream's loop thread.
-    @usableFromInline package private(set) var result: Result<Value, any Error>?
-    @usableFromInline var continuation: UnsafeContinuation<Value, any Error>?
+    private(set) var result: Result<Value, any Error>?
+    private var continuation: UnsafeContinuation<Value, any Error>?
 
-    @inlinable package init() {}
-
-    @inlinable package func attach(_ continuation: UnsafeContinuation<Value, any Error>) {
+    func attach(_ continuation: UnsafeContinuation<Value, any Error>) {
         if let result {
             continuation.resume(with: result)
         } else {
@@ -300,7 +296,7 @@ package final class OneShot<Value: Sendable>: @unchecked Sendable {
         }
     }
 
-    @inlinable package func complete(_ outcome: Result<Value, any Error>) {
+    func complete(_ outcome: Result<Value, any Error>) {
         guard result == nil else { return }
         result = outcome
         if let continuation {
