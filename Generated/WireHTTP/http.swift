@@ -38,7 +38,8 @@ extension ResponseHead: WireMessage {
         let (major, minor, status, reason) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 8192) { try _wire.match($0) { _match in (try WireConvert.int(WireConvert.group(_match, 1, "major")), try WireConvert.int(WireConvert.group(_match, 2, "minor")), try WireConvert.int(WireConvert.group(_match, 3, "status")), try _match[4].map { try WireConvert.string($0) }) } }
         _wire.field = "headers"
         var headers: [HeaderLine] = []
-        while try await !_wire.peekMatches([13, 10]) {
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try await _wire.peekMatches([13, 10]) { break }
             if headers.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
             let _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
             headers.append(_element)
@@ -187,7 +188,8 @@ extension Trailers: WireMessage {
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "fields"
         var fields: [HeaderLine] = []
-        while try await !_wire.peekMatches([13, 10]) {
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try await _wire.peekMatches([13, 10]) { break }
             if fields.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
             let _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
             fields.append(_element)
@@ -265,7 +267,8 @@ extension RequestHead: WireMessage {
         }
         _wire.field = "headers"
         var headers: [RequestHeaderLine] = []
-        while try await !_wire.peekMatches([13, 10]) {
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try await _wire.peekMatches([13, 10]) { break }
             if headers.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
             let _element = try await RequestHeaderLine.read(&_wire, depth: _depth + 1)
             headers.append(_element)

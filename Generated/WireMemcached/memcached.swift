@@ -772,7 +772,8 @@ extension MemcachedReply: WireMessage {
         case 0:  // "VALUE "
             _wire.field = "items"
             var items: [MemcachedItem] = []
-            while try await !_wire.peekMatches([69, 78, 68, 13, 10]) {
+            while true {
+                if let _fast = try _wire.peekMatchesIfBuffered([69, 78, 68, 13, 10]) { if _fast { break } } else if try await _wire.peekMatches([69, 78, 68, 13, 10]) { break }
                 if items.count == 100000 { throw _wire.fail(.limitExceeded(limit: 100000, value: 100000 + 1)) }
                 let _element = try await MemcachedItem.read(&_wire, depth: _depth + 1)
                 items.append(_element)
@@ -846,7 +847,8 @@ extension MemcachedReply: WireMessage {
         case 10:  // "STAT "
             _wire.field = "entries"
             var entries: [MemcachedStat] = []
-            while try await !_wire.peekMatches([69, 78, 68, 13, 10]) {
+            while true {
+                if let _fast = try _wire.peekMatchesIfBuffered([69, 78, 68, 13, 10]) { if _fast { break } } else if try await _wire.peekMatches([69, 78, 68, 13, 10]) { break }
                 if entries.count == 4096 { throw _wire.fail(.limitExceeded(limit: 4096, value: 4096 + 1)) }
                 let _element = try await MemcachedStat.read(&_wire, depth: _depth + 1)
                 entries.append(_element)

@@ -147,7 +147,8 @@ extension Record: WireMessage {
         }
         _wire.field = "tags"
         var tags: [Tag] = []
-        while try await !_wire.peekMatches([46]) {
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([46]) { if _fast { break } } else if try await _wire.peekMatches([46]) { break }
             if tags.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
             let _element = try await Tag.read(&_wire, depth: _depth + 1)
             tags.append(_element)

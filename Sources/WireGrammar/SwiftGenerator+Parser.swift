@@ -251,8 +251,10 @@ extension SwiftGenerator {
             }
             code.line("}")
         case .repeatUntil(let element, let terminator, let max, _):
-            emitOpenRepetition(element, max: max, into: target, names: names,
-                               loop: "while try await !_wire.peekMatches(\(SwiftNames.bytes(terminator.bytes)))")
+            let literal = SwiftNames.bytes(terminator.bytes)
+            // The buffered check first, synchronously: an async call per element costs two executor checks.
+            emitOpenRepetition(element, max: max, into: target, names: names, loop: "while true",
+                               first: "if let _fast = try _wire.peekMatchesIfBuffered(\(literal)) { if _fast { break } } else if try await _wire.peekMatches(\(literal)) { break }")
             emitLiteral(terminator)
         case .repeatWhile(let element, let flag, _, _, let max, _):
             emitOpenRepetition(element, max: max, into: target, names: names, loop: "while true",
@@ -365,13 +367,15 @@ extension SwiftGenerator {
     /// `loop` heads the loop, each element is checked against the limit before it is read, and
     /// `last` (if any) runs after each element to end the loop.
     private mutating func emitOpenRepetition(
-        _ element: Read, max: Limit?, into target: String, names: Names, loop: String, last: String? = nil
+        _ element: Read, max: Limit?, into target: String, names: Names, loop: String, first: String? = nil,
+        last: String? = nil
     ) {
         let limit = limit(max, default: Self.defaultCountMax)
         code.line("var \(target): [\(type(of: element).swiftName)] = []")
         let field = fieldLiteral
         code.line("\(loop) {")
         nested { generator in
+            if let first { generator.code.line(first) }
             generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
             generator.emitValue(element, into: "_element", names: names)
             generator.code.line("\(target).append(_element)")

@@ -103,6 +103,26 @@ import Wirestream
         #expect(response.status == 200 && response.text == "real")
     }
 
+    /// The head arriving in pieces, split before a header line, inside one and inside the empty
+    /// line that ends it: the header loop's buffered check finds too little and waits for more,
+    /// and the response is the same as in one piece.
+    @Test func aHeadInPiecesParsesAsInOne() async throws {
+        let listener = try TCPListener(host: "127.0.0.1", port: 0, loop: .shared)
+        defer { listener.close() }
+        let pieces = ["HTTP/1.0 200 OK\r\n", "Content-Length: 4\r", "\nX-One: 1\r\n", "X-Tw", "o: 2\r\n", "\r", "\nbody"]
+        ProtocolClientTests.serveEach(listener) { stream in
+            _ = try? await stream.readUntil(Array("\r\n\r\n".utf8), maxBytes: 1 << 16)
+            for piece in pieces {
+                try? await stream.write(Array(piece.utf8))
+                try? await Task.sleep(for: .milliseconds(20))  // each piece is read on its own
+            }
+            stream.close()
+        }
+        let response = try await Self.client().get("http://127.0.0.1:\(listener.port)/")
+        #expect(response.status == 200 && response.text == "body")
+        #expect(response.headers["X-One"] == "1" && response.headers["X-Two"] == "2")
+    }
+
     // MARK: Redirects
 
     @Test func redirectMethodsFollowRFC9110() async throws {

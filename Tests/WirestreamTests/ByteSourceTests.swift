@@ -100,6 +100,31 @@ struct ByteSourceTests {
         }
     }
 
+    @Test(arguments: Transport.allCases)
+    func peekIfBufferedLooksWithoutConsumingAndShortOnlyAtEOF(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            #expect(try pair.reader.peekIfBuffered(1) { [UInt8]($0) } == nil)  // nothing buffered
+            try await pair.writer.write(bytes("xyz"))
+            #expect(text(try await pair.reader.readBytes(1)) == "x")  // pulls "yz" into the buffer
+            #expect(try pair.reader.peekIfBuffered(2) { [UInt8]($0) } == bytes("yz"))
+            #expect(try pair.reader.peekIfBuffered(2) { [UInt8]($0) } == bytes("yz"))  // consumed nothing
+            #expect(try pair.reader.peekIfBuffered(3) { [UInt8]($0) } == nil)  // the third byte may yet come
+            let reader = WireReader(pair.reader, message: "test")
+            #expect(try reader.peekMatchesIfBuffered(bytes("yz")) == true)
+            #expect(try reader.peekMatchesIfBuffered(bytes("ya")) == false)
+            #expect(try reader.peekMatchesIfBuffered(bytes("yz!")) == nil)  // cannot tell yet: the async form waits
+            pair.writer.close()
+            try await pause(20)
+            #expect(text(try await pair.reader.readBytes(1)) == "y")  // sees the EOF too
+            // At the end of input a shorter frame is all there will be: the literal cannot match.
+            #expect(try pair.reader.peekIfBuffered(3) { [UInt8]($0) } == bytes("z"))
+            #expect(try reader.peekMatchesIfBuffered(bytes("z!")) == false)
+            #expect(try await reader.peekMatches(bytes("z!")) == false)  // as the async form says
+            #expect(text(try await pair.reader.readBytes(1)) == "z")
+        }
+    }
+
     @Test func ifBufferedReadsAreNilOffTheLoop() async throws {
         let loop = IOLoop.shared
         let pipe = try PipeIOStream.makePipe(loop: loop)
@@ -109,6 +134,7 @@ struct ByteSourceTests {
         // Off the loop's thread the buffer is not ours to touch: always the async path.
         #expect(try pipe.reader.readUntilIfBuffered(bytes("\n"), maxBytes: nil) { $0.count } == nil)
         #expect(try pipe.reader.readBytesIfBuffered(1) { $0.count } == nil)
+        #expect(try pipe.reader.peekIfBuffered(1) { $0.count } == nil)
         #expect(try await pipe.reader.readUntil(bytes("\n")) == bytes("bc\n"))
         pipe.reader.close()
         pipe.writer.close()
@@ -117,6 +143,8 @@ struct ByteSourceTests {
     @Test func memorySourceIfBufferedReadsAreItsReads() throws {
         let source = MemoryByteSource(chunks: [bytes("ab"), bytes("c\nd")])
         #expect(try source.readUntilIfBuffered(bytes("\n"), maxBytes: nil) { [UInt8]($0) } == bytes("abc\n"))
+        #expect(try source.peekIfBuffered(1) { [UInt8]($0) } == bytes("d"))
+        #expect(try LimitedByteSource(source, limit: 10).peekIfBuffered(1) { [UInt8]($0) } == bytes("d"))
         #expect(try source.readBytesIfBuffered(1) { [UInt8]($0) } == bytes("d"))
         #expect(throws: StreamClosedError.self) { try source.readBytesIfBuffered(1) { $0.count } }
     }

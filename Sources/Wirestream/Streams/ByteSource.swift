@@ -32,6 +32,9 @@ public protocol ByteSource: AnyObject {
     /// `readBytes(count, partial: false)` if it can complete without waiting, else `nil`.
     func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R?
 
+    /// `peek` if it can complete without waiting, else `nil`. (Default: always `nil`.)
+    func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R?
+
     /// The largest frame one read may lend (a stream's ``BaseIOStream/maxBufferSize``); `nil`: no
     /// limit of the source's own. A reader that takes a large frame in pieces checks it first, so
     /// the limit holds as if the frame were lent whole. (Default: `nil`.)
@@ -50,6 +53,8 @@ extension ByteSource {
     ) throws -> R? { nil }
 
     public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? { nil }
+
+    public func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? { nil }
 }
 
 extension ByteSource {
@@ -99,5 +104,10 @@ extension BaseIOStream: ByteSource {
     @inlinable
     public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         try readBuffered(.bytes(count: count, partial: false), body)
+    }
+
+    @inlinable
+    public func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        try readBuffered(.peek(count: count), body)
     }
 }

@@ -103,6 +103,10 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
         try await base.peek(count, body)
     }
 
+    public func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        try base.peekIfBuffered(count, body)
+    }
+
     public func close(error: (any Error)?) {
         base.close(error: error)
     }

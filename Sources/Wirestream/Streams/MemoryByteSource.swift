@@ -94,6 +94,11 @@ public final class MemoryByteSource: ByteSource {
         return try read(.peek(count: count), body)
     }
 
+    /// A memory source never waits: this is `peek`, and never `nil`.
+    public func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        return try read(.peek(count: count), body)
+    }
+
     /// Finds the target's frame (searching again after each new chunk, as a stream does), lends
     /// it to `body`, consumes it.
     private func read<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {

@@ -153,6 +153,15 @@ public struct WireReader<Source: ByteSource> {
         }
     }
 
+    /// ``peekMatches(_:)`` when the source can tell without waiting (the literal's length is
+    /// buffered, or the input ended), else `nil`. Synchronous: a repetition ended by a literal
+    /// (HTTP's header lines up to the empty line) pays no async call per element.
+    @inlinable
+    public func peekMatchesIfBuffered(_ literal: [UInt8]) throws -> Bool? {
+        // Fewer bytes than the literal only at the end of input: then it cannot match.
+        try source.peekIfBuffered(literal.count) { ahead in ahead.elementsEqual(literal) }
+    }
+
     /// The index of the first of `literals` the input starts with (consumed if `consume`), for a
     /// switch; tried in declaration order. With `orElse`, -1 when none matches (the `else`).
     ///
