@@ -217,13 +217,13 @@ public final class HTTPClient: Sendable {
             try await connection.send(head, body: request.body)
             let response = try await connection.readHead(
                 maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount)
-            let framing = try response.framing(for: request.method)
+            let (framing, reusable) = try response.framing(for: request.method)
             let reader = try BodyReader(
                 stream: connection.stream, framing: framing,
                 coding: configuration.decompress ? try response.contentCoding() : nil, limit: limit(),
                 maxTrailerBytes: configuration.maxHeaderBytes, maxTrailerCount: configuration.maxHeaderCount)
             let result = try await handle(response, reader)
-            if !(reader.finished && response.reusable(after: framing)) { connection.close() }
+            if !(reader.finished && reusable) { connection.close() }
             if deadline != nil { connection.stream.setDeadline(nil) }  // idle in the pool: no deadline
             return result
         } catch let error as HTTPError where error.kind == .connectionClosedBeforeResponse && connection.isReused {

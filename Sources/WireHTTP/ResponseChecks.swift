@@ -21,10 +21,17 @@ extension HTTPResponseHead {
             headers: try HTTPHeaders(validating: head.headers, maxCount: maxHeaderCount, trailers: false))
     }
 
-    /// How the body is delimited for a request with `method`.
-    func framing(for method: HTTPMethod) throws -> BodyFraming {
-        if method == .head || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
+    /// How the body is delimited for a request with `method`, and whether the connection may carry
+    /// another request once that body has been read (`reusable(after:_:)`): one pass over the
+    /// headers for both.
+    func framing(for method: HTTPMethod) throws -> (framing: BodyFraming, reusable: Bool) {
         let fields = FramingFields(headers)
+        let framing = try framing(for: method, fields)
+        return (framing, reusable(after: framing, fields))
+    }
+
+    private func framing(for method: HTTPMethod, _ fields: FramingFields) throws -> BodyFraming {
+        if method == .head || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
         if let encodings = fields.transferEncodings.nonEmpty {
             let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingBlanks().lowercased() }
             // chunked must be last; other transfer codings (gzip, compress) are not accepted.
@@ -66,9 +73,8 @@ extension HTTPResponseHead {
     /// Whether the connection may carry another request once this body has been read: HTTP/1.1
     /// without `Connection: close`, or HTTP/1.0 with `keep-alive`; never after a body read until
     /// close or a head with both Transfer-Encoding and Content-Length (a smuggling sign).
-    func reusable(after framing: BodyFraming) -> Bool {
+    private func reusable(after framing: BodyFraming, _ fields: FramingFields) -> Bool {
         if framing == .untilClose { return false }
-        let fields = FramingFields(headers)
         if !fields.transferEncodings.isEmpty && !fields.contentLengths.isEmpty { return false }
         if fields.close { return false }
         return major > 1 || (major == 1 && minor >= 1) || fields.keepAlive
