@@ -13,11 +13,15 @@ import time
 def main():
     port, count = int(sys.argv[1]), int(sys.argv[2])
     read_size = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 20
-    sock = socket.create_connection(("127.0.0.1", port))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)  # every wait ends: a stuck server fails the run
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     value = b"x" * (10 << 20)
     sock.sendall(b"*3\r\n$3\r\nSET\r\n$7\r\nkey:big\r\n$%d\r\n%s\r\n" % (len(value), value))
-    assert sock.recv(16) == b"+OK\r\n"
+    reply = b""
+    while not reply.endswith(b"\r\n"):
+        reply += sock.recv(64)
+    if reply != b"+OK\r\n":
+        raise SystemExit(f"SET failed: {reply!r}")
     request = b"*2\r\n$3\r\nGET\r\n$7\r\nkey:big\r\n"
     buffer = bytearray(len(value) + 64)
     view = memoryview(buffer)
@@ -31,7 +35,9 @@ def main():
                 raise SystemExit("the server closed the connection")
             received += n
             if needed is None and (end := buffer.find(b"\r\n", 0, received)) >= 0:
-                needed = end + 2 + int(buffer[1:end]) + 2  # "$<length>\r\n" + value + "\r\n"
+                if buffer[0:1] != b"$" or int(buffer[1:end]) != len(value):
+                    raise SystemExit(f"unexpected reply: {bytes(buffer[:end])!r}")
+                needed = end + 2 + len(value) + 2  # "$<length>\r\n" + value + "\r\n"
     print(count, (time.perf_counter() - started) / count * 1000)
 
 

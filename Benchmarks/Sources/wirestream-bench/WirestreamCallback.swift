@@ -15,9 +15,9 @@ enum WirestreamCallback {
             guard case .success = result else { return done(stream) }
             switch workload {
             case "lines-lf", "lines-crlf", "longline":
-                CallbackReader(stream, state, done).nextLine(workload == "lines-crlf" ? [13, 10] : [10])
+                CallbackReader(stream, state, done, delimiter: workload == "lines-crlf" ? [13, 10] : [10]).nextLine()
             case "regex":
-                CallbackReader(stream, state, done).nextMatch(try! Pattern(#"\r?\n"#))
+                CallbackReader(stream, state, done, pattern: try! Pattern(#"\r?\n"#)).nextMatch()
             case "frames":
                 CallbackReader(stream, state, done).nextFrame()
             case "bulk-stream":
@@ -63,24 +63,30 @@ final class CallbackReader {
     let stream: IOStream
     let state: Tally
     let done: (IOStream) -> Void
+    // What the line and regex workloads read to: kept here, so their callbacks capture only `self`.
+    let delimiter: [UInt8]
+    let pattern: Pattern?
 
-    init(_ stream: IOStream, _ state: Tally, _ done: @escaping (IOStream) -> Void) {
-        (self.stream, self.state, self.done) = (stream, state, done)
+    init(
+        _ stream: IOStream, _ state: Tally, _ done: @escaping (IOStream) -> Void,
+        delimiter: [UInt8] = [], pattern: Pattern? = nil
+    ) {
+        (self.stream, self.state, self.done, self.delimiter, self.pattern) = (stream, state, done, delimiter, pattern)
     }
 
-    func nextLine(_ delimiter: [UInt8]) {
+    func nextLine() {
         stream.readUntil(delimiter) { [self] result in
             guard case .success = result else { return done(stream) }
             state.count += 1
-            nextLine(delimiter)
+            nextLine()
         }
     }
 
-    func nextMatch(_ pattern: Pattern) {
-        stream.readUntilRegex(pattern) { [self] result in
+    func nextMatch() {
+        stream.readUntilRegex(pattern!) { [self] result in
             guard case .success = result else { return done(stream) }
             state.count += 1
-            nextMatch(pattern)
+            nextMatch()
         }
     }
 
