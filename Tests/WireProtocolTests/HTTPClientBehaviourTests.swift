@@ -111,6 +111,7 @@ import Wirestream
         defer { listener.close() }
         let pieces = ["HTTP/1.0 200 OK\r\n", "Content-Length: 4\r", "\nX-One: 1\r\n", "X-Tw", "o: 2\r\n", "\r", "\nbody"]
         ProtocolClientTests.serveEach(listener) { stream in
+            try? stream.setNoDelay(true)  // Nagle would hold a piece back until the last is acknowledged and merge them
             _ = try? await stream.readUntil(Array("\r\n\r\n".utf8), maxBytes: 1 << 16)
             for piece in pieces {
                 try? await stream.write(Array(piece.utf8))
