@@ -2,10 +2,20 @@ import Wirestream
 
 /// The async API, run on the loop's task executor (`IOLoop.runSync`).
 enum WirestreamAsync {
-    static func run(workload: String, port: Int, count: Int, borrowing: Bool) throws -> (count: Int, scanned: Int) {
+    /// How each frame reaches the caller.
+    enum Form {
+        /// A new `[UInt8]` per frame: what a first program writes.
+        case copying
+        /// Lent in place to a closure.
+        case borrowing
+        /// A `ReadFrame` the caller owns, sharing the read buffer's memory (`readFrame`).
+        case owned
+    }
+
+    static func run(workload: String, port: Int, count: Int, form: Form) throws -> (count: Int, scanned: Int) {
         let loop = try IOLoop()
         return try loop.runSync {
-            if workload == "pipe" { return try await pipeLines(loop: loop, count: count, borrowing: borrowing) }
+            if workload == "pipe" { return try await pipeLines(loop: loop, count: count, form: form) }
             let stream = IOStream(loop: loop)
             try await stream.connect(host: "127.0.0.1", port: port)
             defer { stream.close() }
@@ -16,16 +26,16 @@ enum WirestreamAsync {
                 case "lines-lf", "longline", "lines-crlf":
                     let delimiter: [UInt8] = workload == "lines-crlf" ? [13, 10] : [10]
                     while true {
-                        if borrowing {
-                            n += try await stream.readUntil(delimiter) { $0.count > 0 ? 1 : 0 }
-                        } else {
-                            n += try await stream.readUntil(delimiter).isEmpty ? 0 : 1
+                        switch form {
+                        case .copying: n += try await stream.readUntil(delimiter).isEmpty ? 0 : 1
+                        case .borrowing: n += try await stream.readUntil(delimiter) { $0.count > 0 ? 1 : 0 }
+                        case .owned: n += try await stream.readFrame(until: delimiter).isEmpty ? 0 : 1
                         }
                     }
                 case "regex":
                     let pattern = try Pattern(#"\r?\n"#)
                     while true {
-                        if borrowing {
+                        if form == .borrowing {
                             n += try await stream.readUntilRegex(pattern) { $0.bytes.count > 0 ? 1 : 0 }
                         } else {
                             n += try await stream.readUntilRegex(pattern).bytes.isEmpty ? 0 : 1
@@ -36,10 +46,10 @@ enum WirestreamAsync {
                         let length = try await stream.readBytes(4) { header in
                             Int(header.loadUnaligned(as: UInt32.self).bigEndian)
                         }
-                        if borrowing {
-                            n += try await stream.readBytes(length) { $0.count == length ? 1 : 0 }
-                        } else {
-                            n += try await stream.readBytes(length).count == length ? 1 : 0
+                        switch form {
+                        case .copying: n += try await stream.readBytes(length).count == length ? 1 : 0
+                        case .borrowing: n += try await stream.readBytes(length) { $0.count == length ? 1 : 0 }
+                        case .owned: n += try await stream.readFrame(count: length).count == length ? 1 : 0
                         }
                     }
                 case "bulk-stream":
@@ -73,7 +83,7 @@ enum WirestreamAsync {
         return (count, 0)
     }
 
-    static func pipeLines(loop: IOLoop, count: Int, borrowing: Bool) async throws -> (count: Int, scanned: Int) {
+    static func pipeLines(loop: IOLoop, count: Int, form: Form) async throws -> (count: Int, scanned: Int) {
         let (reader, writer) = try PipeIOStream.makePipe(loop: loop)
         let fd = writer.fileno()
         // A plain thread writes the lines with write(2), so only the reader is measured.
@@ -83,10 +93,10 @@ enum WirestreamAsync {
         var n = 0
         do {
             while true {
-                if borrowing {
-                    n += try await reader.readUntil([10]) { $0.count > 0 ? 1 : 0 }
-                } else {
-                    n += try await reader.readUntil([10]).isEmpty ? 0 : 1
+                switch form {
+                case .copying: n += try await reader.readUntil([10]).isEmpty ? 0 : 1
+                case .borrowing: n += try await reader.readUntil([10]) { $0.count > 0 ? 1 : 0 }
+                case .owned: n += try await reader.readFrame(until: [10]).isEmpty ? 0 : 1
                 }
             }
         } catch is StreamClosedError {}

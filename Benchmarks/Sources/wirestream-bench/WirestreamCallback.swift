@@ -74,8 +74,9 @@ final class CallbackReader {
         (self.stream, self.state, self.done, self.delimiter, self.pattern) = (stream, state, done, delimiter, pattern)
     }
 
+    /// Each line as an owned `ReadFrame`, as a NIO handler gets each line as a `ByteBuffer` slice.
     func nextLine() {
-        stream.readUntil(delimiter) { [self] result in
+        stream.readFrame(until: delimiter) { [self] result in
             guard case .success = result else { return done(stream) }
             state.count += 1
             nextLine()
@@ -90,11 +91,11 @@ final class CallbackReader {
         }
     }
 
-    /// The header borrowed, the payload copied: the shape of the async copying form.
+    /// The header borrowed, the payload an owned `ReadFrame` (NIO's decoder hands on a slice).
     func nextFrame() {
         stream.readBytes(4, borrowing: { Int($0.loadUnaligned(as: UInt32.self).bigEndian) }) { [self] result in
             guard case .success(let length) = result else { return done(stream) }
-            stream.readBytes(length) { [self] result in
+            stream.readFrame(count: length) { [self] result in
                 guard case .success = result else { return done(stream) }
                 state.count += 1
                 nextFrame()

@@ -59,6 +59,24 @@ extension BaseIOStream {
         return try await waitForRead(target, streaming: nil, body)
     }
 
+    /// Reads through the end of `delimiter`, as ``readUntil(_:maxBytes:)``, and returns the frame as
+    /// a ``ReadFrame`` that shares the read buffer's memory: no allocation, no copy.
+    @inlinable
+    public func readFrame(until delimiter: [UInt8], maxBytes: Int? = nil) async throws -> ReadFrame {
+        let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
+        if let frame = bufferedOwnedFrame(for: target) { return frame }
+        return try await waitForRead(target, streaming: nil) { self.ownedFrame($0) }
+    }
+
+    /// Reads `count` bytes (with `partial`, 1…`count` as soon as any are buffered), as
+    /// ``readBytes(_:partial:)``, and returns them as a ``ReadFrame`` that shares the read buffer's memory.
+    @inlinable
+    public func readFrame(count: Int, partial: Bool = false) async throws -> ReadFrame {
+        let target = ReadTarget.bytes(count: count, partial: partial)
+        if let frame = bufferedOwnedFrame(for: target) { return frame }
+        return try await waitForRead(target, streaming: nil) { self.ownedFrame($0) }
+    }
+
     /// Reads everything until EOF. On a closed stream, returns what is buffered.
     public func readUntilClose() async throws -> [UInt8] {
         try await performRead(.untilClose, streaming: nil) { [UInt8]($0) }
@@ -102,6 +120,17 @@ extension BaseIOStream {
         guard let frame = bufferedFrame(for: target) else { return nil }
         defer { frameConsumed(target.consumed(frame.count)) }  // consumed even if `body` throws
         return try body(frame)
+    }
+
+    /// ``readBuffered(_:_:)`` for the owned-frame reads, with no closure: passing one (even
+    /// `ownedFrame` itself) cost a retain and release of the stream per frame, as much again as
+    /// the frame's own reference to the buffer's block.
+    @usableFromInline
+    final func bufferedOwnedFrame(for target: ReadTarget) -> ReadFrame? {
+        guard let frame = bufferedFrame(for: target) else { return nil }
+        let owned = ownedFrame(frame)
+        frameConsumed(target.consumed(frame.count))
+        return owned
     }
 
     /// The frame for `target` if a fast path may serve it now: in the buffer, on the loop thread,

@@ -243,6 +243,23 @@ open class BaseIOStream: @unchecked Sendable {
         startRead(.bytes(count: count, partial: partial), transform: body, callback: callback)
     }
 
+    /// Reads through the end of `delimiter`, as ``readUntil(_:maxBytes:callback:)``, and delivers the
+    /// frame as a ``ReadFrame`` that shares the read buffer's memory: no allocation, no copy.
+    public func readFrame(
+        until delimiter: [UInt8], maxBytes: Int? = nil,
+        callback: @escaping (Result<ReadFrame, any Error>) -> Void
+    ) {
+        startRead(.delimiter(delimiter, maxBytes: maxBytes), deliveringFrame: callback)
+    }
+
+    /// Reads `count` bytes (with `partial`, 1…`count`), as ``readBytes(_:partial:callback:)``, and
+    /// delivers them as a ``ReadFrame`` that shares the read buffer's memory.
+    public func readFrame(
+        count: Int, partial: Bool = false, callback: @escaping (Result<ReadFrame, any Error>) -> Void
+    ) {
+        startRead(.bytes(count: count, partial: partial), deliveringFrame: callback)
+    }
+
     /// Reads everything until the peer closes. On a closed stream, returns what is buffered.
     public func readUntilClose(callback: @escaping (Result<[UInt8], any Error>) -> Void) {
         startRead(.untilClose, delivering: callback)
@@ -459,6 +476,22 @@ open class BaseIOStream: @unchecked Sendable {
         startRead(target, streaming: nil, .bytes(callback))
     }
 
+    /// An owned-frame callback read: the frame goes to `callback` as a ``ReadFrame``.
+    func startRead(_ target: ReadTarget, deliveringFrame callback: @escaping (Result<ReadFrame, any Error>) -> Void) {
+        var frame = ReadFrame()
+        if deliverBuffered(target, lend: { frame = ownedFrame($0) }, deliver: { callback(.success(frame)) }) { return }
+        startRead(target, streaming: nil, .frame(callback))
+    }
+
+    /// `frame`, lying in the read buffer, as an owned ``ReadFrame``.
+    @usableFromInline
+    final func ownedFrame(_ frame: UnsafeRawBufferPointer) -> ReadFrame {
+        readBuffer.ownedFrame(frame, pinLimit: idleBufferLimit)
+    }
+
+    /// The size up to which an emptied read buffer keeps its block, and a block a small frame may pin.
+    var idleBufferLimit: Int { max(4 * readChunkSize, 262_144) }
+
     /// A borrowing callback read: `transform` gets the frame in place, its result goes to `callback`.
     /// Inlinable, so it is specialized for the caller's `R`: unspecialized, looking up the metadata
     /// of `Result<R, any Error>` cost more than the rest of a buffered read.
@@ -601,8 +634,10 @@ open class BaseIOStream: @unchecked Sendable {
         guard let read = pendingRead.take() else { return }
         let frame = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
         var bytes: [UInt8] = []
+        var owned = ReadFrame()
         switch read.delivery {
         case .bytes: bytes = [UInt8](frame)
+        case .frame: owned = ownedFrame(frame)
         case .completion(let completion): completion.take(frame)
         }
         frameConsumed(read.target.consumed(end))
@@ -610,6 +645,7 @@ open class BaseIOStream: @unchecked Sendable {
         completionDepth += 1
         switch read.delivery {
         case .bytes(let callback): callback(.success(bytes))
+        case .frame(let callback): callback(.success(owned))
         case .completion(let completion): completion.succeed()
         }
         completionDepth -= 1
@@ -620,7 +656,7 @@ open class BaseIOStream: @unchecked Sendable {
     @usableFromInline
     final func frameConsumed(_ count: Int) {
         readBuffer.consume(count)
-        if readBuffer.isEmpty { readBuffer.shrinkIfIdle(keeping: max(4 * readChunkSize, 262_144)) }
+        if readBuffer.isEmpty { readBuffer.shrinkIfIdle(keeping: idleBufferLimit) }
         watchAgainIfNeeded()
     }
 

@@ -52,12 +52,16 @@ enum ReadDelivery {
     /// array. The caller's callback is held as it is, so such a read allocates nothing but its
     /// array — a completion object per read was a quarter of a buffered callback read's cost.
     case bytes((Result<[UInt8], any Error>) -> Void)
+    /// The owned-frame callback forms (`readFrame`): the frame as a ``ReadFrame`` sharing the
+    /// buffer's block, with no allocation at all.
+    case frame((Result<ReadFrame, any Error>) -> Void)
     /// Every other form: an object that converts the frame while it is lent.
     case completion(ReadCompletion)
 
     func fail(_ error: any Error) {
         switch self {
         case .bytes(let callback): callback(.failure(error))
+        case .frame(let callback): callback(.failure(error))
         case .completion(let completion): completion.fail(error)
         }
     }
