@@ -2,7 +2,9 @@ import Wirestream
 
 /// The callback API, Tornado style: each completion starts the next read; the loop runs on this thread.
 enum WirestreamCallback {
-    static func run(workload: String, port: Int, count: Int) throws -> (count: Int, scanned: Int) {
+    /// `handler`: the line and frame workloads read through `readFrames(_:to:)` instead of a chain
+    /// of one-shot callback reads.
+    static func run(workload: String, port: Int, count: Int, handler: Bool = false) throws -> (count: Int, scanned: Int) {
         let loop = try IOLoop()
         let stream = IOStream(loop: loop)
         let state = Tally()
@@ -15,10 +17,13 @@ enum WirestreamCallback {
             guard case .success = result else { return done(stream) }
             switch workload {
             case "lines-lf", "lines-crlf", "longline":
-                CallbackReader(stream, state, done, delimiter: workload == "lines-crlf" ? [13, 10] : [10]).nextLine()
+                let delimiter: [UInt8] = workload == "lines-crlf" ? [13, 10] : [10]
+                if handler { return stream.readFrames(.delimiter(delimiter), to: CountingFrameHandler(stream, state, done)) }
+                CallbackReader(stream, state, done, delimiter: delimiter).nextLine()
             case "regex":
                 CallbackReader(stream, state, done, pattern: try! Pattern(#"\r?\n"#)).nextMatch()
             case "frames":
+                if handler { return stream.readFrames(.lengthPrefixed(maxLength: 1 << 20), to: CountingFrameHandler(stream, state, done)) }
                 CallbackReader(stream, state, done).nextFrame()
             case "bulk-stream":
                 stream.streamUntilClose(to: { state.count += $0.count }) { _ in done(stream) }
@@ -110,6 +115,25 @@ final class CallbackReader {
             nextPiece()
         }
     }
+}
+
+/// The continuous read, `readFrames(_:to:)`: one handler object gets every frame, as a NIO
+/// handler's `channelRead` does — no callback, `Result` or completion per frame.
+final class CountingFrameHandler: FrameHandler {
+    let stream: IOStream
+    let state: Tally
+    let done: (IOStream) -> Void
+
+    init(_ stream: IOStream, _ state: Tally, _ done: @escaping (IOStream) -> Void) {
+        (self.stream, self.state, self.done) = (stream, state, done)
+    }
+
+    func handleFrame(_ frame: ReadFrame) -> Bool {
+        state.count += frame.isEmpty ? 0 : 1
+        return true
+    }
+
+    func framesEnded(_ error: (any Error)?) { done(stream) }
 }
 
 /// Counters shared by the callbacks of one run (all on the loop thread).

@@ -8,7 +8,7 @@ let arguments = CommandLine.arguments
 // PORT may list several ports, comma-separated (the loop-group workload reads one connection each).
 let ports = arguments.count >= 4 ? arguments[3].split(separator: ",").compactMap { Int($0) } : []
 guard let port = ports.first else {
-    print("usage: wirestream-bench ws-callback|ws-async|ws-borrow|ws-frame|ws-loop1|ws-group2|soak-ws|soak-nio|ws-redis|ws-mc|ws-http|ahc|nio-handler|nio-async|resp-generated|resp-handwritten WORKLOAD PORT[,PORT…] [COUNT]")
+    print("usage: wirestream-bench ws-callback|ws-handler|ws-async|ws-borrow|ws-frame|ws-loop1|ws-group2|soak-ws|soak-nio|ws-redis|ws-mc|ws-http|ahc|nio-handler|nio-async|resp-generated|resp-handwritten WORKLOAD PORT[,PORT…] [COUNT]")
     exit(2)
 }
 let contender = arguments[1]
@@ -19,6 +19,7 @@ let started = monotonicSeconds()
 let outcome: (count: Int, scanned: Int)
 switch contender {
 case "ws-callback": outcome = try WirestreamCallback.run(workload: workload, port: port, count: count)
+case "ws-handler": outcome = try WirestreamCallback.run(workload: workload, port: port, count: count, handler: true)
 case "ws-async": outcome = try WirestreamAsync.run(workload: workload, port: port, count: count, form: .copying)
 case "ws-borrow": outcome = try WirestreamAsync.run(workload: workload, port: port, count: count, form: .borrowing)
 case "ws-frame": outcome = try WirestreamAsync.run(workload: workload, port: port, count: count, form: .owned)

@@ -82,6 +82,7 @@ open class BaseIOStream: @unchecked Sendable {
     private var completionDepth = 0  // read completions running now (callbacks that may start reads)
     private var deferredInlineRead = false  // a read started inside a completion waits for it to return
     private var trampolining = false  // finishRead is running deferred reads in a loop
+    private var inFrameHandler = false  // a continuous read's handler is running (it may close the stream)
     private var closeCallback: (() -> Void)?
     /// PCRE2 match data reused by every regex read of this stream (allocated on first use).
     @usableFromInline lazy var regexScratch = RegexScratch()
@@ -432,8 +433,9 @@ open class BaseIOStream: @unchecked Sendable {
         cancelTimers()
         closeFD()
         streamDidClose()
-        // Reads the buffer can still satisfy complete before anything is failed.
-        if let read = pendingRead {
+        // Reads the buffer can still satisfy complete before anything is failed — except a
+        // continuous read whose handler is closing the stream: it asked for no more frames.
+        if let read = pendingRead, !inFrameHandler {
             if case .untilClose = read.target {
                 deliverStreamingChunk()
                 finishRead(at: readBuffer.count)
@@ -533,7 +535,7 @@ open class BaseIOStream: @unchecked Sendable {
         return true
     }
 
-    private func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ delivery: ReadDelivery) {
+    func startRead(_ target: ReadTarget, streaming: ((UnsafeRawBufferPointer) -> Void)?, _ delivery: ReadDelivery) {
         guard loop.inLoopThread else { return hop { self.startRead(target, streaming: streaming, delivery) } }
         if let invalid = target.invalidArgument {
             delivery.fail(invalid)
@@ -632,6 +634,9 @@ open class BaseIOStream: @unchecked Sendable {
     /// Lends the first `end` bytes to the pending read, consumes them, then reports success.
     func finishRead(at end: Int) {
         guard let read = pendingRead.take() else { return }
+        if case .handler(let handler, let headerBytes) = read.delivery {
+            return deliverFrames(read, to: handler, skipping: headerBytes, firstEnd: end)
+        }
         let frame = UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
         var bytes: [UInt8] = []
         var owned = ReadFrame()
@@ -639,6 +644,7 @@ open class BaseIOStream: @unchecked Sendable {
         case .bytes: bytes = [UInt8](frame)
         case .frame: owned = ownedFrame(frame)
         case .completion(let completion): completion.take(frame)
+        case .handler: preconditionFailure("a continuous read is delivered by deliverFrames")
         }
         frameConsumed(read.target.consumed(end))
         readsSinceYield &+= 1  // a chain of completions counts toward the trampoline's yield
@@ -647,6 +653,51 @@ open class BaseIOStream: @unchecked Sendable {
         case .bytes(let callback): callback(.success(bytes))
         case .frame(let callback): callback(.success(owned))
         case .completion(let completion): completion.succeed()
+        case .handler: break
+        }
+        completionDepth -= 1
+        runDeferredReads()
+    }
+
+    /// A continuous read's delivery: the frame ending at `firstEnd`, then every complete frame
+    /// after it in the buffer, each to `handler`, in one loop. The read stays pending throughout
+    /// (so the handler cannot start another); once the buffer holds no complete frame, the
+    /// trampoline reads on, as for a read started from a completion.
+    private func deliverFrames(_ read: PendingRead, to handler: any FrameHandler, skipping headerBytes: Int, firstEnd: Int) {
+        pendingRead = read
+        completionDepth += 1
+        var end = firstEnd
+        // In the loop only a close can end the read (the handler cannot start another), so it
+        // checks `state` and uses `read.target` as it is: copying `pendingRead` for each frame
+        // (its target, closure and handler) cost more retains and releases than the frame itself.
+        while true {
+            let frame = ownedFrame(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[headerBytes..<end]))
+            frameConsumed(end)
+            pendingScanOffset = 0
+            readsSinceYield &+= 1
+            inFrameHandler = true
+            let more = handler.handleFrame(frame)
+            inFrameHandler = false
+            guard state != .closed else { break }  // closed by the handler: framesEnded has run
+            guard more else {
+                pendingRead = nil
+                handler.framesEnded(nil)
+                break
+            }
+            if readsSinceYield >= Self.readsBetweenYields {
+                deferredInlineRead = true  // the trampoline hands the next frame to the loop
+                break
+            }
+            do {
+                guard let next = try frameEnd(for: read.target, scanOffset: &pendingScanOffset) else {
+                    deferredInlineRead = true  // no complete frame buffered: read from the fd
+                    break
+                }
+                end = next
+            } catch {
+                handleReadError(error)
+                break
+            }
         }
         completionDepth -= 1
         runDeferredReads()

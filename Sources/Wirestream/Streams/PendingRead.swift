@@ -55,6 +55,9 @@ enum ReadDelivery {
     /// The owned-frame callback forms (`readFrame`): the frame as a ``ReadFrame`` sharing the
     /// buffer's block, with no allocation at all.
     case frame((Result<ReadFrame, any Error>) -> Void)
+    /// A continuous read (`readFrames`): every frame to the handler, without its first
+    /// `headerBytes`, until the handler stops it.
+    case handler(any FrameHandler, headerBytes: Int)
     /// Every other form: an object that converts the frame while it is lent.
     case completion(ReadCompletion)
 
@@ -62,6 +65,7 @@ enum ReadDelivery {
         switch self {
         case .bytes(let callback): callback(.failure(error))
         case .frame(let callback): callback(.failure(error))
+        case .handler(let handler, _): handler.framesEnded(error)
         case .completion(let completion): completion.fail(error)
         }
     }
