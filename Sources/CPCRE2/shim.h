@@ -22,6 +22,13 @@ static inline int ws_pcre2_match(const pcre2_code_8 *code, const uint8_t *subjec
     return pcre2_match_8(code, (PCRE2_SPTR8)subject, length, start, options, data, NULL);
 }
 
+/// `ws_pcre2_match` for a pattern JIT-compiled for both complete and partial-hard matching:
+/// `pcre2_jit_match` skips `pcre2_match`'s argument checks and dispatch (4% of a buffered regex read).
+static inline int ws_pcre2_jit_match(const pcre2_code_8 *code, const uint8_t *subject, size_t length,
+                                     size_t start, uint32_t options, pcre2_match_data_8 *data) {
+    return pcre2_jit_match_8(code, (PCRE2_SPTR8)subject, length, start, options, data, NULL);
+}
+
 /// The number of named groups in `code`.
 static inline uint32_t ws_pcre2_name_count(const pcre2_code_8 *code) {
     uint32_t count = 0;

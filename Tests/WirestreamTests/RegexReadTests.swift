@@ -79,10 +79,15 @@ import Testing
         try await onLoop { loop in
             let pair = try await makePair(.tcp, loop: loop)
             try await pair.writer.write(bytes("HTTP/1.1 200 OK\r\nHTTP/1.0 301 Moved\r\n"))
-            let code = try await pair.reader.readUntilRegex(statusLine) { view in
-                Int(text(Array(view["code"]!)))!
+            let (code, copy) = try await pair.reader.readUntilRegex(statusLine) { view in
+                // The view reads the groups of the match it was lent with; out-of-range groups are nil.
+                #expect(view.groups == [0..<17, 5..<8, 9..<12, 13..<15])
+                #expect(view.groupNumbers == ["version": 1, "code": 2, "reason": 3])
+                #expect(view[4] == nil && view[-1] == nil && view["nope"] == nil)
+                return (Int(text(Array(view["code"]!)))!, view.copy())
             }
             #expect(code == 200)
+            #expect(copy.bytes == bytes("HTTP/1.1 200 OK\r\n") && copy["reason"].map { text(Array($0)) } == "OK")
             let match: RegexMatch = try await awaitCallback { done in
                 pair.reader.readUntilRegex(statusLine, callback: done)
             }

@@ -36,7 +36,7 @@ final class RegexSearcher: FrameSearcher {
     /// The frame and the groups of the match just found, lent.
     @usableFromInline
     func view(_ frame: UnsafeRawBufferPointer) -> RegexMatchView {
-        RegexMatchView(bytes: frame, groups: groups, groupNumbers: pattern.groupNumbers)
+        RegexMatchView(bytes: frame, searcher: self)
     }
 
     @usableFromInline
@@ -79,9 +79,10 @@ final class RegexSearcher: FrameSearcher {
         // match, complete or partial, begins with one of the pattern's possible first bytes.
         var rc = PCRE2_ERROR_NOMATCH
         if let from = pattern.startBytes.firstCandidate(in: bytes, from: start, to: length) {
-            rc = ws_pcre2_match(
-                pattern.code, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject),
-                length, from, options, data)
+            let subject = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject)
+            rc = pattern.isJITCompiled
+                ? ws_pcre2_jit_match(pattern.code, subject, length, from, options, data)
+                : ws_pcre2_match(pattern.code, subject, length, from, options, data)
         }
         let ovector = pcre2_get_ovector_pointer_8(data)!
         if rc >= 0 {
