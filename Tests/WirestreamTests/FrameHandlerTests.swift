@@ -11,7 +11,6 @@ import Testing
         var frames: [ReadFrame] = []
         var endings: [(any Error)?] = []
         let stopAfter: Int?
-        let ended = CallbackBox<(any Error)?>()
         var onFrame: ((ReadFrame) -> Void)?
 
         init(stopAfter: Int? = nil) { self.stopAfter = stopAfter }
@@ -24,7 +23,14 @@ import Testing
 
         func framesEnded(_ error: (any Error)?) {
             endings.append(error)
-            ended.complete(.success(error))
+        }
+
+        /// How the read ended, waiting for it at most 5 s (a read that never ends fails the test
+        /// rather than hanging it).
+        func end(sourceLocation: SourceLocation = #_sourceLocation) async throws -> (any Error)? {
+            let ended = try await eventually(within: 5) { !endings.isEmpty }
+            #expect(ended, "the continuous read never ended", sourceLocation: sourceLocation)
+            return endings.first ?? nil
         }
     }
 
@@ -41,7 +47,7 @@ import Testing
             }
             let handler = Collector()
             pair.reader.readFrames(.delimiter(bytes("\n"), maxBytes: 100), to: handler)
-            let ending = try await handler.ended.value()
+            let ending = try await handler.end()
             try await sent.value
             #expect(handler.frames.count == lines.count)
             #expect(zip(handler.frames, lines).allSatisfy { Array($0) == $1 })
@@ -66,7 +72,7 @@ import Testing
             }
             let handler = Collector()
             pair.reader.readFrames(.lengthPrefixed(lengthBytes: lengthBytes, maxLength: 255), to: handler)
-            let ending = try await handler.ended.value()
+            let ending = try await handler.end()
             try await sent.value
             #expect(handler.frames.map { Array($0) } == payloads)
             #expect(ending is StreamClosedError)
@@ -86,7 +92,7 @@ import Testing
                 reader.readBytes(1) { if case .failure(let error) = $0 { refused = error } }
             }
             reader.readFrames(.delimiter(bytes("\n")), to: handler)
-            let ending = try await handler.ended.value()
+            let ending = try await handler.end()
             #expect(ending == nil)
             #expect(handler.endings.count == 1)
             #expect(handler.frames.map { text(Array($0)) } == ["a\n", "b\n"])
@@ -102,11 +108,28 @@ import Testing
             try await pair.writer.write([0, 0, 0, 3] + bytes("abc") + [0x7F, 0xFF, 0xFF, 0xFF])  // then no payload
             let handler = Collector()
             pair.reader.readFrames(.lengthPrefixed(maxLength: 1024), to: handler)
-            let ending = try await handler.ended.value()
+            let ending = try await handler.end()
             #expect(handler.frames.map { text(Array($0)) } == ["abc"])
             let expected = UnsatisfiableReadError(maxBytes: 1028, searchingFor: "a frame whose 4-byte length prefix says 2147483647 bytes")
             #expect((ending as? StreamClosedError)?.realError as? UnsatisfiableReadError == expected)
             #expect(pair.reader.isClosed)
+            #expect(handler.endings.count == 1)
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func framesBufferedWhenTheStreamClosedAreAllDeliveredBeforeTheEnd(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            try await pair.writer.write(bytes("a\nb\nc\nd\n"))
+            pair.writer.close()
+            #expect(text(try await pair.reader.readUntil(bytes("\n"))) == "a\n")
+            #expect(try await eventually { pair.reader.isClosed })  // the EOF arrives while nothing is pending
+            let handler = Collector()
+            pair.reader.readFrames(.delimiter(bytes("\n")), to: handler)
+            let ending = try await handler.end()
+            #expect(handler.frames.map { text(Array($0)) } == ["b\n", "c\n", "d\n"])
+            #expect((ending as? StreamClosedError)?.realError == nil)
             #expect(handler.endings.count == 1)
         }
     }
@@ -119,7 +142,7 @@ import Testing
             let reader = pair.reader
             handler.onFrame = { _ in reader.close() }
             reader.readFrames(.delimiter(bytes("\n")), to: handler)
-            let ending = try await handler.ended.value()
+            let ending = try await handler.end()
             #expect(ending is StreamClosedError)
             #expect(handler.frames.count == 1)
             try await pause(10)
@@ -138,7 +161,7 @@ import Testing
             var deliveredWhenTheLoopRan: Int?
             loop.callSoon { deliveredWhenTheLoopRan = handler.frames.count }
             pair.reader.readFrames(.fixed(count: 11), to: handler)
-            _ = try await handler.ended.value()
+            _ = try await handler.end()
             #expect(handler.frames.count == frames)
             // The loop's queued callback ran after at most one batch of 1,024 frames, not after all.
             #expect((deliveredWhenTheLoopRan ?? frames) <= BaseIOStream.readsBetweenYields)
@@ -151,7 +174,7 @@ import Testing
             for framing in [Framing.fixed(count: -1), .lengthPrefixed(maxLength: -5), .delimiter([])] {
                 let handler = Collector()
                 pair.reader.readFrames(framing, to: handler)
-                #expect(try await handler.ended.value() is InvalidReadError)
+                #expect(try await handler.end() is InvalidReadError)
             }
             #expect(!pair.reader.isClosed)
         }

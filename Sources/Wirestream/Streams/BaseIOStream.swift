@@ -667,6 +667,9 @@ open class BaseIOStream: @unchecked Sendable {
         pendingRead = read
         completionDepth += 1
         var end = firstEnd
+        // Closed already (closeNow, or a read started on a closed stream): every complete frame
+        // left in the buffer goes out now, without a yield, before the read fails.
+        let draining = state == .closed
         // In the loop only a close can end the read (the handler cannot start another), so it
         // checks `state` and uses `read.target` as it is: copying `pendingRead` for each frame
         // (its target, closure and handler) cost more retains and releases than the frame itself.
@@ -678,19 +681,21 @@ open class BaseIOStream: @unchecked Sendable {
             inFrameHandler = true
             let more = handler.handleFrame(frame)
             inFrameHandler = false
-            guard state != .closed else { break }  // closed by the handler: framesEnded has run
+            guard draining || state != .closed else { break }  // closed by the handler: framesEnded has run
             guard more else {
                 pendingRead = nil
                 handler.framesEnded(nil)
                 break
             }
-            if readsSinceYield >= Self.readsBetweenYields {
+            if readsSinceYield >= Self.readsBetweenYields && !draining {
                 deferredInlineRead = true  // the trampoline hands the next frame to the loop
                 break
             }
             do {
                 guard let next = try frameEnd(for: read.target, scanOffset: &pendingScanOffset) else {
-                    deferredInlineRead = true  // no complete frame buffered: read from the fd
+                    // No complete frame buffered: the trampoline reads from the fd, or on a
+                    // closed stream ends the read with StreamClosedError.
+                    deferredInlineRead = true
                     break
                 }
                 end = next

@@ -28,9 +28,10 @@ public struct Framing {
         Framing(target: .delimiter(delimiter, maxBytes: maxBytes), headerBytes: 0)
     }
 
-    /// Frames of exactly `count` bytes.
+    /// Frames of exactly `count` bytes (a negative count is an ``InvalidReadError``).
     public static func fixed(count: Int) -> Framing {
-        Framing(target: .bytes(count: count, partial: false), headerBytes: 0)
+        precondition(count != 0, "a fixed frame has at least one byte")  // else it never consumes
+        return Framing(target: .bytes(count: count, partial: false), headerBytes: 0)
     }
 
     /// Frames that start with their payload's length as a big-endian unsigned integer of
