@@ -134,6 +134,29 @@ import Testing
         }
     }
 
+    @Test func noLengthLimitMeansAnyLengthThatFitsAnInt() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.tcp, loop: loop)
+            // Under maxLength .max, an 8-byte prefix of 2^44 is a frame the read waits for (no
+            // overflow computing its end), and one of 2^63 - 1 could not end within an Int.
+            try await pair.writer.write([0, 0, 0, 0, 0, 0, 0, 2] + bytes("ok") + [0, 0, 0, 0x10, 0, 0, 0, 0])
+            let handler = Collector()
+            pair.reader.readFrames(.lengthPrefixed(lengthBytes: 8, maxLength: .max), to: handler)
+            #expect(try await eventually { handler.frames.count == 1 })
+            #expect(handler.frames.map { text(Array($0)) } == ["ok"])
+            #expect(handler.endings.isEmpty && !pair.reader.isClosed)
+            pair.reader.close()
+            #expect(try await handler.end() is StreamClosedError)
+
+            let second = try await makePair(.tcp, loop: loop)
+            try await second.writer.write([0x7F] + [UInt8](repeating: 0xFF, count: 7))
+            let refused = Collector()
+            second.reader.readFrames(.lengthPrefixed(lengthBytes: 8, maxLength: .max), to: refused)
+            let ending = try await refused.end()
+            #expect((ending as? StreamClosedError)?.realError is UnsatisfiableReadError)
+        }
+    }
+
     @Test func aHandlerThatClosesTheStreamHearsTheEndOnce() async throws {
         try await onLoop { loop in
             let pair = try await makePair(.pipe, loop: loop)

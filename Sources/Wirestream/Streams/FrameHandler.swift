@@ -52,7 +52,8 @@ final class LengthPrefixSearcher: FrameSearcher {
 
     init(lengthBytes: Int, maxLength: Int) {
         self.lengthBytes = lengthBytes
-        self.maxLength = maxLength
+        // A frame's end, prefix included, must fit an Int: `maxLength: .max` means "no limit".
+        self.maxLength = min(maxLength, Int.max - lengthBytes)
     }
 
     /// The whole frame's limit, as a read's `maxBytes`: its prefix and the longest payload.
