@@ -54,8 +54,12 @@ public struct ReadFrame: RandomAccessCollection, Hashable, @unchecked Sendable {
 
     /// A frame holding a copy of `bytes`.
     public init(_ bytes: some Sequence<UInt8>) {
-        let array = Array(bytes)
-        self = array.withUnsafeBytes { ReadFrame(copying: $0) }
+        // Contiguous bytes (an array, a frame) are copied once; others are gathered first.
+        if let frame = bytes.withContiguousStorageIfAvailable({ ReadFrame(copying: UnsafeRawBufferPointer($0)) }) {
+            self = frame
+        } else {
+            self = Array(bytes).withUnsafeBytes { ReadFrame(copying: $0) }
+        }
     }
 
     @inlinable public var startIndex: Int { 0 }
