@@ -39,12 +39,7 @@ import Testing
         try await onLoop { loop in
             let pair = try await makePair(transport, loop: loop, readChunkSize: 300)
             let lines = ReadFrameTests.numberedLines(3_000)
-            let writer = pair.writer
-            let sent = spawn(on: loop) {
-                for line in lines { writer.queueWrite(line) }
-                try await writer.flush()
-                writer.close()
-            }
+            let sent = ReadFrameTests.send(lines, on: pair.writer, loop: loop, close: true)
             let handler = Collector()
             pair.reader.readFrames(.delimiter(bytes("\n"), maxBytes: 100), to: handler)
             let ending = try await handler.end()
@@ -154,6 +149,29 @@ import Testing
             second.reader.readFrames(.lengthPrefixed(lengthBytes: 8, maxLength: .max), to: refused)
             let ending = try await refused.end()
             #expect((ending as? StreamClosedError)?.realError is UnsatisfiableReadError)
+        }
+    }
+
+    @Test func aServerThatGoesSilentEndsTheReadAtItsIdleTimeoutOrDeadline() async throws {
+        try await onLoop { loop in
+            let idle = try await makePair(.tcp, loop: loop)
+            idle.reader.setIdleTimeout(.milliseconds(200))
+            try await idle.writer.write(bytes("one\ntwo\nthr"))  // then nothing, the connection held open
+            let handler = Collector()
+            let start = ContinuousClock.now
+            idle.reader.readFrames(.delimiter(bytes("\n")), to: handler)
+            let ending = try await handler.end()
+            #expect(secondsSince(start) < 1)
+            #expect(handler.frames.map { text(Array($0)) } == ["one\n", "two\n"])
+            #expect((ending as? StreamClosedError)?.realError as? TimeoutError == TimeoutError(.idle, timeout: .milliseconds(200)))
+
+            // A deadline withdraws the read and leaves the stream open, as for any read.
+            let timed = try await makePair(.tcp, loop: loop)
+            timed.reader.setDeadline(.after(.milliseconds(150)))
+            let withdrawn = Collector()
+            timed.reader.readFrames(.lengthPrefixed(maxLength: 64), to: withdrawn)
+            #expect(try await withdrawn.end() is TimeoutError)
+            #expect(!timed.reader.isClosed && withdrawn.endings.count == 1)
         }
     }
 

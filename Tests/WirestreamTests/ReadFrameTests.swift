@@ -11,18 +11,22 @@ import Testing
         (0..<count).map { bytes("line \($0) " + String(repeating: "abcdefgh", count: $0 % 7) + "\n") }
     }
 
+    /// Queues every line on `writer` from a task on `loop`, flushes, and closes the writer if asked.
+    static func send(_ lines: [[UInt8]], on writer: BaseIOStream, loop: IOLoop, close: Bool) -> Task<Void, any Error> {
+        spawn(on: loop) {
+            for line in lines { writer.queueWrite(line) }
+            try await writer.flush()
+            if close { writer.close() }
+        }
+    }
+
     @Test(arguments: Transport.allCases)
     func keptFramesKeepTheirBytesWhileTheBufferRefillsManyTimes(_ transport: Transport) async throws {
         try await onLoop { loop in
             // A 256-byte chunk: the buffer fills, compacts and moves on many times under the frames.
             let pair = try await makePair(transport, loop: loop, readChunkSize: 256)
             let lines = Self.numberedLines(2_000)
-            let writer = pair.writer
-            let sent = spawn(on: loop) {
-                for line in lines { writer.queueWrite(line) }
-                try await writer.flush()
-                writer.close()
-            }
+            let sent = Self.send(lines, on: pair.writer, loop: loop, close: true)
             var kept: [ReadFrame] = []
             for _ in lines { kept.append(try await pair.reader.readFrame(until: bytes("\n"))) }
             try await sent.value
@@ -118,6 +122,22 @@ import Testing
         #expect(large.count == big)
     }
 
+    @Test func aKeptLargeFrameOutlivesTheBufferLettingGoOfItsBlock() async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.tcp, loop: loop)
+            let big = [UInt8](repeating: 0x62, count: 1 << 20) + [10]  // grows the block past the idle limit
+            let sent = Self.send([big, bytes("after\n")], on: pair.writer, loop: loop, close: true)
+            let kept = try await pair.reader.readFrame(until: bytes("\n"))
+            #expect(kept.count == big.count)
+            // The emptied buffer drops its grown block (shrinkIfIdle); the frame still holds it,
+            // and the reads after it use fresh memory.
+            #expect(text(Array(try await pair.reader.readFrame(until: bytes("\n")))) == "after\n")
+            #expect(pair.reader.readBuffer.capacity < big.count)
+            #expect(Array(kept) == big)
+            try await sent.value
+        }
+    }
+
     @Test(arguments: Transport.allCases)
     func callbackFramesChainFromTheBufferAndWait(_ transport: Transport) async throws {
         try await onLoop { loop in
@@ -187,11 +207,7 @@ import Testing
         let lines = Self.numberedLines(500)
         let checked = try await onLoop { loop in
             let pair = try await makePair(.tcp, loop: loop, readChunkSize: 128)
-            let writer = pair.writer
-            let sent = spawn(on: loop) {
-                for line in lines { writer.queueWrite(line) }
-                try await writer.flush()
-            }
+            let sent = Self.send(lines, on: pair.writer, loop: loop, close: false)
             // Another thread compares each frame while the loop goes on reading into the buffer.
             let (frames, continuation) = AsyncStream.makeStream(of: ReadFrame.self)
             let checker = Task.detached {
