@@ -71,6 +71,7 @@ final class CallbackReader {
     // What the line and regex workloads read to: kept here, so their callbacks capture only `self`.
     let delimiter: [UInt8]
     let pattern: Pattern?
+    let framing = Framing.lengthPrefixed(maxLength: 1 << 20)
 
     init(
         _ stream: IOStream, _ state: Tally, _ done: @escaping (IOStream) -> Void,
@@ -96,15 +97,12 @@ final class CallbackReader {
         }
     }
 
-    /// The header borrowed, the payload an owned `ReadFrame` (NIO's decoder hands on a slice).
+    /// One read per frame, its payload an owned `ReadFrame` (NIO's decoder hands on a slice).
     func nextFrame() {
-        stream.readBytes(4, borrowing: { Int($0.loadUnaligned(as: UInt32.self).bigEndian) }) { [self] result in
-            guard case .success(let length) = result else { return done(stream) }
-            stream.readFrame(count: length) { [self] result in
-                guard case .success = result else { return done(stream) }
-                state.count += 1
-                nextFrame()
-            }
+        stream.readFrame(framing) { [self] result in
+            guard case .success = result else { return done(stream) }
+            state.count += 1
+            nextFrame()
         }
     }
 

@@ -77,6 +77,14 @@ extension BaseIOStream {
         return try await waitForRead(target, streaming: nil) { self.ownedFrame($0) }
     }
 
+    /// Reads one frame cut by `framing`, as ``readFrame(_:callback:)``: a length-prefixed frame in
+    /// one read, returned without its prefix.
+    public func readFrame(_ framing: Framing) async throws -> ReadFrame {
+        let headerBytes = framing.headerBytes
+        if let frame = bufferedOwnedFrame(for: framing.target, skipping: headerBytes) { return frame }
+        return try await waitForRead(framing.target, streaming: nil) { self.ownedFrame($0, skipping: headerBytes) }
+    }
+
     /// Reads everything until EOF. On a closed stream, returns what is buffered.
     public func readUntilClose() async throws -> [UInt8] {
         try await performRead(.untilClose, streaming: nil) { [UInt8]($0) }
@@ -126,9 +134,9 @@ extension BaseIOStream {
     /// `ownedFrame` itself) cost a retain and release of the stream per frame, as much again as
     /// the frame's own reference to the buffer's block.
     @usableFromInline
-    final func bufferedOwnedFrame(for target: ReadTarget) -> ReadFrame? {
+    final func bufferedOwnedFrame(for target: ReadTarget, skipping headerBytes: Int = 0) -> ReadFrame? {
         guard let frame = bufferedFrame(for: target) else { return nil }
-        let owned = ownedFrame(frame)
+        let owned = headerBytes == 0 ? ownedFrame(frame) : ownedFrame(frame, skipping: headerBytes)
         frameConsumed(target.consumed(frame.count))
         return owned
     }

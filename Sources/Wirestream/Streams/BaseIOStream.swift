@@ -261,6 +261,15 @@ open class BaseIOStream: @unchecked Sendable {
         startRead(.bytes(count: count, partial: partial), deliveringFrame: callback)
     }
 
+    /// Reads one frame cut by `framing` — delimited, fixed-size or length-prefixed, as the frames
+    /// of ``readFrames(_:to:)`` are — and delivers it as a ``ReadFrame`` without its length prefix.
+    /// One read per frame: a length-prefixed frame costs one callback, not one for its prefix and
+    /// one for its payload. A length over the framing's `maxLength` fails the read with
+    /// ``UnsatisfiableReadError`` (closing the stream) as soon as the prefix arrives.
+    public func readFrame(_ framing: Framing, callback: @escaping (Result<ReadFrame, any Error>) -> Void) {
+        startRead(framing.target, deliveringFrame: callback, skipping: framing.headerBytes)
+    }
+
     /// Reads everything until the peer closes. On a closed stream, returns what is buffered.
     public func readUntilClose(callback: @escaping (Result<[UInt8], any Error>) -> Void) {
         startRead(.untilClose, delivering: callback)
@@ -478,17 +487,27 @@ open class BaseIOStream: @unchecked Sendable {
         startRead(target, streaming: nil, .bytes(callback))
     }
 
-    /// An owned-frame callback read: the frame goes to `callback` as a ``ReadFrame``.
-    func startRead(_ target: ReadTarget, deliveringFrame callback: @escaping (Result<ReadFrame, any Error>) -> Void) {
+    /// An owned-frame callback read: the frame, less its first `headerBytes`, goes to `callback`
+    /// as a ``ReadFrame``.
+    func startRead(
+        _ target: ReadTarget, deliveringFrame callback: @escaping (Result<ReadFrame, any Error>) -> Void,
+        skipping headerBytes: Int = 0
+    ) {
         var frame = ReadFrame()
-        if deliverBuffered(target, lend: { frame = ownedFrame($0) }, deliver: { callback(.success(frame)) }) { return }
-        startRead(target, streaming: nil, .frame(callback))
+        if deliverBuffered(target, lend: { frame = ownedFrame($0, skipping: headerBytes) },
+                           deliver: { callback(.success(frame)) }) { return }
+        startRead(target, streaming: nil, .frame(callback, headerBytes: headerBytes))
     }
 
     /// `frame`, lying in the read buffer, as an owned ``ReadFrame``.
     @usableFromInline
     final func ownedFrame(_ frame: UnsafeRawBufferPointer) -> ReadFrame {
         readBuffer.ownedFrame(frame, pinLimit: idleBufferLimit)
+    }
+
+    /// `frame` without its first `headerBytes` (a length prefix), as an owned ``ReadFrame``.
+    final func ownedFrame(_ frame: UnsafeRawBufferPointer, skipping headerBytes: Int) -> ReadFrame {
+        ownedFrame(UnsafeRawBufferPointer(rebasing: frame[headerBytes...]))
     }
 
     /// The size up to which an emptied read buffer keeps its block, and a block a small frame may pin.
@@ -642,7 +661,7 @@ open class BaseIOStream: @unchecked Sendable {
         var owned = ReadFrame()
         switch read.delivery {
         case .bytes: bytes = [UInt8](frame)
-        case .frame: owned = ownedFrame(frame)
+        case .frame(_, let headerBytes): owned = ownedFrame(frame, skipping: headerBytes)
         case .completion(let completion): completion.take(frame)
         case .handler: preconditionFailure("a continuous read is delivered by deliverFrames")
         }
@@ -651,7 +670,7 @@ open class BaseIOStream: @unchecked Sendable {
         completionDepth += 1
         switch read.delivery {
         case .bytes(let callback): callback(.success(bytes))
-        case .frame(let callback): callback(.success(owned))
+        case .frame(let callback, _): callback(.success(owned))
         case .completion(let completion): completion.succeed()
         case .handler: break
         }
@@ -674,7 +693,7 @@ open class BaseIOStream: @unchecked Sendable {
         // checks `state` and uses `read.target` as it is: copying `pendingRead` for each frame
         // (its target, closure and handler) cost more retains and releases than the frame itself.
         while true {
-            let frame = ownedFrame(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[headerBytes..<end]))
+            let frame = ownedFrame(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end]), skipping: headerBytes)
             frameConsumed(end)
             pendingScanOffset = 0
             readsSinceYield &+= 1

@@ -17,21 +17,44 @@ public protocol FrameHandler: AnyObject {
     func framesEnded(_ error: (any Error)?)
 }
 
-/// How a continuous read (``BaseIOStream/readFrames(_:to:)``) cuts the byte stream into frames.
-public struct Framing {
-    let target: ReadTarget
+/// How the byte stream is cut into frames: by a continuous read (``BaseIOStream/readFrames(_:to:)``),
+/// or one frame at a time (``BaseIOStream/readFrame(_:callback:)`` and its async form).
+///
+/// Make one and reuse it (a `static let` will do): a length-prefixed framing holds its searcher,
+/// an object.
+public struct Framing: Sendable {
+    private enum Cut: Sendable {
+        case delimiter([UInt8], maxBytes: Int?)
+        case fixed(Int)
+        case lengthPrefixed(LengthPrefixSearcher)
+    }
+
+    private let cut: Cut
+
+    /// What a read for one frame waits for.
+    var target: ReadTarget {
+        switch cut {
+        case .delimiter(let delimiter, let maxBytes): .delimiter(delimiter, maxBytes: maxBytes)
+        case .fixed(let count): .bytes(count: count, partial: false)
+        case .lengthPrefixed(let searcher): .search(searcher)
+        }
+    }
+
     /// Bytes at the start of each frame that are not delivered (a length prefix).
-    let headerBytes: Int
+    var headerBytes: Int {
+        if case .lengthPrefixed(let searcher) = cut { return searcher.lengthBytes }
+        return 0
+    }
 
     /// Frames that end with `delimiter` (included in the frame); each must end within `maxBytes`.
     public static func delimiter(_ delimiter: [UInt8], maxBytes: Int? = nil) -> Framing {
-        Framing(target: .delimiter(delimiter, maxBytes: maxBytes), headerBytes: 0)
+        Framing(cut: .delimiter(delimiter, maxBytes: maxBytes))
     }
 
     /// Frames of exactly `count` bytes (a negative count is an ``InvalidReadError``).
     public static func fixed(count: Int) -> Framing {
         precondition(count != 0, "a fixed frame has at least one byte")  // else it never consumes
-        return Framing(target: .bytes(count: count, partial: false), headerBytes: 0)
+        return Framing(cut: .fixed(count))
     }
 
     /// Frames that start with their payload's length as a big-endian unsigned integer of
@@ -40,13 +63,12 @@ public struct Framing {
     /// ``UnsatisfiableReadError`` as soon as the prefix arrives, before any of the payload is buffered.
     public static func lengthPrefixed(lengthBytes: Int = 4, maxLength: Int) -> Framing {
         precondition([1, 2, 4, 8].contains(lengthBytes), "a length prefix is 1, 2, 4 or 8 bytes")
-        return Framing(target: .search(LengthPrefixSearcher(lengthBytes: lengthBytes, maxLength: maxLength)),
-                       headerBytes: lengthBytes)
+        return Framing(cut: .lengthPrefixed(LengthPrefixSearcher(lengthBytes: lengthBytes, maxLength: maxLength)))
     }
 }
 
 /// Finds the end of a length-prefixed frame: the prefix, then as many bytes as it says.
-final class LengthPrefixSearcher: FrameSearcher {
+final class LengthPrefixSearcher: FrameSearcher, Sendable {
     let lengthBytes: Int
     let maxLength: Int
 

@@ -52,9 +52,9 @@ enum ReadDelivery {
     /// array. The caller's callback is held as it is, so such a read allocates nothing but its
     /// array — a completion object per read was a quarter of a buffered callback read's cost.
     case bytes((Result<[UInt8], any Error>) -> Void)
-    /// The owned-frame callback forms (`readFrame`): the frame as a ``ReadFrame`` sharing the
-    /// buffer's block, with no allocation at all.
-    case frame((Result<ReadFrame, any Error>) -> Void)
+    /// The owned-frame callback forms (`readFrame`): the frame, without its first `headerBytes`
+    /// (a length prefix), as a ``ReadFrame`` sharing the buffer's block, with no allocation at all.
+    case frame((Result<ReadFrame, any Error>) -> Void, headerBytes: Int)
     /// A continuous read (`readFrames`): every frame to the handler, without its first
     /// `headerBytes`, until the handler stops it.
     case handler(any FrameHandler, headerBytes: Int)
@@ -64,7 +64,7 @@ enum ReadDelivery {
     func fail(_ error: any Error) {
         switch self {
         case .bytes(let callback): callback(.failure(error))
-        case .frame(let callback): callback(.failure(error))
+        case .frame(let callback, _): callback(.failure(error))
         case .handler(let handler, _): handler.framesEnded(error)
         case .completion(let completion): completion.fail(error)
         }
