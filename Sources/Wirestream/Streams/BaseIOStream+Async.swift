@@ -149,7 +149,7 @@ extension BaseIOStream {
         // InvalidReadError, for every form, in one place.
         // The thread first: off the loop, the buffer and the pending read are the loop's to change.
         guard loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields,
-              target.invalidArgument == nil else {
+              target.hasValidArguments else {
             return nil
         }
         var scanOffset = 0

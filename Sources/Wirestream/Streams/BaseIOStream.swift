@@ -627,6 +627,7 @@ open class BaseIOStream: @unchecked Sendable {
     }
 
     /// Where a frame for `target` ends in the buffered bytes, or `nil` if it is not complete.
+    @inline(__always)
     func frameEnd(for target: ReadTarget, scanOffset: inout Int) throws -> Int? {
         try target.frameEnd(
             in: readBuffer.bytes, scanOffset: &scanOffset, atEOF: state == .closed, bytesScanned: &bytesScanned)

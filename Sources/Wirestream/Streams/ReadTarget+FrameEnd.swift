@@ -26,8 +26,14 @@ extension ReadTarget {
             let limit = min(buffered, maxBytes ?? Int.max)
             let from = max(0, scanOffset - (delimiter.count - 1))
             if limit - from >= delimiter.count {
-                let found = delimiter.withUnsafeBytes { needle in
-                    Self.find(needle, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
+                let found: UnsafeRawPointer?
+                if delimiter.count == 1 {
+                    // One byte ("\n"): memchr itself, without lending the array to a closure.
+                    found = memchr(bytes.baseAddress! + from, Int32(delimiter[0]), limit - from).map { UnsafeRawPointer($0) }
+                } else {
+                    found = delimiter.withUnsafeBytes { needle in
+                        Self.find(needle, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
+                    }
                 }
                 if let found {
                     let end = bytes.baseAddress!.distance(to: found) + delimiter.count
