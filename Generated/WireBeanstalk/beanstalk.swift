@@ -283,6 +283,253 @@ extension BeanstalkCommand: WireMessage {
         _wire.leave(_outer)
         return _result
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> BeanstalkCommand {
+        let _outer = try _wire.enter("BeanstalkCommand", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: BeanstalkCommand
+        _wire.field = ""
+        switch try _wire.choose([[112, 117, 116, 32], [117, 115, 101, 32], [114, 101, 115, 101, 114, 118, 101, 13, 10], [114, 101, 115, 101, 114, 118, 101, 45, 119, 105, 116, 104, 45, 116, 105, 109, 101, 111, 117, 116, 32], [114, 101, 115, 101, 114, 118, 101, 45, 106, 111, 98, 32], [100, 101, 108, 101, 116, 101, 32], [114, 101, 108, 101, 97, 115, 101, 32], [98, 117, 114, 121, 32], [116, 111, 117, 99, 104, 32], [119, 97, 116, 99, 104, 32], [105, 103, 110, 111, 114, 101, 32], [112, 101, 101, 107, 32], [112, 101, 101, 107, 45, 114, 101, 97, 100, 121, 13, 10], [112, 101, 101, 107, 45, 100, 101, 108, 97, 121, 101, 100, 13, 10], [112, 101, 101, 107, 45, 98, 117, 114, 105, 101, 100, 13, 10], [107, 105, 99, 107, 32], [107, 105, 99, 107, 45, 106, 111, 98, 32], [115, 116, 97, 116, 115, 45, 106, 111, 98, 32], [115, 116, 97, 116, 115, 45, 116, 117, 98, 101, 32], [115, 116, 97, 116, 115, 13, 10], [108, 105, 115, 116, 45, 116, 117, 98, 101, 115, 13, 10], [108, 105, 115, 116, 45, 116, 117, 98, 101, 45, 117, 115, 101, 100, 13, 10], [108, 105, 115, 116, 45, 116, 117, 98, 101, 115, 45, 119, 97, 116, 99, 104, 101, 100, 13, 10], [112, 97, 117, 115, 101, 45, 116, 117, 98, 101, 32], [113, 117, 105, 116, 13, 10]], consume: true, orElse: false) {
+        case 0:  // "put "
+            _wire.field = "priority"
+            let priority: UInt32
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                priority = _fast
+            } else {
+                priority = try _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _wire.field = "delay"
+            let delay: UInt32
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                delay = _fast
+            } else {
+                delay = try _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _wire.field = "ttr"
+            let ttr: UInt32
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                ttr = _fast
+            } else {
+                ttr = try _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _wire.field = "length"
+            let length: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                length = _fast
+            } else {
+                length = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "body"
+            let _length1 = try _wire.length(length, max: 16777216)
+            let body: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                body = _fast
+            } else {
+                body = try _wire.ownedBytes(_length1)
+            }
+            if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+                try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+            }
+            _result = .put(priority: priority, delay: delay, ttr: ttr, body: body)
+        case 1:  // "use "
+            _wire.field = "use"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 202, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 202) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .use(_value)
+        case 2:  // "reserve\r\n"
+            _wire.field = "reserve"
+            _result = .reserve
+        case 3:  // "reserve-with-timeout "
+            _wire.field = "reserveWithTimeout"
+            let _value: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .reserveWithTimeout(_value)
+        case 4:  // "reserve-job "
+            _wire.field = "reserveJob"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .reserveJob(_value)
+        case 5:  // "delete "
+            _wire.field = "delete"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .delete(_value)
+        case 6:  // "release "
+            _wire.field = "id"
+            let id: UInt64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                id = _fast
+            } else {
+                id = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _wire.field = "priority"
+            let priority: UInt32
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                priority = _fast
+            } else {
+                priority = try _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _wire.field = "delay"
+            let delay: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                delay = _fast
+            } else {
+                delay = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .release(id: id, priority: priority, delay: delay)
+        case 7:  // "bury "
+            _wire.field = "id"
+            let id: UInt64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                id = _fast
+            } else {
+                id = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _wire.field = "priority"
+            let priority: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                priority = _fast
+            } else {
+                priority = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .bury(id: id, priority: priority)
+        case 8:  // "touch "
+            _wire.field = "touch"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .touch(_value)
+        case 9:  // "watch "
+            _wire.field = "watch"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 202, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 202) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .watch(_value)
+        case 10:  // "ignore "
+            _wire.field = "ignore"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 202, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 202) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .ignore(_value)
+        case 11:  // "peek "
+            _wire.field = "peek"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .peek(_value)
+        case 12:  // "peek-ready\r\n"
+            _wire.field = "peekReady"
+            _result = .peekReady
+        case 13:  // "peek-delayed\r\n"
+            _wire.field = "peekDelayed"
+            _result = .peekDelayed
+        case 14:  // "peek-buried\r\n"
+            _wire.field = "peekBuried"
+            _result = .peekBuried
+        case 15:  // "kick "
+            _wire.field = "kick"
+            let _value: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .kick(_value)
+        case 16:  // "kick-job "
+            _wire.field = "kickJob"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .kickJob(_value)
+        case 17:  // "stats-job "
+            _wire.field = "statsJob"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .statsJob(_value)
+        case 18:  // "stats-tube "
+            _wire.field = "statsTube"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 202, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 202) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .statsTube(_value)
+        case 19:  // "stats\r\n"
+            _wire.field = "stats"
+            _result = .stats
+        case 20:  // "list-tubes\r\n"
+            _wire.field = "listTubes"
+            _result = .listTubes
+        case 21:  // "list-tube-used\r\n"
+            _wire.field = "listTubeUsed"
+            _result = .listTubeUsed
+        case 22:  // "list-tubes-watched\r\n"
+            _wire.field = "listTubesWatched"
+            _result = .listTubesWatched
+        case 23:  // "pause-tube "
+            _wire.field = "tube"
+            let tube: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 201, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                tube = _fast
+            } else {
+                tube = try _source.readUntil([32], maxBytes: 201) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "delay"
+            let delay: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                delay = _fast
+            } else {
+                delay = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .pauseTube(tube: tube, delay: delay)
+        case 24:  // "quit\r\n"
+            _wire.field = "quit"
+            _result = .quit
+        default:
+            throw _wire.fail(.noAlternative(found: []))
+        }
+        _wire.leave(_outer)
+        return _result
+    }
 }
 
 extension BeanstalkCommand: WireRequest {
@@ -494,11 +741,21 @@ extension BeanstalkReply: WireMessage {
             _result = .using(_value)
         case 7:  // "RESERVED "
             _wire.field = "reserved"
-            let _value = try await BeanstalkJob.read(&_wire, depth: _depth + 1)
+            let _value: BeanstalkJob
+            if let _fast = _wire.readIfBuffered(BeanstalkJob.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await BeanstalkJob.read(&_wire, depth: _depth + 1)
+            }
             _result = .reserved(_value)
         case 8:  // "FOUND "
             _wire.field = "found"
-            let _value = try await BeanstalkJob.read(&_wire, depth: _depth + 1)
+            let _value: BeanstalkJob
+            if let _fast = _wire.readIfBuffered(BeanstalkJob.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await BeanstalkJob.read(&_wire, depth: _depth + 1)
+            }
             _result = .found(_value)
         case 9:  // "DEADLINE_SOON\r\n"
             _wire.field = "deadlineSoon"
@@ -584,6 +841,157 @@ extension BeanstalkReply: WireMessage {
         _wire.leave(_outer)
         return _result
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> BeanstalkReply {
+        let _outer = try _wire.enter("BeanstalkReply", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: BeanstalkReply
+        _wire.field = ""
+        switch try _wire.choose([[73, 78, 83, 69, 82, 84, 69, 68, 32], [66, 85, 82, 73, 69, 68, 13, 10], [66, 85, 82, 73, 69, 68, 32], [69, 88, 80, 69, 67, 84, 69, 68, 95, 67, 82, 76, 70, 13, 10], [74, 79, 66, 95, 84, 79, 79, 95, 66, 73, 71, 13, 10], [68, 82, 65, 73, 78, 73, 78, 71, 13, 10], [85, 83, 73, 78, 71, 32], [82, 69, 83, 69, 82, 86, 69, 68, 32], [70, 79, 85, 78, 68, 32], [68, 69, 65, 68, 76, 73, 78, 69, 95, 83, 79, 79, 78, 13, 10], [84, 73, 77, 69, 68, 95, 79, 85, 84, 13, 10], [68, 69, 76, 69, 84, 69, 68, 13, 10], [78, 79, 84, 95, 70, 79, 85, 78, 68, 13, 10], [82, 69, 76, 69, 65, 83, 69, 68, 13, 10], [84, 79, 85, 67, 72, 69, 68, 13, 10], [87, 65, 84, 67, 72, 73, 78, 71, 32], [78, 79, 84, 95, 73, 71, 78, 79, 82, 69, 68, 13, 10], [75, 73, 67, 75, 69, 68, 13, 10], [75, 73, 67, 75, 69, 68, 32], [79, 75, 32], [80, 65, 85, 83, 69, 68, 13, 10], [79, 85, 84, 95, 79, 70, 95, 77, 69, 77, 79, 82, 89, 13, 10], [73, 78, 84, 69, 82, 78, 65, 76, 95, 69, 82, 82, 79, 82, 13, 10], [66, 65, 68, 95, 70, 79, 82, 77, 65, 84, 13, 10], [85, 78, 75, 78, 79, 87, 78, 95, 67, 79, 77, 77, 65, 78, 68, 13, 10]], consume: true, orElse: false) {
+        case 0:  // "INSERTED "
+            _wire.field = "inserted"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .inserted(_value)
+        case 1:  // "BURIED\r\n"
+            _wire.field = "buried"
+            _result = .buried
+        case 2:  // "BURIED "
+            _wire.field = "buriedJob"
+            let _value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .buriedJob(_value)
+        case 3:  // "EXPECTED_CRLF\r\n"
+            _wire.field = "expectedCRLF"
+            _result = .expectedCRLF
+        case 4:  // "JOB_TOO_BIG\r\n"
+            _wire.field = "jobTooBig"
+            _result = .jobTooBig
+        case 5:  // "DRAINING\r\n"
+            _wire.field = "draining"
+            _result = .draining
+        case 6:  // "USING "
+            _wire.field = "using"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 202, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 202) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .using(_value)
+        case 7:  // "RESERVED "
+            _wire.field = "reserved"
+            let _value: BeanstalkJob
+            if let _fast = _wire.readIfBuffered(BeanstalkJob.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try BeanstalkJob.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .reserved(_value)
+        case 8:  // "FOUND "
+            _wire.field = "found"
+            let _value: BeanstalkJob
+            if let _fast = _wire.readIfBuffered(BeanstalkJob.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try BeanstalkJob.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .found(_value)
+        case 9:  // "DEADLINE_SOON\r\n"
+            _wire.field = "deadlineSoon"
+            _result = .deadlineSoon
+        case 10:  // "TIMED_OUT\r\n"
+            _wire.field = "timedOut"
+            _result = .timedOut
+        case 11:  // "DELETED\r\n"
+            _wire.field = "deleted"
+            _result = .deleted
+        case 12:  // "NOT_FOUND\r\n"
+            _wire.field = "notFound"
+            _result = .notFound
+        case 13:  // "RELEASED\r\n"
+            _wire.field = "released"
+            _result = .released
+        case 14:  // "TOUCHED\r\n"
+            _wire.field = "touched"
+            _result = .touched
+        case 15:  // "WATCHING "
+            _wire.field = "watching"
+            let _value: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .watching(_value)
+        case 16:  // "NOT_IGNORED\r\n"
+            _wire.field = "notIgnored"
+            _result = .notIgnored
+        case 17:  // "KICKED\r\n"
+            _wire.field = "kickedJob"
+            _result = .kickedJob
+        case 18:  // "KICKED "
+            _wire.field = "kicked"
+            let _value: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .kicked(_value)
+        case 19:  // "OK "
+            _wire.field = "length"
+            let length: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                length = _fast
+            } else {
+                length = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "document"
+            let _length2 = try _wire.length(length, max: 1048576)
+            let _frame3: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                _frame3 = _fast
+            } else {
+                _frame3 = try _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            }
+            let document = try _wire.subFrame(_frame3, as: BeanstalkYAML.self, depth: _depth + 1)
+            if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+                try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+            }
+            _result = .ok(document: document)
+        case 20:  // "PAUSED\r\n"
+            _wire.field = "paused"
+            _result = .paused
+        case 21:  // "OUT_OF_MEMORY\r\n"
+            _wire.field = "outOfMemory"
+            _result = .outOfMemory
+        case 22:  // "INTERNAL_ERROR\r\n"
+            _wire.field = "internalError"
+            _result = .internalError
+        case 23:  // "BAD_FORMAT\r\n"
+            _wire.field = "badFormat"
+            _result = .badFormat
+        case 24:  // "UNKNOWN_COMMAND\r\n"
+            _wire.field = "unknownCommand"
+            _result = .unknownCommand
+        default:
+            throw _wire.fail(.noAlternative(found: []))
+        }
+        _wire.leave(_outer)
+        return _result
+    }
 }
 
 // MARK: - BeanstalkJob
@@ -636,6 +1044,41 @@ extension BeanstalkJob: WireMessage {
         _wire.leave(_outer)
         return BeanstalkJob(id: id, body: body)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> BeanstalkJob {
+        let _outer = try _wire.enter("BeanstalkJob", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "id"
+        let id: UInt64
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+            id = _fast
+        } else {
+            id = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+        }
+        _wire.field = "length"
+        let length: Int
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+            length = _fast
+        } else {
+            length = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+        }
+        _wire.field = "body"
+        let _length4 = try _wire.length(length, max: 16777216)
+        let body: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            body = _fast
+        } else {
+            body = try _wire.ownedBytes(_length4)
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return BeanstalkJob(id: id, body: body)
+    }
 }
 
 // MARK: - BeanstalkYAML
@@ -665,7 +1108,38 @@ extension BeanstalkYAML: WireMessage {
         var lines: [BeanstalkYAMLLine] = []
         while try await !_wire.atEndOfInput() {
             if lines.count == 1024 { throw _wire.fail(.limitExceeded(limit: 1024, value: 1024 + 1)) }
-            let _element = try await BeanstalkYAMLLine.read(&_wire, depth: _depth + 1)
+            let _element: BeanstalkYAMLLine
+            if let _fast = _wire.readIfBuffered(BeanstalkYAMLLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await BeanstalkYAMLLine.read(&_wire, depth: _depth + 1)
+            }
+            lines.append(_element)
+            _wire.field = "lines"
+        }
+        _wire.leave(_outer)
+        return BeanstalkYAML(lines: lines)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> BeanstalkYAML {
+        let _outer = try _wire.enter("BeanstalkYAML", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(4, { try _wire.literal($0, [45, 45, 45, 10], "\"---\\n\"") }) == nil {
+            try _source.readBytes(4, partial: false) { try _wire.literal($0, [45, 45, 45, 10], "\"---\\n\"") }
+        }
+        _wire.field = "lines"
+        var lines: [BeanstalkYAMLLine] = []
+        while try !_wire.atEndOfInput() {
+            if lines.count == 1024 { throw _wire.fail(.limitExceeded(limit: 1024, value: 1024 + 1)) }
+            let _element: BeanstalkYAMLLine
+            if let _fast = _wire.readIfBuffered(BeanstalkYAMLLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try BeanstalkYAMLLine.readBuffered(&_wire, depth: _depth + 1)
+            }
             lines.append(_element)
             _wire.field = "lines"
         }
@@ -725,6 +1199,49 @@ extension BeanstalkYAMLLine: WireMessage {
         _wire.leave(_outer)
         return _result
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> BeanstalkYAMLLine {
+        let _outer = try _wire.enter("BeanstalkYAMLLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: BeanstalkYAMLLine
+        _wire.field = ""
+        switch try _wire.choose([[45, 32]], consume: false, orElse: true) {
+        case 0:  // "- "
+            _wire.field = "item"
+            if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [45, 32], "\"- \"") }) == nil {
+                try _source.readBytes(2, partial: false) { try _wire.literal($0, [45, 32], "\"- \"") }
+            }
+            _wire.field = "value"
+            let value: String
+            if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 1024, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                value = _fast
+            } else {
+                value = try _source.readUntil([10], maxBytes: 1024) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _result = .item(value: value)
+        default:
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([58, 32], maxBytes: 66, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([58, 32], maxBytes: 66) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _wire.field = "value"
+            let value: String
+            if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 1024, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                value = _fast
+            } else {
+                value = try _source.readUntil([10], maxBytes: 1024) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _result = .entry(key: key, value: value)
+        }
+        _wire.leave(_outer)
+        return _result
+    }
 }
 
 // MARK: - BeanstalkClient
@@ -741,7 +1258,8 @@ extension ProtocolClient where Reply == BeanstalkReply {
     public static var beanstalkProtocol: ClientProtocol<BeanstalkReply> {
         ClientProtocol(
             name: "Beanstalk", greeting: false, exchange: .pipelined,
-            readReply: { try await BeanstalkReply.read(from: $0) })  // written here so the parser is specialised
+            // Written here, where the reply type is concrete, so the parser is specialised.
+            readReply: { try await BeanstalkReply.read(from: $0) }, readBufferedReply: { BeanstalkReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, then runs `setUp` (again after every reconnect).

@@ -41,12 +41,46 @@ extension ResponseHead: WireMessage {
         while true {
             if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try await _wire.peekMatches([13, 10]) { break }
             if headers.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
-            let _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
+            let _element: HeaderLine
+            if let _fast = _wire.readIfBuffered(HeaderLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
+            }
             headers.append(_element)
             _wire.field = "headers"
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return ResponseHead(major: major, minor: minor, status: status, reason: reason, headers: headers)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ResponseHead {
+        let _outer = try _wire.enter("ResponseHead", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "major"
+        let (major, minor, status, reason) = try _source.readUntilRegex(Self._pattern0, maxBytes: 8192) { try _wire.match($0) { _match in (try WireConvert.int(WireConvert.group(_match, 1, "major")), try WireConvert.int(WireConvert.group(_match, 2, "minor")), try WireConvert.int(WireConvert.group(_match, 3, "status")), try _match[4].map { try WireConvert.string($0) }) } }
+        _wire.field = "headers"
+        var headers: [HeaderLine] = []
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try _wire.peekMatches([13, 10]) { break }
+            if headers.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
+            let _element: HeaderLine
+            if let _fast = _wire.readIfBuffered(HeaderLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try HeaderLine.readBuffered(&_wire, depth: _depth + 1)
+            }
+            headers.append(_element)
+            _wire.field = "headers"
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         }
         _wire.leave(_outer)
         return ResponseHead(major: major, minor: minor, status: status, reason: reason, headers: headers)
@@ -107,6 +141,25 @@ extension HeaderLine: WireMessage {
         _wire.leave(_outer)
         return HeaderLine(line: line)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> HeaderLine {
+        let _outer = try _wire.enter("HeaderLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "line"
+        let line: [UInt8]
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }) {
+            line = _fast
+        } else {
+            line = try _source.readUntil([10], maxBytes: 65536) { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }
+        }
+        _wire.field = "endsWithCarriageReturn"
+        try Self._wire_endsWithCarriageReturn(line)
+        _wire.leave(_outer)
+        return HeaderLine(line: line)
+    }
 }
 
 // MARK: - ChunkSize
@@ -139,6 +192,18 @@ extension ChunkSize: WireMessage {
         _wire.leave(_outer)
         return ChunkSize(size: size)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ChunkSize {
+        let _outer = try _wire.enter("ChunkSize", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "size"
+        let (size) = try _source.readUntilRegex(Self._pattern0, maxBytes: 4096) { try _wire.match($0) { _match in (try WireConvert.sized(WireConvert.group(_match, 1, "size"), as: UInt64.self, radix: 16)) } }
+        _wire.leave(_outer)
+        return ChunkSize(size: size)
+    }
 }
 
 // MARK: - ChunkEnd
@@ -160,6 +225,19 @@ extension ChunkEnd: WireMessage {
         let _source = _wire.source  // one reference for the message's reads
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return ChunkEnd()
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ChunkEnd {
+        let _outer = try _wire.enter("ChunkEnd", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         }
         _wire.leave(_outer)
         return ChunkEnd()
@@ -191,12 +269,44 @@ extension Trailers: WireMessage {
         while true {
             if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try await _wire.peekMatches([13, 10]) { break }
             if fields.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
-            let _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
+            let _element: HeaderLine
+            if let _fast = _wire.readIfBuffered(HeaderLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
+            }
             fields.append(_element)
             _wire.field = "fields"
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return Trailers(fields: fields)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Trailers {
+        let _outer = try _wire.enter("Trailers", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "fields"
+        var fields: [HeaderLine] = []
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try _wire.peekMatches([13, 10]) { break }
+            if fields.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
+            let _element: HeaderLine
+            if let _fast = _wire.readIfBuffered(HeaderLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try HeaderLine.readBuffered(&_wire, depth: _depth + 1)
+            }
+            fields.append(_element)
+            _wire.field = "fields"
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         }
         _wire.leave(_outer)
         return Trailers(fields: fields)
@@ -270,12 +380,65 @@ extension RequestHead: WireMessage {
         while true {
             if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try await _wire.peekMatches([13, 10]) { break }
             if headers.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
-            let _element = try await RequestHeaderLine.read(&_wire, depth: _depth + 1)
+            let _element: RequestHeaderLine
+            if let _fast = _wire.readIfBuffered(RequestHeaderLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await RequestHeaderLine.read(&_wire, depth: _depth + 1)
+            }
             headers.append(_element)
             _wire.field = "headers"
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return RequestHead(method: method, target: target, version: version, headers: headers)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> RequestHead {
+        let _outer = try _wire.enter("RequestHead", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "method"
+        let method: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 32, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            method = _fast
+        } else {
+            method = try _source.readUntil([32], maxBytes: 32) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "target"
+        let target: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 65536, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            target = _fast
+        } else {
+            target = try _source.readUntil([32], maxBytes: 65536) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "version"
+        let version: HTTPVersion
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 16, { try _wire.frame($0, trimming: 2) { try WireConvert.value($0, as: HTTPVersion.self) } }) {
+            version = _fast
+        } else {
+            version = try _source.readUntil([13, 10], maxBytes: 16) { try _wire.frame($0, trimming: 2) { try WireConvert.value($0, as: HTTPVersion.self) } }
+        }
+        _wire.field = "headers"
+        var headers: [RequestHeaderLine] = []
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([13, 10]) { if _fast { break } } else if try _wire.peekMatches([13, 10]) { break }
+            if headers.count == 10000 { throw _wire.fail(.limitExceeded(limit: 10000, value: 10000 + 1)) }
+            let _element: RequestHeaderLine
+            if let _fast = _wire.readIfBuffered(RequestHeaderLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try RequestHeaderLine.readBuffered(&_wire, depth: _depth + 1)
+            }
+            headers.append(_element)
+            _wire.field = "headers"
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         }
         _wire.leave(_outer)
         return RequestHead(method: method, target: target, version: version, headers: headers)
@@ -339,6 +502,30 @@ extension RequestHeaderLine: WireMessage {
             value = _fast
         } else {
             value = try await _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return RequestHeaderLine(name: name, value: value)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> RequestHeaderLine {
+        let _outer = try _wire.enter("RequestHeaderLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "name"
+        let name: String
+        if let _fast = try _source.readUntilIfBuffered([58, 32], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try _source.readUntil([58, 32], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
+        _wire.field = "value"
+        let value: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            value = _fast
+        } else {
+            value = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return RequestHeaderLine(name: name, value: value)

@@ -32,6 +32,23 @@ extension Line: WireMessage {
         _wire.leave(_outer)
         return Line(text: text)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Line {
+        let _outer = try _wire.enter("Line", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "text"
+        let text: String
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try _source.readUntil([10], maxBytes: 65536) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return Line(text: text)
+    }
 }
 
 extension Line: WireRequest {

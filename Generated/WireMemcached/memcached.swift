@@ -43,23 +43,48 @@ extension MemcachedCommand: WireMessage {
         switch try await _wire.choose([[115, 101, 116, 32], [97, 100, 100, 32], [114, 101, 112, 108, 97, 99, 101, 32], [97, 112, 112, 101, 110, 100, 32], [112, 114, 101, 112, 101, 110, 100, 32], [99, 97, 115, 32], [103, 101, 116, 32], [103, 101, 116, 115, 32], [103, 97, 116, 32], [103, 97, 116, 115, 32], [100, 101, 108, 101, 116, 101, 32], [105, 110, 99, 114, 32], [100, 101, 99, 114, 32], [116, 111, 117, 99, 104, 32], [102, 108, 117, 115, 104, 95, 97, 108, 108, 13, 10], [102, 108, 117, 115, 104, 95, 97, 108, 108, 32], [118, 101, 114, 115, 105, 111, 110, 13, 10], [115, 116, 97, 116, 115, 13, 10], [115, 116, 97, 116, 115, 32]], consume: true, orElse: false) {
         case 0:  // "set "
             _wire.field = "set"
-            let _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .set(_value)
         case 1:  // "add "
             _wire.field = "add"
-            let _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .add(_value)
         case 2:  // "replace "
             _wire.field = "replace"
-            let _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .replace(_value)
         case 3:  // "append "
             _wire.field = "append"
-            let _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .append(_value)
         case 4:  // "prepend "
             _wire.field = "prepend"
-            let _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .prepend(_value)
         case 5:  // "cas "
             _wire.field = "key"
@@ -241,6 +266,249 @@ extension MemcachedCommand: WireMessage {
                 _value = _fast
             } else {
                 _value = try await _source.readUntil([13, 10], maxBytes: 64) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .statsGroup(_value)
+        default:
+            throw _wire.fail(.noAlternative(found: []))
+        }
+        _wire.leave(_outer)
+        return _result
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MemcachedCommand {
+        let _outer = try _wire.enter("MemcachedCommand", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: MemcachedCommand
+        _wire.field = ""
+        switch try _wire.choose([[115, 101, 116, 32], [97, 100, 100, 32], [114, 101, 112, 108, 97, 99, 101, 32], [97, 112, 112, 101, 110, 100, 32], [112, 114, 101, 112, 101, 110, 100, 32], [99, 97, 115, 32], [103, 101, 116, 32], [103, 101, 116, 115, 32], [103, 97, 116, 32], [103, 97, 116, 115, 32], [100, 101, 108, 101, 116, 101, 32], [105, 110, 99, 114, 32], [100, 101, 99, 114, 32], [116, 111, 117, 99, 104, 32], [102, 108, 117, 115, 104, 95, 97, 108, 108, 13, 10], [102, 108, 117, 115, 104, 95, 97, 108, 108, 32], [118, 101, 114, 115, 105, 111, 110, 13, 10], [115, 116, 97, 116, 115, 13, 10], [115, 116, 97, 116, 115, 32]], consume: true, orElse: false) {
+        case 0:  // "set "
+            _wire.field = "set"
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .set(_value)
+        case 1:  // "add "
+            _wire.field = "add"
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .add(_value)
+        case 2:  // "replace "
+            _wire.field = "replace"
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .replace(_value)
+        case 3:  // "append "
+            _wire.field = "append"
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .append(_value)
+        case 4:  // "prepend "
+            _wire.field = "prepend"
+            let _value: MemcachedStorage
+            if let _fast = _wire.readIfBuffered(MemcachedStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .prepend(_value)
+        case 5:  // "cas "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "flags"
+            let flags: UInt32
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                flags = _fast
+            } else {
+                flags = try _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _wire.field = "exptime"
+            let exptime: Int64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }) {
+                exptime = _fast
+            } else {
+                exptime = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }
+            }
+            _wire.field = "length"
+            let length: Int
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 22, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+                length = _fast
+            } else {
+                length = try _source.readUntil([32], maxBytes: 22) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+            }
+            _wire.field = "unique"
+            let unique: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                unique = _fast
+            } else {
+                unique = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _wire.field = "data"
+            let _length1 = try _wire.length(length, max: 1073741824)
+            let data: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                data = _fast
+            } else {
+                data = try _wire.ownedBytes(_length1)
+            }
+            if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+                try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+            }
+            _result = .cas(key: key, flags: flags, exptime: exptime, unique: unique, data: data)
+        case 6:  // "get "
+            _wire.field = "get"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .get(_value)
+        case 7:  // "gets "
+            _wire.field = "gets"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .gets(_value)
+        case 8:  // "gat "
+            _wire.field = "exptime"
+            let exptime: Int64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }) {
+                exptime = _fast
+            } else {
+                exptime = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }
+            }
+            _wire.field = "keys"
+            let keys: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                keys = _fast
+            } else {
+                keys = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .gat(exptime: exptime, keys: keys)
+        case 9:  // "gats "
+            _wire.field = "exptime"
+            let exptime: Int64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }) {
+                exptime = _fast
+            } else {
+                exptime = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }
+            }
+            _wire.field = "keys"
+            let keys: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                keys = _fast
+            } else {
+                keys = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .gats(exptime: exptime, keys: keys)
+        case 10:  // "delete "
+            _wire.field = "delete"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 252, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 252) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .delete(_value)
+        case 11:  // "incr "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "delta"
+            let delta: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                delta = _fast
+            } else {
+                delta = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .incr(key: key, delta: delta)
+        case 12:  // "decr "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "delta"
+            let delta: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                delta = _fast
+            } else {
+                delta = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .decr(key: key, delta: delta)
+        case 13:  // "touch "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "exptime"
+            let exptime: Int64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }) {
+                exptime = _fast
+            } else {
+                exptime = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }
+            }
+            _result = .touch(key: key, exptime: exptime)
+        case 14:  // "flush_all\r\n"
+            _wire.field = "flushAll"
+            _result = .flushAll
+        case 15:  // "flush_all "
+            _wire.field = "flushAllAfter"
+            let _value: UInt32
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 12, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 12) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+            }
+            _result = .flushAllAfter(_value)
+        case 16:  // "version\r\n"
+            _wire.field = "version"
+            _result = .version
+        case 17:  // "stats\r\n"
+            _wire.field = "stats"
+            _result = .stats
+        case 18:  // "stats "
+            _wire.field = "statsGroup"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 64, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 64) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
             }
             _result = .statsGroup(_value)
         default:
@@ -432,6 +700,55 @@ extension MemcachedStorage: WireMessage {
         _wire.leave(_outer)
         return MemcachedStorage(key: key, flags: flags, exptime: exptime, data: data)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MemcachedStorage {
+        let _outer = try _wire.enter("MemcachedStorage", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "key"
+        let key: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            key = _fast
+        } else {
+            key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "flags"
+        let flags: UInt32
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+            flags = _fast
+        } else {
+            flags = try _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+        }
+        _wire.field = "exptime"
+        let exptime: Int64
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }) {
+            exptime = _fast
+        } else {
+            exptime = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }
+        }
+        _wire.field = "length"
+        let length: Int
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+            length = _fast
+        } else {
+            length = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+        }
+        _wire.field = "data"
+        let _length2 = try _wire.length(length, max: 1073741824)
+        let data: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            data = _fast
+        } else {
+            data = try _wire.ownedBytes(_length2)
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return MemcachedStorage(key: key, flags: flags, exptime: exptime, data: data)
+    }
 }
 
 extension MemcachedStorage: WireRequest {
@@ -485,23 +802,48 @@ extension MemcachedQuietCommand: WireMessage {
         switch try await _wire.choose([[115, 101, 116, 32], [97, 100, 100, 32], [114, 101, 112, 108, 97, 99, 101, 32], [97, 112, 112, 101, 110, 100, 32], [112, 114, 101, 112, 101, 110, 100, 32], [100, 101, 108, 101, 116, 101, 32], [116, 111, 117, 99, 104, 32], [105, 110, 99, 114, 32], [100, 101, 99, 114, 32]], consume: true, orElse: false) {
         case 0:  // "set "
             _wire.field = "set"
-            let _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .set(_value)
         case 1:  // "add "
             _wire.field = "add"
-            let _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .add(_value)
         case 2:  // "replace "
             _wire.field = "replace"
-            let _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .replace(_value)
         case 3:  // "append "
             _wire.field = "append"
-            let _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .append(_value)
         case 4:  // "prepend "
             _wire.field = "prepend"
-            let _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try await MemcachedQuietStorage.read(&_wire, depth: _depth + 1)
+            }
             _result = .prepend(_value)
         case 5:  // "delete "
             _wire.field = "key"
@@ -570,6 +912,136 @@ extension MemcachedQuietCommand: WireMessage {
             }
             if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
                 try await _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
+            }
+            _result = .decr(key: key, delta: delta)
+        default:
+            throw _wire.fail(.noAlternative(found: []))
+        }
+        _wire.leave(_outer)
+        return _result
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MemcachedQuietCommand {
+        let _outer = try _wire.enter("MemcachedQuietCommand", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: MemcachedQuietCommand
+        _wire.field = ""
+        switch try _wire.choose([[115, 101, 116, 32], [97, 100, 100, 32], [114, 101, 112, 108, 97, 99, 101, 32], [97, 112, 112, 101, 110, 100, 32], [112, 114, 101, 112, 101, 110, 100, 32], [100, 101, 108, 101, 116, 101, 32], [116, 111, 117, 99, 104, 32], [105, 110, 99, 114, 32], [100, 101, 99, 114, 32]], consume: true, orElse: false) {
+        case 0:  // "set "
+            _wire.field = "set"
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedQuietStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .set(_value)
+        case 1:  // "add "
+            _wire.field = "add"
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedQuietStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .add(_value)
+        case 2:  // "replace "
+            _wire.field = "replace"
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedQuietStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .replace(_value)
+        case 3:  // "append "
+            _wire.field = "append"
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedQuietStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .append(_value)
+        case 4:  // "prepend "
+            _wire.field = "prepend"
+            let _value: MemcachedQuietStorage
+            if let _fast = _wire.readIfBuffered(MemcachedQuietStorage.self, depth: _depth + 1) {
+                _value = _fast
+            } else {
+                _value = try MemcachedQuietStorage.readBuffered(&_wire, depth: _depth + 1)
+            }
+            _result = .prepend(_value)
+        case 5:  // "delete "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
+                try _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
+            }
+            _result = .delete(key: key)
+        case 6:  // "touch "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "exptime"
+            let exptime: Int64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }) {
+                exptime = _fast
+            } else {
+                exptime = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }
+            }
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
+                try _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
+            }
+            _result = .touch(key: key, exptime: exptime)
+        case 7:  // "incr "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "delta"
+            let delta: UInt64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                delta = _fast
+            } else {
+                delta = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
+                try _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
+            }
+            _result = .incr(key: key, delta: delta)
+        case 8:  // "decr "
+            _wire.field = "key"
+            let key: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                key = _fast
+            } else {
+                key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "delta"
+            let delta: UInt64
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                delta = _fast
+            } else {
+                delta = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
+                try _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
             }
             _result = .decr(key: key, delta: delta)
         default:
@@ -711,6 +1183,58 @@ extension MemcachedQuietStorage: WireMessage {
         _wire.leave(_outer)
         return MemcachedQuietStorage(key: key, flags: flags, exptime: exptime, data: data)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MemcachedQuietStorage {
+        let _outer = try _wire.enter("MemcachedQuietStorage", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "key"
+        let key: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 251, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            key = _fast
+        } else {
+            key = try _source.readUntil([32], maxBytes: 251) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "flags"
+        let flags: UInt32
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 11, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }) {
+            flags = _fast
+        } else {
+            flags = try _source.readUntil([32], maxBytes: 11) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt32.self, radix: 10) } }
+        }
+        _wire.field = "exptime"
+        let exptime: Int64
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 21, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }) {
+            exptime = _fast
+        } else {
+            exptime = try _source.readUntil([32], maxBytes: 21) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int64.self, radix: 10) } }
+        }
+        _wire.field = "length"
+        let length: Int
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 22, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+            length = _fast
+        } else {
+            length = try _source.readUntil([32], maxBytes: 22) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+        }
+        if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }) == nil {
+            try _source.readBytes(9, partial: false) { try _wire.literal($0, [110, 111, 114, 101, 112, 108, 121, 13, 10], "\"noreply\\r\\n\"") }
+        }
+        _wire.field = "data"
+        let _length3 = try _wire.length(length, max: 1073741824)
+        let data: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length3, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            data = _fast
+        } else {
+            data = try _wire.ownedBytes(_length3)
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return MemcachedQuietStorage(key: key, flags: flags, exptime: exptime, data: data)
+    }
 }
 
 extension MemcachedQuietStorage: WireRequest {
@@ -775,7 +1299,12 @@ extension MemcachedReply: WireMessage {
             while true {
                 if let _fast = try _wire.peekMatchesIfBuffered([69, 78, 68, 13, 10]) { if _fast { break } } else if try await _wire.peekMatches([69, 78, 68, 13, 10]) { break }
                 if items.count == 100000 { throw _wire.fail(.limitExceeded(limit: 100000, value: 100000 + 1)) }
-                let _element = try await MemcachedItem.read(&_wire, depth: _depth + 1)
+                let _element: MemcachedItem
+                if let _fast = _wire.readIfBuffered(MemcachedItem.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try await MemcachedItem.read(&_wire, depth: _depth + 1)
+                }
                 items.append(_element)
                 _wire.field = "items"
             }
@@ -850,7 +1379,12 @@ extension MemcachedReply: WireMessage {
             while true {
                 if let _fast = try _wire.peekMatchesIfBuffered([69, 78, 68, 13, 10]) { if _fast { break } } else if try await _wire.peekMatches([69, 78, 68, 13, 10]) { break }
                 if entries.count == 4096 { throw _wire.fail(.limitExceeded(limit: 4096, value: 4096 + 1)) }
-                let _element = try await MemcachedStat.read(&_wire, depth: _depth + 1)
+                let _element: MemcachedStat
+                if let _fast = _wire.readIfBuffered(MemcachedStat.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try await MemcachedStat.read(&_wire, depth: _depth + 1)
+                }
                 entries.append(_element)
                 _wire.field = "entries"
             }
@@ -897,6 +1431,160 @@ extension MemcachedReply: WireMessage {
                 value = _fast
             } else {
                 value = try await _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+            }
+            _result = .counter(value: value)
+        }
+        _wire.leave(_outer)
+        return _result
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MemcachedReply {
+        let _outer = try _wire.enter("MemcachedReply", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: MemcachedReply
+        _wire.field = ""
+        switch try _wire.choose([[86, 65, 76, 85, 69, 32], [69, 78, 68, 13, 10], [83, 84, 79, 82, 69, 68, 13, 10], [78, 79, 84, 95, 83, 84, 79, 82, 69, 68, 13, 10], [69, 88, 73, 83, 84, 83, 13, 10], [78, 79, 84, 95, 70, 79, 85, 78, 68, 13, 10], [68, 69, 76, 69, 84, 69, 68, 13, 10], [84, 79, 85, 67, 72, 69, 68, 13, 10], [79, 75, 13, 10], [86, 69, 82, 83, 73, 79, 78, 32], [83, 84, 65, 84, 32], [69, 82, 82, 79, 82, 13, 10], [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32]], consume: false, orElse: true) {
+        case 0:  // "VALUE "
+            _wire.field = "items"
+            var items: [MemcachedItem] = []
+            while true {
+                if let _fast = try _wire.peekMatchesIfBuffered([69, 78, 68, 13, 10]) { if _fast { break } } else if try _wire.peekMatches([69, 78, 68, 13, 10]) { break }
+                if items.count == 100000 { throw _wire.fail(.limitExceeded(limit: 100000, value: 100000 + 1)) }
+                let _element: MemcachedItem
+                if let _fast = _wire.readIfBuffered(MemcachedItem.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try MemcachedItem.readBuffered(&_wire, depth: _depth + 1)
+                }
+                items.append(_element)
+                _wire.field = "items"
+            }
+            if try _source.readBytesIfBuffered(5, { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }) == nil {
+                try _source.readBytes(5, partial: false) { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }
+            }
+            _result = .values(items: items)
+        case 1:  // "END\r\n"
+            _wire.field = "end"
+            if try _source.readBytesIfBuffered(5, { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }) == nil {
+                try _source.readBytes(5, partial: false) { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }
+            }
+            _result = .end
+        case 2:  // "STORED\r\n"
+            _wire.field = "stored"
+            if try _source.readBytesIfBuffered(8, { try _wire.literal($0, [83, 84, 79, 82, 69, 68, 13, 10], "\"STORED\\r\\n\"") }) == nil {
+                try _source.readBytes(8, partial: false) { try _wire.literal($0, [83, 84, 79, 82, 69, 68, 13, 10], "\"STORED\\r\\n\"") }
+            }
+            _result = .stored
+        case 3:  // "NOT_STORED\r\n"
+            _wire.field = "notStored"
+            if try _source.readBytesIfBuffered(12, { try _wire.literal($0, [78, 79, 84, 95, 83, 84, 79, 82, 69, 68, 13, 10], "\"NOT_STORED\\r\\n\"") }) == nil {
+                try _source.readBytes(12, partial: false) { try _wire.literal($0, [78, 79, 84, 95, 83, 84, 79, 82, 69, 68, 13, 10], "\"NOT_STORED\\r\\n\"") }
+            }
+            _result = .notStored
+        case 4:  // "EXISTS\r\n"
+            _wire.field = "exists"
+            if try _source.readBytesIfBuffered(8, { try _wire.literal($0, [69, 88, 73, 83, 84, 83, 13, 10], "\"EXISTS\\r\\n\"") }) == nil {
+                try _source.readBytes(8, partial: false) { try _wire.literal($0, [69, 88, 73, 83, 84, 83, 13, 10], "\"EXISTS\\r\\n\"") }
+            }
+            _result = .exists
+        case 5:  // "NOT_FOUND\r\n"
+            _wire.field = "notFound"
+            if try _source.readBytesIfBuffered(11, { try _wire.literal($0, [78, 79, 84, 95, 70, 79, 85, 78, 68, 13, 10], "\"NOT_FOUND\\r\\n\"") }) == nil {
+                try _source.readBytes(11, partial: false) { try _wire.literal($0, [78, 79, 84, 95, 70, 79, 85, 78, 68, 13, 10], "\"NOT_FOUND\\r\\n\"") }
+            }
+            _result = .notFound
+        case 6:  // "DELETED\r\n"
+            _wire.field = "deleted"
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [68, 69, 76, 69, 84, 69, 68, 13, 10], "\"DELETED\\r\\n\"") }) == nil {
+                try _source.readBytes(9, partial: false) { try _wire.literal($0, [68, 69, 76, 69, 84, 69, 68, 13, 10], "\"DELETED\\r\\n\"") }
+            }
+            _result = .deleted
+        case 7:  // "TOUCHED\r\n"
+            _wire.field = "touched"
+            if try _source.readBytesIfBuffered(9, { try _wire.literal($0, [84, 79, 85, 67, 72, 69, 68, 13, 10], "\"TOUCHED\\r\\n\"") }) == nil {
+                try _source.readBytes(9, partial: false) { try _wire.literal($0, [84, 79, 85, 67, 72, 69, 68, 13, 10], "\"TOUCHED\\r\\n\"") }
+            }
+            _result = .touched
+        case 8:  // "OK\r\n"
+            _wire.field = "ok"
+            if try _source.readBytesIfBuffered(4, { try _wire.literal($0, [79, 75, 13, 10], "\"OK\\r\\n\"") }) == nil {
+                try _source.readBytes(4, partial: false) { try _wire.literal($0, [79, 75, 13, 10], "\"OK\\r\\n\"") }
+            }
+            _result = .ok
+        case 9:  // "VERSION "
+            _wire.field = "version"
+            if try _source.readBytesIfBuffered(8, { try _wire.literal($0, [86, 69, 82, 83, 73, 79, 78, 32], "\"VERSION \"") }) == nil {
+                try _source.readBytes(8, partial: false) { try _wire.literal($0, [86, 69, 82, 83, 73, 79, 78, 32], "\"VERSION \"") }
+            }
+            _wire.field = "text"
+            let text: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 256, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                text = _fast
+            } else {
+                text = try _source.readUntil([13, 10], maxBytes: 256) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .version(text: text)
+        case 10:  // "STAT "
+            _wire.field = "entries"
+            var entries: [MemcachedStat] = []
+            while true {
+                if let _fast = try _wire.peekMatchesIfBuffered([69, 78, 68, 13, 10]) { if _fast { break } } else if try _wire.peekMatches([69, 78, 68, 13, 10]) { break }
+                if entries.count == 4096 { throw _wire.fail(.limitExceeded(limit: 4096, value: 4096 + 1)) }
+                let _element: MemcachedStat
+                if let _fast = _wire.readIfBuffered(MemcachedStat.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try MemcachedStat.readBuffered(&_wire, depth: _depth + 1)
+                }
+                entries.append(_element)
+                _wire.field = "entries"
+            }
+            if try _source.readBytesIfBuffered(5, { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }) == nil {
+                try _source.readBytes(5, partial: false) { try _wire.literal($0, [69, 78, 68, 13, 10], "\"END\\r\\n\"") }
+            }
+            _result = .stats(entries: entries)
+        case 11:  // "ERROR\r\n"
+            _wire.field = "error"
+            if try _source.readBytesIfBuffered(7, { try _wire.literal($0, [69, 82, 82, 79, 82, 13, 10], "\"ERROR\\r\\n\"") }) == nil {
+                try _source.readBytes(7, partial: false) { try _wire.literal($0, [69, 82, 82, 79, 82, 13, 10], "\"ERROR\\r\\n\"") }
+            }
+            _result = .error
+        case 12:  // "CLIENT_ERROR "
+            _wire.field = "clientError"
+            if try _source.readBytesIfBuffered(13, { try _wire.literal($0, [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], "\"CLIENT_ERROR \"") }) == nil {
+                try _source.readBytes(13, partial: false) { try _wire.literal($0, [67, 76, 73, 69, 78, 84, 95, 69, 82, 82, 79, 82, 32], "\"CLIENT_ERROR \"") }
+            }
+            _wire.field = "message"
+            let message: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                message = _fast
+            } else {
+                message = try _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .clientError(message: message)
+        case 13:  // "SERVER_ERROR "
+            _wire.field = "serverError"
+            if try _source.readBytesIfBuffered(13, { try _wire.literal($0, [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], "\"SERVER_ERROR \"") }) == nil {
+                try _source.readBytes(13, partial: false) { try _wire.literal($0, [83, 69, 82, 86, 69, 82, 95, 69, 82, 82, 79, 82, 32], "\"SERVER_ERROR \"") }
+            }
+            _wire.field = "message"
+            let message: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                message = _fast
+            } else {
+                message = try _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .serverError(message: message)
+        default:
+            _wire.field = "value"
+            let value: UInt64
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 22, { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+                value = _fast
+            } else {
+                value = try _source.readUntil([13, 10], maxBytes: 22) { try _wire.frame($0, trimming: 2) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
             }
             _result = .counter(value: value)
         }
@@ -954,6 +1642,29 @@ extension MemcachedItem: WireMessage {
         _wire.leave(_outer)
         return MemcachedItem(key: key, flags: flags, length: length, cas: cas, data: data)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MemcachedItem {
+        let _outer = try _wire.enter("MemcachedItem", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "key"
+        let (key, flags, length, cas) = try _source.readUntilRegex(Self._pattern0, maxBytes: 1024) { try _wire.match($0) { _match in (try WireConvert.string(WireConvert.group(_match, 1, "key")), try WireConvert.sized(WireConvert.group(_match, 2, "flags"), as: UInt32.self, radix: 10), try WireConvert.int(WireConvert.group(_match, 3, "length")), try _match[4].map { try WireConvert.sized($0, as: UInt64.self, radix: 10) }) } }
+        _wire.field = "data"
+        let _length4 = try _wire.length(length, max: 1073741824)
+        let data: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            data = _fast
+        } else {
+            data = try _wire.ownedBytes(_length4)
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return MemcachedItem(key: key, flags: flags, length: length, cas: cas, data: data)
+    }
 }
 
 // MARK: - MemcachedStat
@@ -998,6 +1709,33 @@ extension MemcachedStat: WireMessage {
         _wire.leave(_outer)
         return MemcachedStat(name: name, value: value)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MemcachedStat {
+        let _outer = try _wire.enter("MemcachedStat", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(5, { try _wire.literal($0, [83, 84, 65, 84, 32], "\"STAT \"") }) == nil {
+            try _source.readBytes(5, partial: false) { try _wire.literal($0, [83, 84, 65, 84, 32], "\"STAT \"") }
+        }
+        _wire.field = "name"
+        let name: String
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 128, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try _source.readUntil([32], maxBytes: 128) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "value"
+        let value: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            value = _fast
+        } else {
+            value = try _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return MemcachedStat(name: name, value: value)
+    }
 }
 
 // MARK: - MemcachedClient
@@ -1014,7 +1752,8 @@ extension ProtocolClient where Reply == MemcachedReply {
     public static var memcachedProtocol: ClientProtocol<MemcachedReply> {
         ClientProtocol(
             name: "Memcached", greeting: false, exchange: .pipelined,
-            readReply: { try await MemcachedReply.read(from: $0) })  // written here so the parser is specialised
+            // Written here, where the reply type is concrete, so the parser is specialised.
+            readReply: { try await MemcachedReply.read(from: $0) }, readBufferedReply: { MemcachedReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, then runs `setUp` (again after every reconnect).

@@ -150,12 +150,133 @@ extension Record: WireMessage {
         while true {
             if let _fast = try _wire.peekMatchesIfBuffered([46]) { if _fast { break } } else if try await _wire.peekMatches([46]) { break }
             if tags.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
-            let _element = try await Tag.read(&_wire, depth: _depth + 1)
+            let _element: Tag
+            if let _fast = _wire.readIfBuffered(Tag.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await Tag.read(&_wire, depth: _depth + 1)
+            }
             tags.append(_element)
             _wire.field = "tags"
         }
         if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [46], "\".\"") }) == nil {
             try await _source.readBytes(1, partial: false) { try _wire.literal($0, [46], "\".\"") }
+        }
+        _wire.leave(_outer)
+        return Record(version: version, name: name, temperature: temperature, offset: offset, big: big, delta: delta, mask: mask, unit: unit, samples: samples, tags: tags)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Record {
+        let _outer = try _wire.enter("Record", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(3, { try _wire.literal($0, [82, 69, 67], "\"REC\"") }) == nil {
+            try _source.readBytes(3, partial: false) { try _wire.literal($0, [82, 69, 67], "\"REC\"") }
+        }
+        _wire.field = "version"
+        let version: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            version = _fast
+        } else {
+            version = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "nameLength"
+        let nameLength: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: false) }) {
+            nameLength = _fast
+        } else {
+            nameLength = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: false) }
+        }
+        _wire.field = "name"
+        let _length1 = try _wire.length(_wire.int(nameLength), max: 64)
+        let name: String
+        if let _fast = try _source.readBytesIfBuffered(_length1, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try _source.readBytes(_length1, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.field = "temperature"
+        let temperature: Celsius
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 16, { try _wire.frame($0, trimming: 1) { try Celsius(wireBytes: $0) } }) {
+            temperature = _fast
+        } else {
+            temperature = try _source.readUntil([59], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try Celsius(wireBytes: $0) } }
+        }
+        _wire.field = "offset"
+        let offset: Int32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, Int32.self, bigEndian: true) }) {
+            offset = _fast
+        } else {
+            offset = try _source.readBytes(4, partial: false) { _wire.binary($0, Int32.self, bigEndian: true) }
+        }
+        _wire.field = "big"
+        let big: UInt64
+        if let _fast = try _source.readBytesIfBuffered(8, { _wire.binary($0, UInt64.self, bigEndian: false) }) {
+            big = _fast
+        } else {
+            big = try _source.readBytes(8, partial: false) { _wire.binary($0, UInt64.self, bigEndian: false) }
+        }
+        _wire.field = "delta"
+        let delta: Int
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.hex($0) } }) {
+            delta = _fast
+        } else {
+            delta = try _source.readUntil([59], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.hex($0) } }
+        }
+        _wire.field = "mask"
+        let mask: UInt
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.uhex($0) } }) {
+            mask = _fast
+        } else {
+            mask = try _source.readUntil([59], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.uhex($0) } }
+        }
+        _wire.field = "unit"
+        let unit: Unit
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Unit.self) } }) {
+            unit = _fast
+        } else {
+            unit = try _source.readUntil([59], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Unit.self) } }
+        }
+        _wire.field = "pairs"
+        let pairs: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            pairs = _fast
+        } else {
+            pairs = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "samples"
+        let _count2 = try _wire.int(pairs)
+        try _wire.checkLength(_count2, max: 8)
+        var samples: [Int16] = []
+        samples.reserveCapacity(Swift.min(_count2, 1024))
+        for _ in 0..<_count2 {
+            let _element: Int16
+            if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, Int16.self, bigEndian: true) }) {
+                _element = _fast
+            } else {
+                _element = try _source.readBytes(2, partial: false) { _wire.binary($0, Int16.self, bigEndian: true) }
+            }
+            samples.append(_element)
+            _wire.field = "samples"
+        }
+        _wire.field = "tags"
+        var tags: [Tag] = []
+        while true {
+            if let _fast = try _wire.peekMatchesIfBuffered([46]) { if _fast { break } } else if try _wire.peekMatches([46]) { break }
+            if tags.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
+            let _element: Tag
+            if let _fast = _wire.readIfBuffered(Tag.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try Tag.readBuffered(&_wire, depth: _depth + 1)
+            }
+            tags.append(_element)
+            _wire.field = "tags"
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [46], "\".\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [46], "\".\"") }
         }
         _wire.leave(_outer)
         return Record(version: version, name: name, temperature: temperature, offset: offset, big: big, delta: delta, mask: mask, unit: unit, samples: samples, tags: tags)
@@ -231,6 +352,23 @@ extension Tag: WireMessage {
             name = _fast
         } else {
             name = try await _source.readUntil([44], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return Tag(name: name)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Tag {
+        let _outer = try _wire.enter("Tag", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "name"
+        let name: String
+        if let _fast = try _source.readUntilIfBuffered([44], maxBytes: 16, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try _source.readUntil([44], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return Tag(name: name)
@@ -312,6 +450,58 @@ extension Optional: WireMessage {
         }
         if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [33], "\"!\"") }) == nil {
             try await _source.readBytes(1, partial: false) { try _wire.literal($0, [33], "\"!\"") }
+        }
+        _wire.leave(_outer)
+        return Optional(padded: _padded3, note: note)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Optional {
+        let _outer = try _wire.enter("Optional", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "flags"
+        let flags: Int
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+            flags = _fast
+        } else {
+            flags = try _source.readUntil([32], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+        }
+        var _padded3: [UInt8]? = nil
+        if (flags >= 1) {
+            _wire.field = "size"
+            let size: Int
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+                size = _fast
+            } else {
+                size = try _source.readUntil([32], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+            }
+            _wire.field = "padded"
+            let _length4 = try _wire.length(_wire.add(_wire.multiply(size, 2), 1), max: 64)
+            let padded: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                padded = _fast
+            } else {
+                padded = try _wire.ownedBytes(_length4)
+            }
+            _padded3 = padded
+        }
+        _wire.field = "note"
+        let note: String?
+        if (flags == 2) {
+            let _branch5: String
+            if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 32, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                _branch5 = _fast
+            } else {
+                _branch5 = try _source.readUntil([10], maxBytes: 32) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            note = _branch5
+        } else {
+            note = nil
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [33], "\"!\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [33], "\"!\"") }
         }
         _wire.leave(_outer)
         return Optional(padded: _padded3, note: note)
@@ -421,6 +611,39 @@ extension Fixed: WireMessage {
         _wire.leave(_outer)
         return Fixed(code: code, pair: pair)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Fixed {
+        let _outer = try _wire.enter("Fixed", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "code"
+        let _length6 = try _wire.length(4, max: 16777216)
+        let code: String
+        if let _fast = try _source.readBytesIfBuffered(_length6, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            code = _fast
+        } else {
+            code = try _source.readBytes(_length6, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.field = "pair"
+        let _count7 = 2
+        try _wire.checkLength(_count7, max: 65536)
+        var pair: [UInt8] = []
+        pair.reserveCapacity(Swift.min(_count7, 1024))
+        for _ in 0..<_count7 {
+            let _element: UInt8
+            if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+                _element = _fast
+            } else {
+                _element = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+            }
+            pair.append(_element)
+            _wire.field = "pair"
+        }
+        _wire.leave(_outer)
+        return Fixed(code: code, pair: pair)
+    }
 }
 
 extension Fixed: WireRequest {
@@ -517,6 +740,65 @@ extension Nested: WireMessage {
         _wire.leave(_outer)
         return Nested(first: _first8, second: _second9, third: _third10)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Nested {
+        let _outer = try _wire.enter("Nested", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "level"
+        let level: Int
+        if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }) {
+            level = _fast
+        } else {
+            level = try _source.readUntil([32], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.int($0) } }
+        }
+        var _first8: String? = nil
+        var _second9: String? = nil
+        var _third10: String? = nil
+        if (level >= 1) {
+            _wire.field = "first"
+            let first: String
+            if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                first = _fast
+            } else {
+                first = try _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            var _second11: String? = nil
+            if (level >= 2) {
+                _wire.field = "second"
+                let second: String
+                if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                    second = _fast
+                } else {
+                    second = try _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+                }
+                _second11 = second
+            }
+            _wire.field = "third"
+            let third: String?
+            if (level == 3) {
+                let _branch12: String
+                if let _fast = try _source.readUntilIfBuffered([32], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                    _branch12 = _fast
+                } else {
+                    _branch12 = try _source.readUntil([32], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+                }
+                third = _branch12
+            } else {
+                third = nil
+            }
+            _first8 = first
+            _second9 = _second11
+            _third10 = third
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [33], "\"!\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [33], "\"!\"") }
+        }
+        _wire.leave(_outer)
+        return Nested(first: _first8, second: _second9, third: _third10)
+    }
 }
 
 // MARK: - Journal
@@ -542,7 +824,34 @@ extension Journal: WireMessage {
         var entries: [JournalEntry] = []
         while try await !_wire.atEndOfInput() {
             if entries.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
-            let _element = try await JournalEntry.read(&_wire, depth: _depth + 1)
+            let _element: JournalEntry
+            if let _fast = _wire.readIfBuffered(JournalEntry.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await JournalEntry.read(&_wire, depth: _depth + 1)
+            }
+            entries.append(_element)
+            _wire.field = "entries"
+        }
+        _wire.leave(_outer)
+        return Journal(entries: entries)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Journal {
+        let _outer = try _wire.enter("Journal", depth: _depth, limit: 64)
+        _wire.field = "entries"
+        var entries: [JournalEntry] = []
+        while try !_wire.atEndOfInput() {
+            if entries.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
+            let _element: JournalEntry
+            if let _fast = _wire.readIfBuffered(JournalEntry.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try JournalEntry.readBuffered(&_wire, depth: _depth + 1)
+            }
             entries.append(_element)
             _wire.field = "entries"
         }
@@ -598,6 +907,31 @@ extension JournalEntry: WireMessage {
             text = _fast
         } else {
             text = try await _source.readBytes(_length13, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return JournalEntry(text: text)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> JournalEntry {
+        let _outer = try _wire.enter("JournalEntry", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "text"
+        let _length13 = try _wire.length(_wire.int(length), max: 64)
+        let text: String
+        if let _fast = try _source.readBytesIfBuffered(_length13, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try _source.readBytes(_length13, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return JournalEntry(text: text)
@@ -688,6 +1022,42 @@ extension Framed: WireMessage {
         _wire.leave(_outer)
         return Framed(kind: kind, payload: payload)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Framed {
+        let _outer = try _wire.enter("Framed", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "kind"
+        let kind: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "payloadLength"
+        let payloadLength: Int = try _wire.subtract(_wire.int(length), 2)
+        _wire.field = "payload"
+        let _length14 = try _wire.length(payloadLength, max: 1024)
+        let payload: String
+        if let _fast = try _source.readBytesIfBuffered(_length14, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            payload = _fast
+        } else {
+            payload = try _source.readBytes(_length14, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.field = "checkKind"
+        try Self._wire_checkKind(kind)
+        _wire.leave(_outer)
+        return Framed(kind: kind, payload: payload)
+    }
 }
 
 // MARK: - TypedFrame
@@ -733,6 +1103,38 @@ extension TypedFrame: WireMessage {
             payload = _fast
         } else {
             payload = try await _wire.ownedBytes(_length15)
+        }
+        _wire.leave(_outer)
+        return TypedFrame(kind: kind, payload: payload)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> TypedFrame {
+        let _outer = try _wire.enter("TypedFrame", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "kind"
+        let kind: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "payload"
+        let _length15 = try _wire.length(_wire.subtract(_wire.int(length), 2), max: 1024)
+        let payload: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length15, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            payload = _fast
+        } else {
+            payload = try _wire.ownedBytes(_length15)
         }
         _wire.leave(_outer)
         return TypedFrame(kind: kind, payload: payload)
@@ -805,6 +1207,40 @@ extension NamedFrame: WireMessage {
         _wire.leave(_outer)
         return NamedFrame(kind: kind, payload: payload)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> NamedFrame {
+        let _outer = try _wire.enter("NamedFrame", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "kind"
+        let kind: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "payloadLength"
+        let payloadLength: Int = try _wire.subtract(_wire.int(length), 2)
+        _wire.field = "payload"
+        let _length16 = try _wire.length(payloadLength, max: 1024)
+        let payload: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length16, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            payload = _fast
+        } else {
+            payload = try _wire.ownedBytes(_length16)
+        }
+        _wire.leave(_outer)
+        return NamedFrame(kind: kind, payload: payload)
+    }
 }
 
 extension NamedFrame: WireRequest {
@@ -863,6 +1299,31 @@ extension Words: WireMessage {
         _wire.leave(_outer)
         return Words(data: data)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Words {
+        let _outer = try _wire.enter("Words", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "words"
+        let words: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            words = _fast
+        } else {
+            words = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "data"
+        let _length17 = try _wire.length(_wire.multiply(_wire.int(words), 4), max: 1024)
+        let data: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length17, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            data = _fast
+        } else {
+            data = try _wire.ownedBytes(_length17)
+        }
+        _wire.leave(_outer)
+        return Words(data: data)
+    }
 }
 
 extension Words: WireRequest {
@@ -904,7 +1365,35 @@ extension MultiLineReply: WireMessage {
         var lines: [ReplyLine] = []
         while true {
             if lines.count == 8 { throw _wire.fail(.limitExceeded(limit: 8, value: 8 + 1)) }
-            let _element = try await ReplyLine.read(&_wire, depth: _depth + 1)
+            let _element: ReplyLine
+            if let _fast = _wire.readIfBuffered(ReplyLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await ReplyLine.read(&_wire, depth: _depth + 1)
+            }
+            lines.append(_element)
+            _wire.field = "lines"
+            if !(_element.more != nil) { break }  // the last element
+        }
+        _wire.leave(_outer)
+        return MultiLineReply(lines: lines)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MultiLineReply {
+        let _outer = try _wire.enter("MultiLineReply", depth: _depth, limit: 64)
+        _wire.field = "lines"
+        var lines: [ReplyLine] = []
+        while true {
+            if lines.count == 8 { throw _wire.fail(.limitExceeded(limit: 8, value: 8 + 1)) }
+            let _element: ReplyLine
+            if let _fast = _wire.readIfBuffered(ReplyLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try ReplyLine.readBuffered(&_wire, depth: _depth + 1)
+            }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.more != nil) { break }  // the last element
@@ -945,6 +1434,18 @@ extension ReplyLine: WireMessage {
         _wire.leave(_outer)
         return ReplyLine(code: code, more: more, text: text)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ReplyLine {
+        let _outer = try _wire.enter("ReplyLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "code"
+        let (code, more, text) = try _source.readUntilRegex(Self._pattern0, maxBytes: 512) { try _wire.match($0) { _match in (try WireConvert.int(WireConvert.group(_match, 1, "code")), _match[2].map { WireConvert.raw($0) }, try WireConvert.string(WireConvert.group(_match, 3, "text"))) } }
+        _wire.leave(_outer)
+        return ReplyLine(code: code, more: more, text: text)
+    }
 }
 
 // MARK: - Chain
@@ -970,7 +1471,35 @@ extension Chain: WireMessage {
         var links: [Link] = []
         while true {
             if links.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
-            let _element = try await Link.read(&_wire, depth: _depth + 1)
+            let _element: Link
+            if let _fast = _wire.readIfBuffered(Link.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await Link.read(&_wire, depth: _depth + 1)
+            }
+            links.append(_element)
+            _wire.field = "links"
+            if !(_element.next != 0) { break }  // the last element
+        }
+        _wire.leave(_outer)
+        return Chain(links: links)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Chain {
+        let _outer = try _wire.enter("Chain", depth: _depth, limit: 64)
+        _wire.field = "links"
+        var links: [Link] = []
+        while true {
+            if links.count == 4 { throw _wire.fail(.limitExceeded(limit: 4, value: 4 + 1)) }
+            let _element: Link
+            if let _fast = _wire.readIfBuffered(Link.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try Link.readBuffered(&_wire, depth: _depth + 1)
+            }
             links.append(_element)
             _wire.field = "links"
             if !(_element.next != 0) { break }  // the last element
@@ -1036,6 +1565,30 @@ extension Link: WireMessage {
         _wire.leave(_outer)
         return Link(next: next, value: value)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Link {
+        let _outer = try _wire.enter("Link", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "next"
+        let next: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            next = _fast
+        } else {
+            next = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "value"
+        let value: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            value = _fast
+        } else {
+            value = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.leave(_outer)
+        return Link(next: next, value: value)
+    }
 }
 
 extension Link: WireRequest {
@@ -1075,7 +1628,34 @@ extension TLVStream: WireMessage {
         var records: [TLV] = []
         while try await !_wire.atEndOfInput() {
             if records.count == 100 { throw _wire.fail(.limitExceeded(limit: 100, value: 100 + 1)) }
-            let _element = try await TLV.read(&_wire, depth: _depth + 1)
+            let _element: TLV
+            if let _fast = _wire.readIfBuffered(TLV.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await TLV.read(&_wire, depth: _depth + 1)
+            }
+            records.append(_element)
+            _wire.field = "records"
+        }
+        _wire.leave(_outer)
+        return TLVStream(records: records)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> TLVStream {
+        let _outer = try _wire.enter("TLVStream", depth: _depth, limit: 64)
+        _wire.field = "records"
+        var records: [TLV] = []
+        while try !_wire.atEndOfInput() {
+            if records.count == 100 { throw _wire.fail(.limitExceeded(limit: 100, value: 100 + 1)) }
+            let _element: TLV
+            if let _fast = _wire.readIfBuffered(TLV.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try TLV.readBuffered(&_wire, depth: _depth + 1)
+            }
             records.append(_element)
             _wire.field = "records"
         }
@@ -1135,6 +1715,33 @@ extension TLV: WireMessage {
             value = _fast
         } else {
             value = try await _wire.ownedBytes(_length18)
+        }
+        _wire.leave(_outer)
+        return TLV(tag: tag, value: value)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> TLV {
+        let _outer = try _wire.enter("TLV", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "tag"
+        let tag: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            tag = _fast
+        } else {
+            tag = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "length"
+        let length = try _wire.varint(maxBytes: 10)
+        _wire.field = "value"
+        let _length18 = try _wire.length(_wire.int(length), max: 1048576)
+        let value: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length18, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            value = _fast
+        } else {
+            value = try _wire.ownedBytes(_length18)
         }
         _wire.leave(_outer)
         return TLV(tag: tag, value: value)
@@ -1200,6 +1807,33 @@ extension MQTTPacket: WireMessage {
         _wire.leave(_outer)
         return MQTTPacket(header: header, body: body)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> MQTTPacket {
+        let _outer = try _wire.enter("MQTTPacket", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "header"
+        let header: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            header = _fast
+        } else {
+            header = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "remaining"
+        let remaining = try _wire.varint(maxBytes: 4)
+        _wire.field = "body"
+        let _length19 = try _wire.length(_wire.int(remaining), max: 1048576)
+        let body: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length19, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            body = _fast
+        } else {
+            body = try _wire.ownedBytes(_length19)
+        }
+        _wire.leave(_outer)
+        return MQTTPacket(header: header, body: body)
+    }
 }
 
 extension MQTTPacket: WireRequest {
@@ -1240,6 +1874,17 @@ extension Counter: WireMessage {
         let _outer = try _wire.enter("Counter", depth: _depth, limit: 64)
         _wire.field = "count"
         let count = try await _wire.varint(maxBytes: 10)
+        _wire.leave(_outer)
+        return Counter(count: count)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Counter {
+        let _outer = try _wire.enter("Counter", depth: _depth, limit: 64)
+        _wire.field = "count"
+        let count = try _wire.varint(maxBytes: 10)
         _wire.leave(_outer)
         return Counter(count: count)
     }
@@ -1304,6 +1949,42 @@ extension Parcel: WireMessage {
         let body = try await _wire.subFrame(_frame21, as: Point.self, depth: _depth + 1)
         if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [46], "\".\"") }) == nil {
             try await _source.readBytes(1, partial: false) { try _wire.literal($0, [46], "\".\"") }
+        }
+        _wire.leave(_outer)
+        return Parcel(kind: kind, body: body)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Parcel {
+        let _outer = try _wire.enter("Parcel", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "kind"
+        let kind: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "length"
+        let length: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "body"
+        let _length20 = try _wire.length(_wire.int(length), max: 1024)
+        let _frame21: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length20, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            _frame21 = _fast
+        } else {
+            _frame21 = try _source.readBytes(_length20, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        let body = try _wire.subFrame(_frame21, as: Point.self, depth: _depth + 1)
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [46], "\".\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [46], "\".\"") }
         }
         _wire.leave(_outer)
         return Parcel(kind: kind, body: body)
@@ -1374,6 +2055,37 @@ extension Point: WireMessage {
         _wire.leave(_outer)
         return Point(x: x, y: y, label: label)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Point {
+        let _outer = try _wire.enter("Point", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "x"
+        let x: Int16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, Int16.self, bigEndian: true) }) {
+            x = _fast
+        } else {
+            x = try _source.readBytes(2, partial: false) { _wire.binary($0, Int16.self, bigEndian: true) }
+        }
+        _wire.field = "y"
+        let y: Int16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, Int16.self, bigEndian: true) }) {
+            y = _fast
+        } else {
+            y = try _source.readBytes(2, partial: false) { _wire.binary($0, Int16.self, bigEndian: true) }
+        }
+        _wire.field = "label"
+        let label: String
+        if let _fast = try _source.readUntilIfBuffered([59], maxBytes: 16, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            label = _fast
+        } else {
+            label = try _source.readUntil([59], maxBytes: 16) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return Point(x: x, y: y, label: label)
+    }
 }
 
 extension Point: WireRequest {
@@ -1436,6 +2148,39 @@ extension HereDocument: WireMessage {
         }
         if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [10], "\"\\n\"") }) == nil {
             try await _source.readBytes(1, partial: false) { try _wire.literal($0, [10], "\"\\n\"") }
+        }
+        _wire.leave(_outer)
+        return HereDocument(tag: tag, body: body)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> HereDocument {
+        let _outer = try _wire.enter("HereDocument", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [60, 60], "\"<<\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [60, 60], "\"<<\"") }
+        }
+        _wire.field = "tag"
+        let tag: String
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 32, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            tag = _fast
+        } else {
+            tag = try _source.readUntil([10], maxBytes: 32) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "body"
+        let body: String
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 1024, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            body = _fast
+        } else {
+            body = try _source.readUntil([10], maxBytes: 1024) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        if try _source.readBytesIfBuffered(tag.utf8.count, { try _wire.same($0, tag.utf8, "tag") }) == nil {
+            try _source.readBytes(tag.utf8.count, partial: false) { try _wire.same($0, tag.utf8, "tag") }
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [10], "\"\\n\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [10], "\"\\n\"") }
         }
         _wire.leave(_outer)
         return HereDocument(tag: tag, body: body)
@@ -1528,6 +2273,44 @@ extension ChannelRange: WireMessage {
         _wire.leave(_outer)
         return ChannelRange(channel: channel, low: low, high: high)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ChannelRange {
+        let _outer = try _wire.enter("ChannelRange", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "channel"
+        let channel: Channel
+        if let _fast = try _source.readUntilIfBuffered([58], maxBytes: 2, { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Channel.self) } }) {
+            channel = _fast
+        } else {
+            channel = try _source.readUntil([58], maxBytes: 2) { try _wire.frame($0, trimming: 1) { try WireConvert.value($0, as: Channel.self) } }
+        }
+        if try _source.readBytesIfBuffered(channel.wireLiteral.count, { try _wire.same($0, channel.wireLiteral, "channel") }) == nil {
+            try _source.readBytes(channel.wireLiteral.count, partial: false) { try _wire.same($0, channel.wireLiteral, "channel") }
+        }
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [58], "\":\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [58], "\":\"") }
+        }
+        _wire.field = "low"
+        let low: UInt16
+        if let _fast = try _source.readUntilIfBuffered([45], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 10) } }) {
+            low = _fast
+        } else {
+            low = try _source.readUntil([45], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 10) } }
+        }
+        _wire.field = "high"
+        let high: UInt16
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }) {
+            high = _fast
+        } else {
+            high = try _source.readUntil([10], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }
+        }
+        guard try (_wire.int(low) <= _wire.int(high)) else { throw _wire.fail(.checkFailed("low <= high")) }
+        _wire.leave(_outer)
+        return ChannelRange(channel: channel, low: low, high: high)
+    }
 }
 
 extension ChannelRange: WireRequest {
@@ -1605,6 +2388,45 @@ extension Sized: WireMessage {
         _wire.leave(_outer)
         return Sized(small: small, wide: wide, items: items)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Sized {
+        let _outer = try _wire.enter("Sized", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "small"
+        let small: Int8
+        if let _fast = try _source.readUntilIfBuffered([44], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int8.self, radix: 10) } }) {
+            small = _fast
+        } else {
+            small = try _source.readUntil([44], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: Int8.self, radix: 10) } }
+        }
+        _wire.field = "wide"
+        let wide: UInt64
+        if let _fast = try _source.readUntilIfBuffered([44], maxBytes: 24, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }) {
+            wide = _fast
+        } else {
+            wide = try _source.readUntil([44], maxBytes: 24) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt64.self, radix: 10) } }
+        }
+        _wire.field = "count"
+        let count: UInt16
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 8, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }) {
+            count = _fast
+        } else {
+            count = try _source.readUntil([10], maxBytes: 8) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt16.self, radix: 16) } }
+        }
+        _wire.field = "items"
+        let _length22 = try _wire.length(_wire.int(count), max: 65536)
+        let items: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length22, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            items = _fast
+        } else {
+            items = try _wire.ownedBytes(_length22)
+        }
+        _wire.leave(_outer)
+        return Sized(small: small, wide: wide, items: items)
+    }
 }
 
 // MARK: - ShortText
@@ -1641,6 +2463,31 @@ extension ShortText: WireMessage {
             text = _fast
         } else {
             text = try await _source.readBytes(_length23, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return ShortText(text: text)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ShortText {
+        let _outer = try _wire.enter("ShortText", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: UInt8
+        if let _fast = try _source.readUntilIfBuffered([58], maxBytes: 4, { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt8.self, radix: 10) } }) {
+            length = _fast
+        } else {
+            length = try _source.readUntil([58], maxBytes: 4) { try _wire.frame($0, trimming: 1) { try WireConvert.sized($0, as: UInt8.self, radix: 10) } }
+        }
+        _wire.field = "text"
+        let _length23 = try _wire.length(_wire.int(length), max: 1024)
+        let text: String
+        if let _fast = try _source.readBytesIfBuffered(_length23, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try _source.readBytes(_length23, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return ShortText(text: text)
@@ -1691,6 +2538,26 @@ extension EchoRequest: WireMessage {
             text = _fast
         } else {
             text = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return EchoRequest(text: text)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> EchoRequest {
+        let _outer = try _wire.enter("EchoRequest", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(5, { try _wire.literal($0, [69, 67, 72, 79, 32], "\"ECHO \"") }) == nil {
+            try _source.readBytes(5, partial: false) { try _wire.literal($0, [69, 67, 72, 79, 32], "\"ECHO \"") }
+        }
+        _wire.field = "text"
+        let text: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return EchoRequest(text: text)
@@ -1752,6 +2619,40 @@ extension EchoReply: WireMessage {
         _wire.leave(_outer)
         return _result
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> EchoReply {
+        let _outer = try _wire.enter("EchoReply", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: EchoReply
+        _wire.field = ""
+        switch try _wire.choose([[43, 79, 75, 32], [45, 69, 82, 82, 32]], consume: true, orElse: false) {
+        case 0:  // "+OK "
+            _wire.field = "ok"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .ok(_value)
+        case 1:  // "-ERR "
+            _wire.field = "error"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .error(_value)
+        default:
+            throw _wire.fail(.noAlternative(found: []))
+        }
+        _wire.leave(_outer)
+        return _result
+    }
 }
 
 // MARK: - EchoClient
@@ -1768,7 +2669,8 @@ extension ProtocolClient where Reply == EchoReply {
     public static var echoProtocol: ClientProtocol<EchoReply> {
         ClientProtocol(
             name: "Echo", greeting: true, exchange: .pipelined,
-            readReply: { try await EchoReply.read(from: $0) })  // written here so the parser is specialised
+            // Written here, where the reply type is concrete, so the parser is specialised.
+            readReply: { try await EchoReply.read(from: $0) }, readBufferedReply: { EchoReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, reads the greeting, then runs `setUp` (again after every reconnect).
@@ -1806,6 +2708,17 @@ extension ClosingReply: WireMessage {
         _wire.leave(_outer)
         return ClosingReply(text: text)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ClosingReply {
+        let _outer = try _wire.enter("ClosingReply", depth: _depth, limit: 64)
+        _wire.field = "text"
+        let text = try _wire.rest(max: 1024) { try WireConvert.string($0) }
+        _wire.leave(_outer)
+        return ClosingReply(text: text)
+    }
 }
 
 // MARK: - ClosingClient
@@ -1820,7 +2733,8 @@ extension ProtocolClient where Reply == ClosingReply {
     public static var closingProtocol: ClientProtocol<ClosingReply> {
         ClientProtocol(
             name: "Closing", greeting: false, exchange: .onePerConnection,
-            readReply: { try await ClosingReply.read(from: $0) })  // written here so the parser is specialised
+            // Written here, where the reply type is concrete, so the parser is specialised.
+            readReply: { try await ClosingReply.read(from: $0) }, readBufferedReply: { ClosingReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, then runs `setUp` (again after every reconnect).

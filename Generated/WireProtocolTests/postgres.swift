@@ -50,6 +50,38 @@ extension PGMessage: WireMessage {
         _wire.leave(_outer)
         return PGMessage(kind: kind, body: body)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> PGMessage {
+        let _outer = try _wire.enter("PGMessage", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "kind"
+        let kind: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.binary($0, UInt8.self, bigEndian: true) }) {
+            kind = _fast
+        } else {
+            kind = try _source.readBytes(1, partial: false) { _wire.binary($0, UInt8.self, bigEndian: true) }
+        }
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "body"
+        let _length1 = try _wire.length(_wire.subtract(_wire.int(length), 4), max: 1048576)
+        let body: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            body = _fast
+        } else {
+            body = try _wire.ownedBytes(_length1)
+        }
+        _wire.leave(_outer)
+        return PGMessage(kind: kind, body: body)
+    }
 }
 
 extension PGMessage: WireRequest {
@@ -92,7 +124,34 @@ extension PGSession: WireMessage {
         var messages: [PGMessage] = []
         while try await !_wire.atEndOfInput() {
             if messages.count == 100000 { throw _wire.fail(.limitExceeded(limit: 100000, value: 100000 + 1)) }
-            let _element = try await PGMessage.read(&_wire, depth: _depth + 1)
+            let _element: PGMessage
+            if let _fast = _wire.readIfBuffered(PGMessage.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await PGMessage.read(&_wire, depth: _depth + 1)
+            }
+            messages.append(_element)
+            _wire.field = "messages"
+        }
+        _wire.leave(_outer)
+        return PGSession(messages: messages)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> PGSession {
+        let _outer = try _wire.enter("PGSession", depth: _depth, limit: 64)
+        _wire.field = "messages"
+        var messages: [PGMessage] = []
+        while try !_wire.atEndOfInput() {
+            if messages.count == 100000 { throw _wire.fail(.limitExceeded(limit: 100000, value: 100000 + 1)) }
+            let _element: PGMessage
+            if let _fast = _wire.readIfBuffered(PGMessage.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try PGMessage.readBuffered(&_wire, depth: _depth + 1)
+            }
             messages.append(_element)
             _wire.field = "messages"
         }
@@ -158,6 +217,35 @@ extension Query: WireMessage {
         _wire.leave(_outer)
         return Query(text: text)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Query {
+        let _outer = try _wire.enter("Query", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [81], "\"Q\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [81], "\"Q\"") }
+        }
+        _wire.field = "length"
+        let length: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.field = "text"
+        let _length2 = try _wire.length(_wire.subtract(_wire.int(length), 4), max: 1048576)
+        let _frame3: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            _frame3 = _fast
+        } else {
+            _frame3 = try _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        let text = try _wire.subFrame(_frame3, as: QueryText.self, depth: _depth + 1)
+        _wire.leave(_outer)
+        return Query(text: text)
+    }
 }
 
 extension Query: WireRequest {
@@ -200,6 +288,23 @@ extension QueryText: WireMessage {
             sql = _fast
         } else {
             sql = try await _source.readUntil([0], maxBytes: 1048576) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return QueryText(sql: sql)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> QueryText {
+        let _outer = try _wire.enter("QueryText", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "sql"
+        let sql: String
+        if let _fast = try _source.readUntilIfBuffered([0], maxBytes: 1048576, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            sql = _fast
+        } else {
+            sql = try _source.readUntil([0], maxBytes: 1048576) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return QueryText(sql: sql)
@@ -324,6 +429,100 @@ extension BackendMessage: WireMessage {
         _wire.leave(_outer)
         return _result
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> BackendMessage {
+        let _outer = try _wire.enter("BackendMessage", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: BackendMessage
+        _wire.field = ""
+        let _prefix: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.byte($0) }) {
+            _prefix = _fast
+        } else {
+            _prefix = try _source.readBytes(1, partial: false) { _wire.byte($0) }
+        }
+        switch _prefix {
+        case 82:  // "R"
+            _wire.field = "length"
+            let length: UInt32
+            if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+                length = _fast
+            } else {
+                length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+            }
+            _wire.field = "body"
+            let _length4 = try _wire.length(_wire.subtract(_wire.int(length), 4), max: 1024)
+            let _frame5: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length4, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                _frame5 = _fast
+            } else {
+                _frame5 = try _source.readBytes(_length4, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            }
+            let body = try _wire.subFrame(_frame5, as: Authentication.self, depth: _depth + 1)
+            _result = .authentication(body: body)
+        case 83:  // "S"
+            _wire.field = "length"
+            let length: UInt32
+            if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+                length = _fast
+            } else {
+                length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+            }
+            _wire.field = "body"
+            let _length6 = try _wire.length(_wire.subtract(_wire.int(length), 4), max: 65536)
+            let _frame7: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length6, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                _frame7 = _fast
+            } else {
+                _frame7 = try _source.readBytes(_length6, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            }
+            let body = try _wire.subFrame(_frame7, as: ParameterStatus.self, depth: _depth + 1)
+            _result = .parameterStatus(body: body)
+        case 90:  // "Z"
+            _wire.field = "length"
+            let length: UInt32
+            if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+                length = _fast
+            } else {
+                length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+            }
+            guard try (_wire.int(length) == 5) else { throw _wire.fail(.checkFailed("length == 5")) }
+            _wire.field = "status"
+            let _length8 = try _wire.length(1, max: 16777216)
+            let status: TransactionStatus
+            if let _fast = try _source.readBytesIfBuffered(_length8, { try _wire.frame($0, trimming: 0) { try WireConvert.value($0, as: TransactionStatus.self) } }) {
+                status = _fast
+            } else {
+                status = try _source.readBytes(_length8, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.value($0, as: TransactionStatus.self) } }
+            }
+            _result = .readyForQuery(status: status)
+        case 68:  // "D"
+            _wire.field = "length"
+            let length: UInt32
+            if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+                length = _fast
+            } else {
+                length = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+            }
+            _wire.field = "body"
+            let _length9 = try _wire.length(_wire.subtract(_wire.int(length), 4), max: 1073741824)
+            let _frame10: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length9, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                _frame10 = _fast
+            } else {
+                _frame10 = try _source.readBytes(_length9, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+            }
+            let body = try _wire.subFrame(_frame10, as: DataRow.self, depth: _depth + 1)
+            _result = .dataRow(body: body)
+        default:
+            throw _wire.fail(.noAlternative(found: [_prefix]), at: _wire.offset - 1)
+        }
+        _wire.leave(_outer)
+        return _result
+    }
 }
 
 // MARK: - Authentication
@@ -350,6 +549,23 @@ extension Authentication: WireMessage {
             code = _fast
         } else {
             code = try await _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
+        }
+        _wire.leave(_outer)
+        return Authentication(code: code)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Authentication {
+        let _outer = try _wire.enter("Authentication", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "code"
+        let code: UInt32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, UInt32.self, bigEndian: true) }) {
+            code = _fast
+        } else {
+            code = try _source.readBytes(4, partial: false) { _wire.binary($0, UInt32.self, bigEndian: true) }
         }
         _wire.leave(_outer)
         return Authentication(code: code)
@@ -389,6 +605,30 @@ extension ParameterStatus: WireMessage {
             value = _fast
         } else {
             value = try await _source.readUntil([0], maxBytes: 1024) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return ParameterStatus(name: name, value: value)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> ParameterStatus {
+        let _outer = try _wire.enter("ParameterStatus", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "name"
+        let name: String
+        if let _fast = try _source.readUntilIfBuffered([0], maxBytes: 1024, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            name = _fast
+        } else {
+            name = try _source.readUntil([0], maxBytes: 1024) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+        }
+        _wire.field = "value"
+        let value: String
+        if let _fast = try _source.readUntilIfBuffered([0], maxBytes: 1024, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+            value = _fast
+        } else {
+            value = try _source.readUntil([0], maxBytes: 1024) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return ParameterStatus(name: name, value: value)
@@ -442,7 +682,44 @@ extension DataRow: WireMessage {
         var columns: [Column] = []
         columns.reserveCapacity(Swift.min(_count11, 1024))
         for _ in 0..<_count11 {
-            let _element = try await Column.read(&_wire, depth: _depth + 1)
+            let _element: Column
+            if let _fast = _wire.readIfBuffered(Column.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await Column.read(&_wire, depth: _depth + 1)
+            }
+            columns.append(_element)
+            _wire.field = "columns"
+        }
+        _wire.leave(_outer)
+        return DataRow(columns: columns)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> DataRow {
+        let _outer = try _wire.enter("DataRow", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "count"
+        let count: UInt16
+        if let _fast = try _source.readBytesIfBuffered(2, { _wire.binary($0, UInt16.self, bigEndian: true) }) {
+            count = _fast
+        } else {
+            count = try _source.readBytes(2, partial: false) { _wire.binary($0, UInt16.self, bigEndian: true) }
+        }
+        _wire.field = "columns"
+        let _count11 = try _wire.int(count)
+        try _wire.checkLength(_count11, max: 1600)
+        var columns: [Column] = []
+        columns.reserveCapacity(Swift.min(_count11, 1024))
+        for _ in 0..<_count11 {
+            let _element: Column
+            if let _fast = _wire.readIfBuffered(Column.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try Column.readBuffered(&_wire, depth: _depth + 1)
+            }
             columns.append(_element)
             _wire.field = "columns"
         }
@@ -489,6 +766,37 @@ extension Column: WireMessage {
                 _branch12 = _fast
             } else {
                 _branch12 = try await _wire.ownedBytes(_length13)
+            }
+            value = _branch12
+        }
+        _wire.leave(_outer)
+        return Column(value: value)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Column {
+        let _outer = try _wire.enter("Column", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "length"
+        let length: Int32
+        if let _fast = try _source.readBytesIfBuffered(4, { _wire.binary($0, Int32.self, bigEndian: true) }) {
+            length = _fast
+        } else {
+            length = try _source.readBytes(4, partial: false) { _wire.binary($0, Int32.self, bigEndian: true) }
+        }
+        _wire.field = "value"
+        let value: [UInt8]?
+        if try (_wire.int(length) == -1) {
+            value = nil
+        } else {
+            let _length13 = try _wire.length(_wire.int(length), max: 1073741824)
+            let _branch12: [UInt8]
+            if let _fast = try _source.readBytesIfBuffered(_length13, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                _branch12 = _fast
+            } else {
+                _branch12 = try _wire.ownedBytes(_length13)
             }
             value = _branch12
         }

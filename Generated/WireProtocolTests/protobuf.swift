@@ -40,6 +40,28 @@ extension DelimitedField: WireMessage {
         _wire.leave(_outer)
         return DelimitedField(key: key, value: value)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> DelimitedField {
+        let _outer = try _wire.enter("DelimitedField", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "key"
+        let key = try _wire.varint(maxBytes: 10)
+        _wire.field = "length"
+        let length = try _wire.varint(maxBytes: 10)
+        _wire.field = "value"
+        let _length1 = try _wire.length(_wire.int(length), max: 16777216)
+        let value: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length1, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            value = _fast
+        } else {
+            value = try _wire.ownedBytes(_length1)
+        }
+        _wire.leave(_outer)
+        return DelimitedField(key: key, value: value)
+    }
 }
 
 extension DelimitedField: WireRequest {
@@ -82,7 +104,34 @@ extension DelimitedFields: WireMessage {
         var fields: [DelimitedField] = []
         while try await !_wire.atEndOfInput() {
             if fields.count == 100000 { throw _wire.fail(.limitExceeded(limit: 100000, value: 100000 + 1)) }
-            let _element = try await DelimitedField.read(&_wire, depth: _depth + 1)
+            let _element: DelimitedField
+            if let _fast = _wire.readIfBuffered(DelimitedField.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await DelimitedField.read(&_wire, depth: _depth + 1)
+            }
+            fields.append(_element)
+            _wire.field = "fields"
+        }
+        _wire.leave(_outer)
+        return DelimitedFields(fields: fields)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> DelimitedFields {
+        let _outer = try _wire.enter("DelimitedFields", depth: _depth, limit: 64)
+        _wire.field = "fields"
+        var fields: [DelimitedField] = []
+        while try !_wire.atEndOfInput() {
+            if fields.count == 100000 { throw _wire.fail(.limitExceeded(limit: 100000, value: 100000 + 1)) }
+            let _element: DelimitedField
+            if let _fast = _wire.readIfBuffered(DelimitedField.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try DelimitedField.readBuffered(&_wire, depth: _depth + 1)
+            }
             fields.append(_element)
             _wire.field = "fields"
         }
@@ -141,6 +190,29 @@ extension NestedField: WireMessage {
             _frame3 = try await _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
         }
         let inner = try await _wire.subFrame(_frame3, as: DelimitedFields.self, depth: _depth + 1)
+        _wire.leave(_outer)
+        return NestedField(key: key, inner: inner)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> NestedField {
+        let _outer = try _wire.enter("NestedField", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "key"
+        let key = try _wire.varint(maxBytes: 10)
+        _wire.field = "length"
+        let length = try _wire.varint(maxBytes: 10)
+        _wire.field = "inner"
+        let _length2 = try _wire.length(_wire.int(length), max: 16777216)
+        let _frame3: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            _frame3 = _fast
+        } else {
+            _frame3 = try _source.readBytes(_length2, partial: false) { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }
+        }
+        let inner = try _wire.subFrame(_frame3, as: DelimitedFields.self, depth: _depth + 1)
         _wire.leave(_outer)
         return NestedField(key: key, inner: inner)
     }

@@ -25,7 +25,35 @@ extension SMTPReply: WireMessage {
         var lines: [SMTPReplyLine] = []
         while true {
             if lines.count == 128 { throw _wire.fail(.limitExceeded(limit: 128, value: 128 + 1)) }
-            let _element = try await SMTPReplyLine.read(&_wire, depth: _depth + 1)
+            let _element: SMTPReplyLine
+            if let _fast = _wire.readIfBuffered(SMTPReplyLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await SMTPReplyLine.read(&_wire, depth: _depth + 1)
+            }
+            lines.append(_element)
+            _wire.field = "lines"
+            if !(_element.separator == .more) { break }  // the last element
+        }
+        _wire.leave(_outer)
+        return SMTPReply(lines: lines)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> SMTPReply {
+        let _outer = try _wire.enter("SMTPReply", depth: _depth, limit: 64)
+        _wire.field = "lines"
+        var lines: [SMTPReplyLine] = []
+        while true {
+            if lines.count == 128 { throw _wire.fail(.limitExceeded(limit: 128, value: 128 + 1)) }
+            let _element: SMTPReplyLine
+            if let _fast = _wire.readIfBuffered(SMTPReplyLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try SMTPReplyLine.readBuffered(&_wire, depth: _depth + 1)
+            }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.separator == .more) { break }  // the last element
@@ -98,6 +126,39 @@ extension SMTPReplyLine: WireMessage {
             text = _fast
         } else {
             text = try await _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return SMTPReplyLine(code: code, separator: separator, text: text)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> SMTPReplyLine {
+        let _outer = try _wire.enter("SMTPReplyLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "code"
+        let _length1 = try _wire.length(3, max: 16777216)
+        let code: UInt16
+        if let _fast = try _source.readBytesIfBuffered(_length1, { try _wire.frame($0, trimming: 0) { try WireConvert.sized($0, as: UInt16.self, radix: 10) } }) {
+            code = _fast
+        } else {
+            code = try _source.readBytes(_length1, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.sized($0, as: UInt16.self, radix: 10) } }
+        }
+        _wire.field = "separator"
+        let _length2 = try _wire.length(1, max: 16777216)
+        let separator: SMTPSeparator
+        if let _fast = try _source.readBytesIfBuffered(_length2, { try _wire.frame($0, trimming: 0) { try WireConvert.value($0, as: SMTPSeparator.self) } }) {
+            separator = _fast
+        } else {
+            separator = try _source.readBytes(_length2, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.value($0, as: SMTPSeparator.self) } }
+        }
+        _wire.field = "text"
+        let text: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 1024, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try _source.readUntil([13, 10], maxBytes: 1024) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
         }
         _wire.leave(_outer)
         return SMTPReplyLine(code: code, separator: separator, text: text)

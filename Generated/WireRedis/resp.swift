@@ -115,7 +115,12 @@ extension Reply: WireMessage {
                 var _branch3: [Reply] = []
                 _branch3.reserveCapacity(Swift.min(_count4, 1024))
                 for _ in 0..<_count4 {
-                    let _element = try await Reply.read(&_wire, depth: _depth + 1)
+                    let _element: Reply
+                    if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                        _element = _fast
+                    } else {
+                        _element = try await Reply.read(&_wire, depth: _depth + 1)
+                    }
                     _branch3.append(_element)
                     _wire.field = "elements"
                 }
@@ -209,7 +214,12 @@ extension Reply: WireMessage {
             var entries: [Pair] = []
             entries.reserveCapacity(Swift.min(_count7, 1024))
             for _ in 0..<_count7 {
-                let _element = try await Pair.read(&_wire, depth: _depth + 1)
+                let _element: Pair
+                if let _fast = _wire.readIfBuffered(Pair.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try await Pair.read(&_wire, depth: _depth + 1)
+                }
                 entries.append(_element)
                 _wire.field = "entries"
             }
@@ -228,7 +238,12 @@ extension Reply: WireMessage {
             var elements: [Reply] = []
             elements.reserveCapacity(Swift.min(_count8, 1024))
             for _ in 0..<_count8 {
-                let _element = try await Reply.read(&_wire, depth: _depth + 1)
+                let _element: Reply
+                if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try await Reply.read(&_wire, depth: _depth + 1)
+                }
                 elements.append(_element)
                 _wire.field = "elements"
             }
@@ -247,7 +262,12 @@ extension Reply: WireMessage {
             var elements: [Reply] = []
             elements.reserveCapacity(Swift.min(_count9, 1024))
             for _ in 0..<_count9 {
-                let _element = try await Reply.read(&_wire, depth: _depth + 1)
+                let _element: Reply
+                if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try await Reply.read(&_wire, depth: _depth + 1)
+                }
                 elements.append(_element)
                 _wire.field = "elements"
             }
@@ -266,12 +286,305 @@ extension Reply: WireMessage {
             var attributes: [Pair] = []
             attributes.reserveCapacity(Swift.min(_count10, 1024))
             for _ in 0..<_count10 {
-                let _element = try await Pair.read(&_wire, depth: _depth + 1)
+                let _element: Pair
+                if let _fast = _wire.readIfBuffered(Pair.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try await Pair.read(&_wire, depth: _depth + 1)
+                }
                 attributes.append(_element)
                 _wire.field = "attributes"
             }
             _wire.field = "reply"
-            let reply = try await Reply.read(&_wire, depth: _depth + 1)
+            let reply: Reply
+            if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                reply = _fast
+            } else {
+                reply = try await Reply.read(&_wire, depth: _depth + 1)
+            }
+            _result = .attribute(attributes: attributes, reply: reply)
+        default:
+            throw _wire.fail(.noAlternative(found: [_prefix]), at: _wire.offset - 1)
+        }
+        _wire.leave(_outer)
+        return _result
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Reply {
+        let _outer = try _wire.enter("Reply", depth: _depth, limit: 32)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: Reply
+        _wire.field = ""
+        let _prefix: UInt8
+        if let _fast = try _source.readBytesIfBuffered(1, { _wire.byte($0) }) {
+            _prefix = _fast
+        } else {
+            _prefix = try _source.readBytes(1, partial: false) { _wire.byte($0) }
+        }
+        switch _prefix {
+        case 43:  // "+"
+            _wire.field = "simple"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .simple(_value)
+        case 45:  // "-"
+            _wire.field = "error"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .error(_value)
+        case 58:  // ":"
+            _wire.field = "integer"
+            let _value: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _result = .integer(_value)
+        case 36:  // "$"
+            _wire.field = "length"
+            let length: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                length = _fast
+            } else {
+                length = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "value"
+            let value: [UInt8]?
+            if (length == -1) {
+                value = nil
+            } else {
+                let _length2 = try _wire.length(length, max: 536870912)
+                let _branch1: [UInt8]
+                if let _fast = try _source.readBytesIfBuffered(_length2, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+                    _branch1 = _fast
+                } else {
+                    _branch1 = try _wire.ownedBytes(_length2)
+                }
+                value = _branch1
+            }
+            if (length >= 0) {
+                if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+                    try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+                }
+            }
+            _result = .bulk(value: value)
+        case 42:  // "*"
+            _wire.field = "count"
+            let count: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                count = _fast
+            } else {
+                count = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "elements"
+            let elements: [Reply]?
+            if (count == -1) {
+                elements = nil
+            } else {
+                let _count4 = count
+                try _wire.checkLength(_count4, max: 16000000)
+                var _branch3: [Reply] = []
+                _branch3.reserveCapacity(Swift.min(_count4, 1024))
+                for _ in 0..<_count4 {
+                    let _element: Reply
+                    if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                        _element = _fast
+                    } else {
+                        _element = try Reply.readBuffered(&_wire, depth: _depth + 1)
+                    }
+                    _branch3.append(_element)
+                    _wire.field = "elements"
+                }
+                elements = _branch3
+            }
+            _result = .array(elements: elements)
+        case 95:  // "_"
+            _wire.field = "null"
+            if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+                try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+            }
+            _result = .null
+        case 35:  // "#"
+            _wire.field = "boolean"
+            let _value: Boolean
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 3, { try _wire.frame($0, trimming: 2) { try WireConvert.value($0, as: Boolean.self) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 3) { try _wire.frame($0, trimming: 2) { try WireConvert.value($0, as: Boolean.self) } }
+            }
+            _result = .boolean(_value)
+        case 44:  // ","
+            _wire.field = "double"
+            let _value: Double
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 64, { try _wire.frame($0, trimming: 2) { try WireConvert.double($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 64) { try _wire.frame($0, trimming: 2) { try WireConvert.double($0) } }
+            }
+            _result = .double(_value)
+        case 40:  // "("
+            _wire.field = "bigNumber"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 65536, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 65536) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .bigNumber(_value)
+        case 33:  // "!"
+            _wire.field = "length"
+            let length: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                length = _fast
+            } else {
+                length = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "message"
+            let _length5 = try _wire.length(length, max: 536870912)
+            let message: String
+            if let _fast = try _source.readBytesIfBuffered(_length5, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+                message = _fast
+            } else {
+                message = try _source.readBytes(_length5, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+            }
+            if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+                try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+            }
+            _result = .blobError(message: message)
+        case 61:  // "="
+            _wire.field = "length"
+            let length: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                length = _fast
+            } else {
+                length = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "text"
+            let _length6 = try _wire.length(length, max: 536870912)
+            let text: String
+            if let _fast = try _source.readBytesIfBuffered(_length6, { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }) {
+                text = _fast
+            } else {
+                text = try _source.readBytes(_length6, partial: false) { try _wire.frame($0, trimming: 0) { try WireConvert.string($0) } }
+            }
+            if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+                try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+            }
+            _result = .verbatim(text: text)
+        case 37:  // "%"
+            _wire.field = "count"
+            let count: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                count = _fast
+            } else {
+                count = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "entries"
+            let _count7 = count
+            try _wire.checkLength(_count7, max: 16000000)
+            var entries: [Pair] = []
+            entries.reserveCapacity(Swift.min(_count7, 1024))
+            for _ in 0..<_count7 {
+                let _element: Pair
+                if let _fast = _wire.readIfBuffered(Pair.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try Pair.readBuffered(&_wire, depth: _depth + 1)
+                }
+                entries.append(_element)
+                _wire.field = "entries"
+            }
+            _result = .map(entries: entries)
+        case 126:  // "~"
+            _wire.field = "count"
+            let count: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                count = _fast
+            } else {
+                count = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "elements"
+            let _count8 = count
+            try _wire.checkLength(_count8, max: 16000000)
+            var elements: [Reply] = []
+            elements.reserveCapacity(Swift.min(_count8, 1024))
+            for _ in 0..<_count8 {
+                let _element: Reply
+                if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try Reply.readBuffered(&_wire, depth: _depth + 1)
+                }
+                elements.append(_element)
+                _wire.field = "elements"
+            }
+            _result = .set(elements: elements)
+        case 62:  // ">"
+            _wire.field = "count"
+            let count: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                count = _fast
+            } else {
+                count = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "elements"
+            let _count9 = count
+            try _wire.checkLength(_count9, max: 16000000)
+            var elements: [Reply] = []
+            elements.reserveCapacity(Swift.min(_count9, 1024))
+            for _ in 0..<_count9 {
+                let _element: Reply
+                if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try Reply.readBuffered(&_wire, depth: _depth + 1)
+                }
+                elements.append(_element)
+                _wire.field = "elements"
+            }
+            _result = .push(elements: elements)
+        case 124:  // "|"
+            _wire.field = "count"
+            let count: Int
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+                count = _fast
+            } else {
+                count = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+            }
+            _wire.field = "attributes"
+            let _count10 = count
+            try _wire.checkLength(_count10, max: 16000000)
+            var attributes: [Pair] = []
+            attributes.reserveCapacity(Swift.min(_count10, 1024))
+            for _ in 0..<_count10 {
+                let _element: Pair
+                if let _fast = _wire.readIfBuffered(Pair.self, depth: _depth + 1) {
+                    _element = _fast
+                } else {
+                    _element = try Pair.readBuffered(&_wire, depth: _depth + 1)
+                }
+                attributes.append(_element)
+                _wire.field = "attributes"
+            }
+            _wire.field = "reply"
+            let reply: Reply
+            if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+                reply = _fast
+            } else {
+                reply = try Reply.readBuffered(&_wire, depth: _depth + 1)
+            }
             _result = .attribute(attributes: attributes, reply: reply)
         default:
             throw _wire.fail(.noAlternative(found: [_prefix]), at: _wire.offset - 1)
@@ -303,9 +616,42 @@ extension Pair: WireMessage {
     public static func read<S: ByteSource>(_ _wire: inout WireReader<S>, depth _depth: Int) async throws -> Pair {
         let _outer = try _wire.enter("Pair", depth: _depth, limit: 64)
         _wire.field = "key"
-        let key = try await Reply.read(&_wire, depth: _depth + 1)
+        let key: Reply
+        if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+            key = _fast
+        } else {
+            key = try await Reply.read(&_wire, depth: _depth + 1)
+        }
         _wire.field = "value"
-        let value = try await Reply.read(&_wire, depth: _depth + 1)
+        let value: Reply
+        if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+            value = _fast
+        } else {
+            value = try await Reply.read(&_wire, depth: _depth + 1)
+        }
+        _wire.leave(_outer)
+        return Pair(key: key, value: value)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Pair {
+        let _outer = try _wire.enter("Pair", depth: _depth, limit: 64)
+        _wire.field = "key"
+        let key: Reply
+        if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+            key = _fast
+        } else {
+            key = try Reply.readBuffered(&_wire, depth: _depth + 1)
+        }
+        _wire.field = "value"
+        let value: Reply
+        if let _fast = _wire.readIfBuffered(Reply.self, depth: _depth + 1) {
+            value = _fast
+        } else {
+            value = try Reply.readBuffered(&_wire, depth: _depth + 1)
+        }
         _wire.leave(_outer)
         return Pair(key: key, value: value)
     }
@@ -362,7 +708,47 @@ extension Command: WireMessage {
         var arguments: [BulkString] = []
         arguments.reserveCapacity(Swift.min(_count11, 1024))
         for _ in 0..<_count11 {
-            let _element = try await BulkString.read(&_wire, depth: _depth + 1)
+            let _element: BulkString
+            if let _fast = _wire.readIfBuffered(BulkString.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await BulkString.read(&_wire, depth: _depth + 1)
+            }
+            arguments.append(_element)
+            _wire.field = "arguments"
+        }
+        _wire.leave(_outer)
+        return Command(arguments: arguments)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> Command {
+        let _outer = try _wire.enter("Command", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [42], "\"*\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [42], "\"*\"") }
+        }
+        _wire.field = "count"
+        let count: Int
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+            count = _fast
+        } else {
+            count = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+        }
+        _wire.field = "arguments"
+        let _count11 = count
+        try _wire.checkLength(_count11, max: 1000000)
+        var arguments: [BulkString] = []
+        arguments.reserveCapacity(Swift.min(_count11, 1024))
+        for _ in 0..<_count11 {
+            let _element: BulkString
+            if let _fast = _wire.readIfBuffered(BulkString.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try BulkString.readBuffered(&_wire, depth: _depth + 1)
+            }
             arguments.append(_element)
             _wire.field = "arguments"
         }
@@ -431,6 +817,37 @@ extension BulkString: WireMessage {
         }
         if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
             try await _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
+        }
+        _wire.leave(_outer)
+        return BulkString(value: value)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> BulkString {
+        let _outer = try _wire.enter("BulkString", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        if try _source.readBytesIfBuffered(1, { try _wire.literal($0, [36], "\"$\"") }) == nil {
+            try _source.readBytes(1, partial: false) { try _wire.literal($0, [36], "\"$\"") }
+        }
+        _wire.field = "length"
+        let length: Int
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 32, { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }) {
+            length = _fast
+        } else {
+            length = try _source.readUntil([13, 10], maxBytes: 32) { try _wire.frame($0, trimming: 2) { try WireConvert.int($0) } }
+        }
+        _wire.field = "value"
+        let _length12 = try _wire.length(length, max: 536870912)
+        let value: [UInt8]
+        if let _fast = try _source.readBytesIfBuffered(_length12, { _wire.frame($0, trimming: 0) { WireConvert.raw($0) } }) {
+            value = _fast
+        } else {
+            value = try _wire.ownedBytes(_length12)
+        }
+        if try _source.readBytesIfBuffered(2, { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }) == nil {
+            try _source.readBytes(2, partial: false) { try _wire.literal($0, [13, 10], "\"\\r\\n\"") }
         }
         _wire.leave(_outer)
         return BulkString(value: value)

@@ -45,7 +45,37 @@ extension SMTPReply: WireMessage {
         var lines: [SMTPReplyLine] = []
         while true {
             if lines.count == 256 { throw _wire.fail(.limitExceeded(limit: 256, value: 256 + 1)) }
-            let _element = try await SMTPReplyLine.read(&_wire, depth: _depth + 1)
+            let _element: SMTPReplyLine
+            if let _fast = _wire.readIfBuffered(SMTPReplyLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try await SMTPReplyLine.read(&_wire, depth: _depth + 1)
+            }
+            lines.append(_element)
+            _wire.field = "lines"
+            if !(_element.more != nil) { break }  // the last element
+        }
+        _wire.field = "sameCode"
+        try Self._wire_sameCode(lines)
+        _wire.leave(_outer)
+        return SMTPReply(lines: lines)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> SMTPReply {
+        let _outer = try _wire.enter("SMTPReply", depth: _depth, limit: 64)
+        _wire.field = "lines"
+        var lines: [SMTPReplyLine] = []
+        while true {
+            if lines.count == 256 { throw _wire.fail(.limitExceeded(limit: 256, value: 256 + 1)) }
+            let _element: SMTPReplyLine
+            if let _fast = _wire.readIfBuffered(SMTPReplyLine.self, depth: _depth + 1) {
+                _element = _fast
+            } else {
+                _element = try SMTPReplyLine.readBuffered(&_wire, depth: _depth + 1)
+            }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.more != nil) { break }  // the last element
@@ -87,6 +117,18 @@ extension SMTPReplyLine: WireMessage {
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "code"
         let (code, more, text) = try await _source.readUntilRegex(Self._pattern0, maxBytes: 1024) { try _wire.match($0) { _match in (try WireConvert.sized(WireConvert.group(_match, 1, "code"), as: UInt16.self, radix: 10), _match[2].map { WireConvert.raw($0) }, try WireConvert.string(WireConvert.group(_match, 3, "text"))) } }
+        _wire.leave(_outer)
+        return SMTPReplyLine(code: code, more: more, text: text)
+    }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> SMTPReplyLine {
+        let _outer = try _wire.enter("SMTPReplyLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "code"
+        let (code, more, text) = try _source.readUntilRegex(Self._pattern0, maxBytes: 1024) { try _wire.match($0) { _match in (try WireConvert.sized(WireConvert.group(_match, 1, "code"), as: UInt16.self, radix: 10), _match[2].map { WireConvert.raw($0) }, try WireConvert.string(WireConvert.group(_match, 3, "text"))) } }
         _wire.leave(_outer)
         return SMTPReplyLine(code: code, more: more, text: text)
     }
@@ -204,6 +246,99 @@ extension SMTPCommand: WireMessage {
         _wire.leave(_outer)
         return _result
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> SMTPCommand {
+        let _outer = try _wire.enter("SMTPCommand", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        let _result: SMTPCommand
+        _wire.field = ""
+        switch try _wire.choose([[69, 72, 76, 79, 32], [72, 69, 76, 79, 32], [83, 84, 65, 82, 84, 84, 76, 83, 13, 10], [65, 85, 84, 72, 32, 80, 76, 65, 73, 78, 32], [65, 85, 84, 72, 32, 76, 79, 71, 73, 78, 13, 10], [77, 65, 73, 76, 32, 70, 82, 79, 77, 58, 60], [82, 67, 80, 84, 32, 84, 79, 58, 60], [68, 65, 84, 65, 13, 10], [82, 83, 69, 84, 13, 10], [78, 79, 79, 80, 13, 10], [81, 85, 73, 84, 13, 10]], consume: true, orElse: false) {
+        case 0:  // "EHLO "
+            _wire.field = "ehlo"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 512, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 512) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .ehlo(_value)
+        case 1:  // "HELO "
+            _wire.field = "helo"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 512, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 512) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .helo(_value)
+        case 2:  // "STARTTLS\r\n"
+            _wire.field = "startTLS"
+            _result = .startTLS
+        case 3:  // "AUTH PLAIN "
+            _wire.field = "authPlain"
+            let _value: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 4096, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                _value = _fast
+            } else {
+                _value = try _source.readUntil([13, 10], maxBytes: 4096) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .authPlain(_value)
+        case 4:  // "AUTH LOGIN\r\n"
+            _wire.field = "authLogin"
+            _result = .authLogin
+        case 5:  // "MAIL FROM:<"
+            _wire.field = "address"
+            let address: String
+            if let _fast = try _source.readUntilIfBuffered([62], maxBytes: 512, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                address = _fast
+            } else {
+                address = try _source.readUntil([62], maxBytes: 512) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "parameters"
+            let parameters: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 512, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                parameters = _fast
+            } else {
+                parameters = try _source.readUntil([13, 10], maxBytes: 512) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .mailFrom(address: address, parameters: parameters)
+        case 6:  // "RCPT TO:<"
+            _wire.field = "address"
+            let address: String
+            if let _fast = try _source.readUntilIfBuffered([62], maxBytes: 512, { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }) {
+                address = _fast
+            } else {
+                address = try _source.readUntil([62], maxBytes: 512) { try _wire.frame($0, trimming: 1) { try WireConvert.string($0) } }
+            }
+            _wire.field = "parameters"
+            let parameters: String
+            if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 512, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+                parameters = _fast
+            } else {
+                parameters = try _source.readUntil([13, 10], maxBytes: 512) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+            }
+            _result = .recipient(address: address, parameters: parameters)
+        case 7:  // "DATA\r\n"
+            _wire.field = "data"
+            _result = .data
+        case 8:  // "RSET\r\n"
+            _wire.field = "reset"
+            _result = .reset
+        case 9:  // "NOOP\r\n"
+            _wire.field = "noop"
+            _result = .noop
+        case 10:  // "QUIT\r\n"
+            _wire.field = "quit"
+            _result = .quit
+        default:
+            throw _wire.fail(.noAlternative(found: []))
+        }
+        _wire.leave(_outer)
+        return _result
+    }
 }
 
 extension SMTPCommand: WireRequest {
@@ -292,6 +427,23 @@ extension SMTPAuthLine: WireMessage {
         _wire.leave(_outer)
         return SMTPAuthLine(text: text)
     }
+
+    /// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,
+    /// throwing `BufferedBytes.Incomplete` where `read` would wait.
+    @inlinable
+    public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> SMTPAuthLine {
+        let _outer = try _wire.enter("SMTPAuthLine", depth: _depth, limit: 64)
+        let _source = _wire.source  // one reference for the message's reads
+        _wire.field = "text"
+        let text: String
+        if let _fast = try _source.readUntilIfBuffered([13, 10], maxBytes: 4096, { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }) {
+            text = _fast
+        } else {
+            text = try _source.readUntil([13, 10], maxBytes: 4096) { try _wire.frame($0, trimming: 2) { try WireConvert.string($0) } }
+        }
+        _wire.leave(_outer)
+        return SMTPAuthLine(text: text)
+    }
 }
 
 extension SMTPAuthLine: WireRequest {
@@ -321,7 +473,8 @@ extension ProtocolClient where Reply == SMTPReply {
     public static var sMTPTransportProtocol: ClientProtocol<SMTPReply> {
         ClientProtocol(
             name: "SMTPTransport", greeting: true, exchange: .pipelined,
-            readReply: { try await SMTPReply.read(from: $0) })  // written here so the parser is specialised
+            // Written here, where the reply type is concrete, so the parser is specialised.
+            readReply: { try await SMTPReply.read(from: $0) }, readBufferedReply: { SMTPReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, reads the greeting, then runs `setUp` (again after every reconnect).

@@ -39,6 +39,7 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     @usableFromInline let outOfBand: (@Sendable (Reply) -> Bool)?
     @usableFromInline let onClose: (@Sendable () -> Void)?
     @usableFromInline let readReply: @Sendable (BaseIOStream) async throws -> Reply
+    @usableFromInline let readBufferedReply: (@Sendable (BaseIOStream) -> Reply?)?
 
     @usableFromInline enum ReaderState {
         case stopped
@@ -55,8 +56,10 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
     /// this generic type it would run unspecialised: ~2x the cost per reply, measured).
     public init(
         stream: BaseIOStream, outOfBand: (@Sendable (Reply) -> Bool)? = nil, onClose: (@Sendable () -> Void)? = nil,
-        readReply: @escaping @Sendable (BaseIOStream) async throws -> Reply = { try await Reply.read(from: $0) }
+        readReply: @escaping @Sendable (BaseIOStream) async throws -> Reply = { try await Reply.read(from: $0) },
+        readBufferedReply: (@Sendable (BaseIOStream) -> Reply?)? = nil
     ) {
+        self.readBufferedReply = readBufferedReply
         self.stream = stream
         self.outOfBand = outOfBand
         self.onClose = onClose
@@ -159,7 +162,8 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         if owed > 0 { throw StartTLSError(reason: "\(owed) replies are still owed") }
         let secure = try await plain.startTLS(serverSide: false, context: context, serverHostname: serverHostname)
         stream.loop.execute { self.streamClosed() }  // the idle reader ends: its stream is gone
-        return PipelinedConnection(stream: secure, outOfBand: outOfBand, onClose: onClose, readReply: readReply)
+        return PipelinedConnection(
+            stream: secure, outOfBand: outOfBand, onClose: onClose, readReply: readReply, readBufferedReply: readBufferedReply)
     }
 
     /// Whether to read while no caller waits, for out-of-band messages (a RESP3 connection with
@@ -252,7 +256,13 @@ public final class PipelinedConnection<Reply: WireMessage>: @unchecked Sendable 
         while true {
             while !waiters.isEmpty || (listening && !stream.isClosed) {
                 do {
-                    let reply = try await readReply(stream)
+                    // A buffered reply is parsed right here: an async call costs executor checks.
+                    let reply: Reply
+                    if let buffered = readBufferedReply?(stream) {
+                        reply = buffered
+                    } else {
+                        reply = try await readReply(stream)
+                    }
                     if let outOfBand, outOfBand(reply) { continue }
                     guard let next = waiters.first else {
                         failAll(UnexpectedReplyError(description: "a reply arrived when no request was waiting for one"))

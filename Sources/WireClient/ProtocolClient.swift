@@ -19,6 +19,9 @@ public struct ClientProtocol<Reply: WireMessage & Sendable>: Sendable {
     /// Reads one reply. Written where `Reply` is concrete (the generated code), so the parser is
     /// specialised for the stream.
     public let readReply: @Sendable (BaseIOStream) async throws -> Reply
+    /// A reply already buffered, parsed without an async call (`Reply.readIfBuffered(from:)`),
+    /// or `nil`; then ``readReply`` reads it. Written where `Reply` is concrete, as that is.
+    public let readBufferedReply: (@Sendable (BaseIOStream) -> Reply?)?
     /// Takes the replies that answer no request (RESP3 pushes), returning true for them.
     public let outOfBand: (@Sendable (Reply) -> Bool)?
     /// Told when a connection has closed (for a client that must reconnect without a request).
@@ -27,8 +30,10 @@ public struct ClientProtocol<Reply: WireMessage & Sendable>: Sendable {
     public init(
         name: String, greeting: Bool = false, exchange: Exchange = .pipelined,
         outOfBand: (@Sendable (Reply) -> Bool)? = nil, onClose: (@Sendable () -> Void)? = nil,
-        readReply: @escaping @Sendable (BaseIOStream) async throws -> Reply
+        readReply: @escaping @Sendable (BaseIOStream) async throws -> Reply,
+        readBufferedReply: (@Sendable (BaseIOStream) -> Reply?)? = nil
     ) {
+        self.readBufferedReply = readBufferedReply
         self.name = name
         self.greeting = greeting
         self.exchange = exchange
@@ -172,7 +177,8 @@ public final class ProtocolClient<Reply: WireMessage & Sendable>: Sendable {
                 timeout: configuration.connectTimeout)
         }
         let connection = PipelinedConnection<Reply>(
-            stream: stream, outOfBand: clientProtocol.outOfBand, onClose: clientProtocol.onClose, readReply: clientProtocol.readReply)
+            stream: stream, outOfBand: clientProtocol.outOfBand, onClose: clientProtocol.onClose, readReply: clientProtocol.readReply,
+            readBufferedReply: clientProtocol.readBufferedReply)
         do {
             var greeting: Reply?
             if clientProtocol.greeting {

@@ -16,6 +16,13 @@ struct CodeWriter {
         line(closing)
     }
 
+    /// A copy whose text is `transform` of this one's.
+    func rewritten(_ transform: (String) -> String) -> CodeWriter {
+        var copy = self
+        copy.text = transform(text)
+        return copy
+    }
+
     /// Another writer's lines, indented at this writer's level.
     mutating func append(_ other: CodeWriter) {
         for line in other.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {

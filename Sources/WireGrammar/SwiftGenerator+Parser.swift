@@ -39,6 +39,23 @@ extension SwiftGenerator {
                 if usesSource { code.line("let _source = _wire.source  // one reference for the message's reads") }
                 code.append(body)
             }
+            // The twin: the same statements over `BufferedBytes`, whose reads (and the reader's,
+            // there) are synchronous overloads of the same names; nested messages by their twins.
+            let twin = body.rewritten {
+                $0.replacing("try await ", with: "try ")
+                    .replacing(".read(&_wire, depth: _depth + 1)", with: ".readBuffered(&_wire, depth: _depth + 1)")
+            }
+            if !streams && !twin.text.contains("await") {
+                code.line()
+                code.line("/// The synchronous twin of `read(_:depth:)`: the same reads over bytes already buffered,")
+                code.line("/// throwing `BufferedBytes.Incomplete` where `read` would wait.")
+                code.line("@inlinable")
+                code.block("public static func readBuffered(_ _wire: inout WireReader<BufferedBytes>, depth _depth: Int) throws -> \(name)") { code in
+                    code.line("let _outer = try _wire.enter(\(SwiftNames.stringLiteral(name)), depth: _depth, limit: \(depth))")
+                    if usesSource { code.line("let _source = _wire.source  // one reference for the message's reads") }
+                    code.append(twin)
+                }
+            }
         }
     }
 
@@ -357,7 +374,14 @@ extension SwiftGenerator {
         case .rest(let max, let conversion, _, _):
             code.line("let \(target) = try await _wire.rest(max: \(max?.value ?? Int.max)) { \(conversionCall(conversion, bytes: "$0")) }")
         case .reference(let name, _):
-            code.line("let \(target) = try await \(name).read(&_wire, depth: _depth + 1)")
+            // Buffered, the nested message is parsed by its twin: no async call, so none of the
+            // executor checks one pays on entry and return (two per HTTP header line).
+            code.line("let \(target): \(name)")
+            code.line("if let _fast = _wire.readIfBuffered(\(name).self, depth: _depth + 1) {")
+            code.indented { code in code.line("\(target) = _fast") }
+            code.line("} else {")
+            code.indented { code in code.line("\(target) = try await \(name).read(&_wire, depth: _depth + 1)") }
+            code.line("}")
         case .repeatCount, .repeatUntil, .repeatUntilClose, .repeatWhile, .conditional:
             emitRead(read, into: target, names: names)
         }

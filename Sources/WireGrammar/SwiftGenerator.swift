@@ -64,7 +64,8 @@ struct SwiftGenerator {
                 code.line("ClientProtocol(")
                 code.indented { code in
                     code.line("name: \(SwiftNames.stringLiteral(client.name)), greeting: \(client.greeting), exchange: \(client.onePerConnection ? ".onePerConnection" : ".pipelined"),")
-                    code.line("readReply: { try await \(reply).read(from: $0) })  // written here so the parser is specialised")
+                    code.line("// Written here, where the reply type is concrete, so the parser is specialised.")
+                    code.line("readReply: { try await \(reply).read(from: $0) }, readBufferedReply: { \(reply).readIfBuffered(from: $0) })")
                 }
             }
             code.line()

@@ -86,6 +86,8 @@ open class BaseIOStream: @unchecked Sendable {
     private var closeCallback: (() -> Void)?
     /// PCRE2 match data reused by every regex read of this stream (allocated on first use).
     @usableFromInline lazy var regexScratch = RegexScratch()
+    /// The ``BufferedBytes`` the next ``parseBuffered(_:)`` reuses (taken while a parse runs).
+    @usableFromInline @exclusivity(unchecked) var idleBufferedBytes: BufferedBytes?
     @usableFromInline @exclusivity(unchecked) var lastRegexSearcher: RegexSearcher?  // reused by the next regex read with the same pattern
     var connectWaiters: [(Result<Void, any Error>) -> Void] = []
 

@@ -35,6 +35,13 @@ public protocol ByteSource: AnyObject {
     /// `peek` if it can complete without waiting, else `nil`. (Default: always `nil`.)
     func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R?
 
+    /// Runs `parse` over the bytes buffered now — a generated parser's synchronous twin — and
+    /// consumes what it took if it returns. `nil`, with nothing consumed, if `parse` throws
+    /// (``BufferedBytes/Incomplete`` where it would have waited) or the source cannot lend its
+    /// buffer now (a stream off its loop thread, or with a read pending). `parse` must not keep
+    /// the ``BufferedBytes``: the source reuses it. (Default: always `nil`.)
+    func parseBuffered<R>(_ parse: (BufferedBytes) throws -> R) -> R?
+
     /// The largest frame one read may lend (a stream's ``BaseIOStream/maxBufferSize``); `nil`: no
     /// limit of the source's own. A reader that takes a large frame in pieces checks it first, so
     /// the limit holds as if the frame were lent whole. (Default: `nil`.)
@@ -55,6 +62,8 @@ extension ByteSource {
     public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? { nil }
 
     public func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? { nil }
+
+    public func parseBuffered<R>(_ parse: (BufferedBytes) throws -> R) -> R? { nil }
 }
 
 extension ByteSource {
@@ -109,5 +118,39 @@ extension BaseIOStream: ByteSource {
     @inlinable
     public func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         try readBuffered(.peek(count: count), body)
+    }
+
+    @inlinable
+    public func parseBuffered<R>(_ parse: (BufferedBytes) throws -> R) -> R? {
+        guard let bytes = lendBuffer() else { return nil }
+        let value = try? parse(bytes)
+        returnBuffer(bytes, consuming: value != nil)
+        return value
+    }
+
+    /// The buffered bytes as ``BufferedBytes``, if a parse may read them now: as
+    /// ``bufferedFrame(for:)`` checks, on the loop thread, no read pending, and the reader not
+    /// due to yield. The stream keeps one instance for its parses (a parse within a parse gets
+    /// a new one).
+    @usableFromInline
+    final func lendBuffer() -> BufferedBytes? {
+        guard loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields else {
+            return nil
+        }
+        guard let bytes = idleBufferedBytes.take() else { return BufferedBytes(readBuffer.bytes, scratch: regexScratch) }
+        bytes.reset(readBuffer.bytes)
+        return bytes
+    }
+
+    /// A parse is over: if it succeeded, consumes what it took (it counts as one read).
+    @usableFromInline
+    final func returnBuffer(_ bytes: BufferedBytes, consuming: Bool) {
+        if consuming {
+            readsSinceYield &+= 1
+            bytesScanned += bytes.scanned
+            frameConsumed(bytes.consumed)
+        }
+        bytes.reset(UnsafeRawBufferPointer(start: nil, count: 0))
+        idleBufferedBytes = bytes
     }
 }

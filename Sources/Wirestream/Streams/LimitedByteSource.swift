@@ -34,6 +34,21 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
         return ByteLimitExceededError(limit: limit)
     }
 
+    /// The base's buffered bytes, as far as the budget reaches: a message that needs more is left
+    /// to the async read, which reports the budget.
+    public func parseBuffered<R>(_ parse: (BufferedBytes) throws -> R) -> R? {
+        let budget = remaining
+        var taken = 0
+        let value = base.parseBuffered { bytes -> R in
+            bytes.limit(to: budget)
+            let value = try parse(bytes)
+            taken = bytes.consumed
+            return value
+        }
+        if value != nil { consumed += taken }
+        return value
+    }
+
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {

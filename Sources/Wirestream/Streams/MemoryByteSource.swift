@@ -99,6 +99,19 @@ public final class MemoryByteSource: ByteSource {
         return try read(.peek(count: count), body)
     }
 
+    /// The bytes delivered and not yet consumed, parsed without taking another chunk.
+    public func parseBuffered<R>(_ parse: (BufferedBytes) throws -> R) -> R? {
+        guard start < buffer.count else { return nil }
+        let (value, consumed) = buffer.withUnsafeBytes { raw -> (R?, Int) in
+            let bytes = BufferedBytes(UnsafeRawBufferPointer(rebasing: raw[start...]), scratch: scratch)
+            return (try? parse(bytes), bytes.consumed)
+        }
+        guard let value else { return nil }
+        start += consumed
+        offset += consumed
+        return value
+    }
+
     /// Finds the target's frame (searching again after each new chunk, as a stream does), lends
     /// it to `body`, consumes it.
     private func read<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {

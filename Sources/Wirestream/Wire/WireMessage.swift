@@ -4,6 +4,11 @@ public protocol WireMessage: Sendable {
     /// come out as the source and conversions threw them; ``read(from:)`` turns them into
     /// ``WireProtocolError``s that name the place.
     static func read<Source: ByteSource>(_ reader: inout WireReader<Source>, depth: Int) async throws -> Self
+
+    /// The synchronous twin of ``read(_:depth:)``: the same reads over bytes already buffered,
+    /// throwing ``BufferedBytes/Incomplete`` where `read` would wait. Generated with `read`.
+    /// (Default: always ``BufferedBytes/Incomplete``, so ``read(from:)`` reads asynchronously.)
+    static func readBuffered(_ reader: inout WireReader<BufferedBytes>, depth: Int) throws -> Self
 }
 
 extension WireMessage {
@@ -12,11 +17,29 @@ extension WireMessage {
     ///   more is read); ``StreamClosedError`` if the source ends before the message begins.
     @inlinable
     public static func read(from source: some ByteSource) async throws -> Self {
+        if let message = readIfBuffered(from: source) { return message }
         var reader = WireReader(source, message: "")
         do {
             return try await read(&reader, depth: 0)
         } catch {
             throw await reader.translate(error, at: reader.offset)
+        }
+    }
+}
+
+extension WireMessage {
+    public static func readBuffered(_ reader: inout WireReader<BufferedBytes>, depth: Int) throws -> Self {
+        throw BufferedBytes.Incomplete()
+    }
+
+    /// One message from `source` if all of its bytes are buffered, parsed now by the synchronous
+    /// twin (no async call, so no executor checks); else `nil`, with nothing consumed — then
+    /// ``read(from:)`` reads it (and reports any error in it).
+    @inlinable
+    public static func readIfBuffered(from source: some ByteSource) -> Self? {
+        source.parseBuffered { bytes in
+            var reader = WireReader(bytes, message: "")
+            return try readBuffered(&reader, depth: 0)
         }
     }
 }

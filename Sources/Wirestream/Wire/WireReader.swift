@@ -153,7 +153,7 @@ public struct WireReader<Source: ByteSource> {
         }
     }
 
-    /// ``peekMatches(_:)`` when the source can tell without waiting (the literal's length is
+    /// `peekMatches(_:)` when the source can tell without waiting (the literal's length is
     /// buffered, or the input ended), else `nil`. Synchronous: a repetition ended by a literal
     /// (HTTP's header lines up to the empty line) pays no async call per element.
     @inlinable
@@ -294,6 +294,20 @@ public struct WireReader<Source: ByteSource> {
         return value
     }
 
+    /// A nested message if all of its bytes are buffered, parsed by its synchronous twin (see
+    /// ``WireMessage/readIfBuffered(from:)``); else `nil`, with nothing consumed.
+    @inlinable
+    public mutating func readIfBuffered<M: WireMessage>(_: M.Type, depth: Int) -> M? {
+        let (message, field) = (self.message, self.field)
+        guard let (value, taken) = source.parseBuffered({ bytes -> (M, Int) in
+            var inner = WireReader<BufferedBytes>(bytes, message: message)
+            inner.field = field
+            return (try M.readBuffered(&inner, depth: depth), bytes.consumed)
+        }) else { return nil }
+        offset &+= taken
+        return value
+    }
+
     /// A variable-length unsigned integer of at most `maxBytes` bytes (`varint`: 10, `mqttlen`: 4).
     /// - Throws: `.invalidNumber` when it runs longer or overflows 64 bits; `.truncated` at EOF.
     @inlinable
@@ -307,15 +321,21 @@ public struct WireReader<Source: ByteSource> {
             } else {
                 byte = try await source.readBytes(1, partial: false) { $0[0] }
             }
-            offset &+= 1
-            read.append(byte)
-            let payload = UInt64(byte & 0x7F)
-            // The tenth byte holds the 64th bit only.
-            if index == 9 && payload > 1 { throw fail(.invalidNumber(expected: "varint within 64 bits", text: read)) }
-            value |= payload << UInt64(7 * index)
-            if byte & 0x80 == 0 { return UInt(value) }
+            if let done = try varintByte(byte, at: index, into: &value, read: &read) { return done }
         }
         throw fail(.invalidNumber(expected: "varint of at most \(maxBytes) bytes", text: read))
+    }
+
+    /// Takes the varint's byte at `index` into `value`; the whole value if it is the last byte.
+    @inlinable
+    mutating func varintByte(_ byte: UInt8, at index: Int, into value: inout UInt64, read: inout [UInt8]) throws -> UInt? {
+        offset &+= 1
+        read.append(byte)
+        let payload = UInt64(byte & 0x7F)
+        // The tenth byte holds the 64th bit only.
+        if index == 9 && payload > 1 { throw fail(.invalidNumber(expected: "varint within 64 bits", text: read)) }
+        value |= payload << UInt64(7 * index)
+        return byte & 0x80 == 0 ? UInt(value) : nil
     }
 
     /// True at a clean end of the input (EOF with nothing left), where a repetition `until close`
