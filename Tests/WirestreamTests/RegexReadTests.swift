@@ -221,6 +221,34 @@ import Testing
         }
     }
 
+    /// A read started inside a borrowing closure, while the frame is lent in place, fails with
+    /// ``ReadInProgressError``: it would consume the bytes under the closure, and reset or free the
+    /// stream's searcher whose groups the closure is reading (the fast path lends it unretained).
+    @Test(arguments: [false, true])
+    func aReadStartedInsideTheClosureIsRefusedAndTheLentMatchStaysIntact(_ samePattern: Bool) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(.pipe, loop: loop)
+            let outer = try Pattern(#"(?<word>[a-z]+)=(?<n>[0-9]+)\n"#)
+            let inner = samePattern ? outer : try Pattern(#"(?<x>[a-z])"#)
+            try await pair.writer.write(bytes("abc=1\nxyz=22\nqq=3\n"))
+            _ = try await pair.reader.readUntilRegex(outer)  // the stream now keeps `outer`'s searcher
+            let reader = pair.reader
+            var nested: [Result<[UInt8], any Error>] = []
+            let seen = try await reader.readUntilRegex(outer) { view -> [String] in
+                let before = [text(Array(view["word"]!)), text(Array(view["n"]!))]
+                reader.readUntilRegex(inner, borrowing: { Array($0.bytes) }) { nested.append($0) }
+                reader.readUntil(bytes("\n")) { nested.append($0) }
+                return before + [text(Array(view["word"]!)), text(Array(view["n"]!))]
+            }
+            #expect(seen == ["xyz", "22", "xyz", "22"])
+            #expect(nested.count == 2)
+            #expect(nested.allSatisfy { if case .failure(let error) = $0 { error is ReadInProgressError } else { false } })
+            // The stream reads on from the end of the lent frame.
+            let last = try await reader.readUntilRegex(outer)
+            #expect(last["word"].map { text(Array($0)) } == "qq")
+        }
+    }
+
     @Test func aPatternsPossibleFirstBytesComeFromPCRE2() throws {
         #expect(candidates(try Pattern(#"\r?\n"#)) == [10, 13])
         #expect(candidates(try Pattern("[0-9]+;")) == Array(48...57))

@@ -202,6 +202,53 @@ import Testing
         }
     }
 
+    /// A borrowing closure has the frame in place, not yet consumed: a read it starts fails with
+    /// ReadInProgressError (it would consume the bytes under the closure), whether the frame was
+    /// buffered or waited for, and for the async and the callback forms.
+    @Test(arguments: Transport.allCases)
+    func aReadStartedInsideABorrowingClosureIsRefused(_ transport: Transport) async throws {
+        try await onLoop { loop in
+            let pair = try await makePair(transport, loop: loop)
+            let reader = pair.reader
+            var refusals: [Bool] = []
+            let nested = { (result: Result<[UInt8], any Error>) in
+                if case .failure(let error) = result { refusals.append(error is ReadInProgressError) }
+            }
+            try await pair.writer.write(bytes("one\ntwo\n"))
+            let buffered = try await reader.readUntil(bytes("\n")) { frame in
+                reader.readUntil(bytes("\n"), callback: nested)
+                return text(Array(frame))
+            }
+            let viaCallback = try await awaitCallback { callback in
+                reader.readUntil(bytes("\n"), borrowing: { frame in
+                    reader.readBytes(1, callback: nested)
+                    return text(Array(frame))
+                }, callback: callback)
+            }
+            // Waited for: the bytes come 10 ms after the read starts.
+            let writer = pair.writer
+            let later = spawn(on: loop) {
+                try await pause(10)
+                try await writer.write(bytes("three!"))
+                try await pause(10)
+                try await writer.write(bytes("four!!"))
+            }
+            let waited = try await reader.readBytes(6) { frame in
+                reader.readBytes(1, callback: nested)
+                return text(Array(frame))
+            }
+            let waitedViaCallback = try await awaitCallback { callback in
+                reader.readBytes(6, borrowing: { frame in
+                    reader.readUntil(bytes("!"), callback: nested)
+                    return text(Array(frame))
+                }, callback: callback)
+            }
+            try await later.value
+            #expect([buffered, viaCallback, waited, waitedViaCallback] == ["one\n", "two\n", "three!", "four!!"])
+            #expect(refusals == [true, true, true, true])
+        }
+    }
+
     @Test(arguments: Transport.allCases)
     func longLineInSmallPiecesIsScannedInLinearTime(_ transport: Transport) async throws {
         try await onLoop { loop in

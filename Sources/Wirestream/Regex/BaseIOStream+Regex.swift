@@ -10,6 +10,7 @@ extension BaseIOStream {
     /// satisfy is satisfied.
     @inlinable
     public func readUntilRegex(_ pattern: Pattern, maxBytes: Int? = nil) async throws -> RegexMatch {
+        if let match = try readBufferedRegex(pattern, maxBytes: maxBytes, { $0.copy() }) { return match }
         let searcher = regexSearcher(pattern, maxBytes: maxBytes)
         let target = ReadTarget.search(searcher)
         if let match = try readBuffered(target, { searcher.match($0) }) { return match }
@@ -21,22 +22,62 @@ extension BaseIOStream {
     public func readUntilRegex<R>(
         _ pattern: Pattern, maxBytes: Int? = nil, _ body: (RegexMatchView) throws -> R
     ) async throws -> R {
+        if let result = try readBufferedRegex(pattern, maxBytes: maxBytes, body) { return result }
         let searcher = regexSearcher(pattern, maxBytes: maxBytes)
         let target = ReadTarget.search(searcher)
-        if let result = try readBuffered(target, { try body(searcher.view($0)) }) { return result }
         return try await waitForRead(target, streaming: nil) { try body(searcher.view($0)) }
+    }
+
+    /// The buffered fast path of a regex read, for the pattern and limit of the stream's last
+    /// regex read: it uses that read's searcher, which the stream holds, unretained — a retain and
+    /// release per read were a fifth of a `\r?\n` line. While `body` runs no read can start
+    /// (``lendingFrame``), so nothing resets or replaces that searcher.
+    /// `nil`: the slow path decides (another pattern, no frame buffered, or an error to report).
+    @inlinable
+    final func readBufferedRegex<R>(_ pattern: Pattern, maxBytes: Int?, _ body: (RegexMatchView) throws -> R) throws -> R? {
+        guard let stored = lastRegexSearcherRef else { return nil }
+        return try stored._withUnsafeGuaranteedRef { searcher -> R? in
+            guard searcher.pattern === pattern, searcher.maxBytes == maxBytes, let frame = bufferedRegexFrame(searcher) else {
+                return nil
+            }
+            lendingFrame = true
+            defer {
+                lendingFrame = false
+                frameConsumed(frame.count)  // consumed even if `body` throws, as for every read
+            }
+            return try body(searcher.view(frame))
+        }
+    }
+
+    /// The frame `searcher` finds in the buffer, if a fast path may serve it now (see
+    /// ``bufferedFrame(for:)``); counts the read toward the yield.
+    @usableFromInline
+    final func bufferedRegexFrame(_ searcher: RegexSearcher) -> UnsafeRawBufferPointer? {
+        guard loop.inLoopThread, pendingRead == nil, !lendingFrame, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields,
+              (searcher.maxBytes ?? 0) >= 0 else {
+            return nil
+        }
+        searcher.reset()
+        var scanOffset = 0
+        guard let end = try? searcher.frameEnd(
+            in: readBuffer.bytes, scanOffset: &scanOffset, atEOF: state == .closed, bytesScanned: &bytesScanned) else {
+            return nil
+        }
+        readsSinceYield &+= 1
+        return UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
     }
 
     /// The searcher for a regex read: the stream keeps the last one and reuses it for the same
     /// pattern and limit, so a loop of regex reads allocates nothing per read.
     @usableFromInline
     final func regexSearcher(_ pattern: Pattern, maxBytes: Int?) -> RegexSearcher {
-        if let last = lastRegexSearcher, last.pattern === pattern, last.maxBytes == maxBytes, pendingRead == nil {
+        if !lendingFrame, let last = lastRegexSearcher, last.pattern === pattern, last.maxBytes == maxBytes,
+           pendingRead == nil {
             last.reset()
             return last
         }
         let searcher = RegexSearcher(pattern: pattern, maxBytes: maxBytes, scratch: regexScratch)
-        lastRegexSearcher = searcher
+        if !lendingFrame { lastRegexSearcher = searcher }
         return searcher
     }
 

@@ -126,7 +126,11 @@ extension BaseIOStream {
     @inlinable
     final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         guard let frame = bufferedFrame(for: target) else { return nil }
-        defer { frameConsumed(target.consumed(frame.count)) }  // consumed even if `body` throws
+        lendingFrame = true
+        defer {
+            lendingFrame = false
+            frameConsumed(target.consumed(frame.count))  // consumed even if `body` throws
+        }
         return try body(frame)
     }
 
@@ -148,8 +152,8 @@ extension BaseIOStream {
         // An invalid read (negative count, …) is left to the waiting path: startRead fails it with
         // InvalidReadError, for every form, in one place.
         // The thread first: off the loop, the buffer and the pending read are the loop's to change.
-        guard loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields,
-              target.hasValidArguments else {
+        guard loop.inLoopThread, pendingRead == nil, !lendingFrame, !readBuffer.isEmpty,
+              readsSinceYield < Self.readsBetweenYields, target.hasValidArguments else {
             return nil
         }
         var scanOffset = 0

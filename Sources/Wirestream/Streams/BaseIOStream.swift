@@ -88,7 +88,16 @@ open class BaseIOStream: @unchecked Sendable {
     @usableFromInline lazy var regexScratch = RegexScratch()
     /// The ``BufferedBytes`` the next ``parseBuffered(_:)`` reuses (taken while a parse runs).
     @usableFromInline @exclusivity(unchecked) var idleBufferedBytes: BufferedBytes?
-    @usableFromInline @exclusivity(unchecked) var lastRegexSearcher: RegexSearcher?  // reused by the next regex read with the same pattern
+    /// Reused by the next regex read with the same pattern.
+    @usableFromInline @exclusivity(unchecked) var lastRegexSearcher: RegexSearcher? {
+        didSet { lastRegexSearcherRef = lastRegexSearcher.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `lastRegexSearcher` unretained, for the buffered fast path (which it must outlive).
+    @usableFromInline @exclusivity(unchecked) var lastRegexSearcherRef: Unmanaged<RegexSearcher>?
+    /// A frame is lent in place to a caller's closure (a borrowing read's body, a parse of the
+    /// buffered bytes): a read started from it fails with ``ReadInProgressError`` — it would
+    /// consume the bytes under the closure — and the regex searcher it may hold is left alone.
+    @usableFromInline @exclusivity(unchecked) var lendingFrame = false
     var connectWaiters: [(Result<Void, any Error>) -> Void] = []
 
     // Timeouts (BaseIOStream+Timeouts.swift): each a loop timer, armed only while something waits.
@@ -547,7 +556,9 @@ open class BaseIOStream: @unchecked Sendable {
         _ target: ReadTarget, lend: (UnsafeRawBufferPointer) -> Void, deliver: () -> Void
     ) -> Bool {
         guard completionDepth < Self.maxNestedCompletions, let frame = bufferedFrame(for: target) else { return false }
+        lendingFrame = true
         lend(frame)
+        lendingFrame = false
         frameConsumed(target.consumed(frame.count))
         completionDepth += 1
         deliver()
@@ -562,8 +573,8 @@ open class BaseIOStream: @unchecked Sendable {
             delivery.fail(invalid)
             return
         }
-        guard pendingRead == nil else {
-            delivery.fail(ReadInProgressError())
+        guard pendingRead == nil && !lendingFrame else {
+            delivery.fail(ReadInProgressError())  // (lending: a read started while a frame is lent in place)
             return
         }
         pendingRead = PendingRead(target: target, streaming: streaming, delivery: delivery)
@@ -665,7 +676,10 @@ open class BaseIOStream: @unchecked Sendable {
         switch read.delivery {
         case .bytes: bytes = [UInt8](frame)
         case .frame(_, let headerBytes): owned = ownedFrame(frame, skipping: headerBytes)
-        case .completion(let completion): completion.take(frame)
+        case .completion(let completion):
+            lendingFrame = true
+            completion.take(frame)
+            lendingFrame = false
         case .handler: preconditionFailure("a continuous read is delivered by deliverFrames")
         }
         frameConsumed(read.target.consumed(end))

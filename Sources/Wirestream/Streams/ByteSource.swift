@@ -123,7 +123,9 @@ extension BaseIOStream: ByteSource {
     @inlinable
     public func parseBuffered<R>(_ parse: (BufferedBytes) throws -> R) -> R? {
         guard let bytes = lendBuffer() else { return nil }
+        lendingFrame = true
         let value = try? parse(bytes)
+        lendingFrame = false
         returnBuffer(bytes, consuming: value != nil)
         return value
     }
@@ -134,7 +136,8 @@ extension BaseIOStream: ByteSource {
     /// a new one).
     @usableFromInline
     final func lendBuffer() -> BufferedBytes? {
-        guard loop.inLoopThread, pendingRead == nil, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields else {
+        guard loop.inLoopThread, pendingRead == nil, !lendingFrame, !readBuffer.isEmpty,
+              readsSinceYield < Self.readsBetweenYields else {
             return nil
         }
         guard let bytes = idleBufferedBytes.take() else { return BufferedBytes(readBuffer.bytes, scratch: regexScratch) }
