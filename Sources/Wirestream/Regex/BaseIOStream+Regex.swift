@@ -35,7 +35,7 @@ extension BaseIOStream {
     /// `nil`: the slow path decides (another pattern, no frame buffered, or an error to report).
     @inlinable
     final func readBufferedRegex<R>(_ pattern: Pattern, maxBytes: Int?, _ body: (RegexMatchView) throws -> R) throws -> R? {
-        guard let stored = lastRegexSearcherRef else { return nil }
+        guard loop.inLoopThread, let stored = lastRegexSearcherRef else { return nil }  // the thread first: it is the loop's state
         return try stored._withUnsafeGuaranteedRef { searcher -> R? in
             guard searcher.pattern === pattern, searcher.maxBytes == maxBytes, let frame = bufferedRegexFrame(searcher) else {
                 return nil
@@ -50,10 +50,11 @@ extension BaseIOStream {
     }
 
     /// The frame `searcher` finds in the buffer, if a fast path may serve it now (see
-    /// ``bufferedFrame(for:)``); counts the read toward the yield.
+    /// ``bufferedFrame(for:)``); counts the read toward the yield. On the loop thread only (the
+    /// caller has checked).
     @usableFromInline
     final func bufferedRegexFrame(_ searcher: RegexSearcher) -> UnsafeRawBufferPointer? {
-        guard loop.inLoopThread, pendingRead == nil, !lendingFrame, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields,
+        guard pendingRead == nil, !lendingFrame, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields,
               (searcher.maxBytes ?? 0) >= 0 else {
             return nil
         }
@@ -69,8 +70,11 @@ extension BaseIOStream {
 
     /// The searcher for a regex read: the stream keeps the last one and reuses it for the same
     /// pattern and limit, so a loop of regex reads allocates nothing per read.
+    /// Off the loop thread (the read then hops to the loop) it touches none of the stream's
+    /// state: the searcher is new, with match data of its own.
     @usableFromInline
     final func regexSearcher(_ pattern: Pattern, maxBytes: Int?) -> RegexSearcher {
+        guard loop.inLoopThread else { return RegexSearcher(pattern: pattern, maxBytes: maxBytes, scratch: RegexScratch()) }
         if !lendingFrame, let last = lastRegexSearcher, last.pattern === pattern, last.maxBytes == maxBytes,
            pendingRead == nil {
             last.reset()

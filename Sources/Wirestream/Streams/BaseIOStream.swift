@@ -555,7 +555,10 @@ open class BaseIOStream: @unchecked Sendable {
     final func deliverBuffered(
         _ target: ReadTarget, lend: (UnsafeRawBufferPointer) -> Void, deliver: () -> Void
     ) -> Bool {
-        guard completionDepth < Self.maxNestedCompletions, let frame = bufferedFrame(for: target) else { return false }
+        // The thread first: off the loop, `completionDepth` is the loop's to change.
+        guard loop.inLoopThread, completionDepth < Self.maxNestedCompletions, let frame = bufferedFrame(for: target) else {
+            return false
+        }
         lendingFrame = true
         lend(frame)
         lendingFrame = false
