@@ -25,6 +25,9 @@ extension BaseIOStream {
         if let result = try readBufferedRegex(pattern, maxBytes: maxBytes, body) { return result }
         let searcher = regexSearcher(pattern, maxBytes: maxBytes)
         let target = ReadTarget.search(searcher)
+        // Another pattern than the last read's (a stream alternating two): still served from
+        // the buffer, with the searcher just made.
+        if let result = try readBuffered(target, { try body(searcher.view($0)) }) { return result }
         return try await waitForRead(target, streaming: nil) { try body(searcher.view($0)) }
     }
 
@@ -35,7 +38,7 @@ extension BaseIOStream {
     /// `nil`: the slow path decides (another pattern, no frame buffered, or an error to report).
     @inlinable
     final func readBufferedRegex<R>(_ pattern: Pattern, maxBytes: Int?, _ body: (RegexMatchView) throws -> R) throws -> R? {
-        guard loop.inLoopThread, let stored = lastRegexSearcherRef else { return nil }  // the thread first: it is the loop's state
+        guard loop.inLoopThread, let stored = lastRegexSearcherRef else { return nil }  // the thread first: the loop's state
         return try stored._withUnsafeGuaranteedRef { searcher -> R? in
             guard searcher.pattern === pattern, searcher.maxBytes == maxBytes, let frame = bufferedRegexFrame(searcher) else {
                 return nil
@@ -50,14 +53,10 @@ extension BaseIOStream {
     }
 
     /// The frame `searcher` finds in the buffer, if a fast path may serve it now (see
-    /// ``bufferedFrame(for:)``); counts the read toward the yield. On the loop thread only (the
-    /// caller has checked).
+    /// ``bufferedFrame(for:)``); counts the read toward the yield.
     @usableFromInline
     final func bufferedRegexFrame(_ searcher: RegexSearcher) -> UnsafeRawBufferPointer? {
-        guard pendingRead == nil, !lendingFrame, !readBuffer.isEmpty, readsSinceYield < Self.readsBetweenYields,
-              (searcher.maxBytes ?? 0) >= 0 else {
-            return nil
-        }
+        guard mayServeFromBuffer, (searcher.maxBytes ?? 0) >= 0 else { return nil }
         searcher.reset()
         var scanOffset = 0
         guard let end = try? searcher.frameEnd(

@@ -140,9 +140,18 @@ extension BaseIOStream {
     @usableFromInline
     final func bufferedOwnedFrame(for target: ReadTarget, skipping headerBytes: Int = 0) -> ReadFrame? {
         guard let frame = bufferedFrame(for: target) else { return nil }
-        let owned = headerBytes == 0 ? ownedFrame(frame) : ownedFrame(frame, skipping: headerBytes)
+        let owned = ownedFrame(frame, skipping: headerBytes)
         frameConsumed(target.consumed(frame.count))
         return owned
+    }
+
+    /// Whether a fast path may serve a read (or a parse) from the buffer now: on the loop thread
+    /// (checked first: off the loop, the rest is the loop's to change), no read pending, no frame
+    /// lent, bytes buffered, and the reader not due to yield.
+    @inline(__always)
+    final var mayServeFromBuffer: Bool {
+        loop.inLoopThread && pendingRead == nil && !lendingFrame && !readBuffer.isEmpty
+            && readsSinceYield < Self.readsBetweenYields
     }
 
     /// The frame for `target` if a fast path may serve it now: in the buffer, on the loop thread,
@@ -152,10 +161,7 @@ extension BaseIOStream {
         // An invalid read (negative count, …) is left to the waiting path: startRead fails it with
         // InvalidReadError, for every form, in one place.
         // The thread first: off the loop, the buffer and the pending read are the loop's to change.
-        guard loop.inLoopThread, pendingRead == nil, !lendingFrame, !readBuffer.isEmpty,
-              readsSinceYield < Self.readsBetweenYields, target.hasValidArguments else {
-            return nil
-        }
+        guard mayServeFromBuffer, target.hasValidArguments else { return nil }
         var scanOffset = 0
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
         readsSinceYield &+= 1

@@ -130,16 +130,12 @@ extension BaseIOStream: ByteSource {
         return value
     }
 
-    /// The buffered bytes as ``BufferedBytes``, if a parse may read them now: as
-    /// ``bufferedFrame(for:)`` checks, on the loop thread, no read pending, and the reader not
-    /// due to yield. The stream keeps one instance for its parses (a parse within a parse gets
-    /// a new one).
+    /// The buffered bytes as ``BufferedBytes``, if a parse may read them now
+    /// (``mayServeFromBuffer``). The stream keeps one instance for its parses; none can nest,
+    /// as a parse lends the frame.
     @usableFromInline
     final func lendBuffer() -> BufferedBytes? {
-        guard loop.inLoopThread, pendingRead == nil, !lendingFrame, !readBuffer.isEmpty,
-              readsSinceYield < Self.readsBetweenYields else {
-            return nil
-        }
+        guard mayServeFromBuffer else { return nil }
         guard let bytes = idleBufferedBytes.take() else { return BufferedBytes(readBuffer.bytes, scratch: regexScratch) }
         bytes.reset(readBuffer.bytes)
         return bytes
