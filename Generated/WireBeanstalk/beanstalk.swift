@@ -1258,8 +1258,9 @@ extension ProtocolClient where Reply == BeanstalkReply {
     public static var beanstalkProtocol: ClientProtocol<BeanstalkReply> {
         ClientProtocol(
             name: "Beanstalk", greeting: false, exchange: .pipelined,
-            // Written here, where the reply type is concrete, so the parser is specialised.
-            readReply: { try await BeanstalkReply.read(from: $0) }, readBufferedReply: { BeanstalkReply.readIfBuffered(from: $0) })
+            // Written here, where the reply type is concrete, so the parser is specialised; the
+            // connection tries the buffered parse first, so the async read does not again.
+            readReply: { try await BeanstalkReply.read(from: $0, tryingBuffered: false) }, readBufferedReply: { BeanstalkReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, then runs `setUp` (again after every reconnect).

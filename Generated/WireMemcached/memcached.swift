@@ -1752,8 +1752,9 @@ extension ProtocolClient where Reply == MemcachedReply {
     public static var memcachedProtocol: ClientProtocol<MemcachedReply> {
         ClientProtocol(
             name: "Memcached", greeting: false, exchange: .pipelined,
-            // Written here, where the reply type is concrete, so the parser is specialised.
-            readReply: { try await MemcachedReply.read(from: $0) }, readBufferedReply: { MemcachedReply.readIfBuffered(from: $0) })
+            // Written here, where the reply type is concrete, so the parser is specialised; the
+            // connection tries the buffered parse first, so the async read does not again.
+            readReply: { try await MemcachedReply.read(from: $0, tryingBuffered: false) }, readBufferedReply: { MemcachedReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, then runs `setUp` (again after every reconnect).

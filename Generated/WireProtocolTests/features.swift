@@ -2669,8 +2669,9 @@ extension ProtocolClient where Reply == EchoReply {
     public static var echoProtocol: ClientProtocol<EchoReply> {
         ClientProtocol(
             name: "Echo", greeting: true, exchange: .pipelined,
-            // Written here, where the reply type is concrete, so the parser is specialised.
-            readReply: { try await EchoReply.read(from: $0) }, readBufferedReply: { EchoReply.readIfBuffered(from: $0) })
+            // Written here, where the reply type is concrete, so the parser is specialised; the
+            // connection tries the buffered parse first, so the async read does not again.
+            readReply: { try await EchoReply.read(from: $0, tryingBuffered: false) }, readBufferedReply: { EchoReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, reads the greeting, then runs `setUp` (again after every reconnect).
@@ -2733,8 +2734,9 @@ extension ProtocolClient where Reply == ClosingReply {
     public static var closingProtocol: ClientProtocol<ClosingReply> {
         ClientProtocol(
             name: "Closing", greeting: false, exchange: .onePerConnection,
-            // Written here, where the reply type is concrete, so the parser is specialised.
-            readReply: { try await ClosingReply.read(from: $0) }, readBufferedReply: { ClosingReply.readIfBuffered(from: $0) })
+            // Written here, where the reply type is concrete, so the parser is specialised; the
+            // connection tries the buffered parse first, so the async read does not again.
+            readReply: { try await ClosingReply.read(from: $0, tryingBuffered: false) }, readBufferedReply: { ClosingReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, then runs `setUp` (again after every reconnect).

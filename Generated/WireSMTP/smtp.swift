@@ -473,8 +473,9 @@ extension ProtocolClient where Reply == SMTPReply {
     public static var sMTPTransportProtocol: ClientProtocol<SMTPReply> {
         ClientProtocol(
             name: "SMTPTransport", greeting: true, exchange: .pipelined,
-            // Written here, where the reply type is concrete, so the parser is specialised.
-            readReply: { try await SMTPReply.read(from: $0) }, readBufferedReply: { SMTPReply.readIfBuffered(from: $0) })
+            // Written here, where the reply type is concrete, so the parser is specialised; the
+            // connection tries the buffered parse first, so the async read does not again.
+            readReply: { try await SMTPReply.read(from: $0, tryingBuffered: false) }, readBufferedReply: { SMTPReply.readIfBuffered(from: $0) })
     }
 
     /// Connects as `configuration` says, reads the greeting, then runs `setUp` (again after every reconnect).

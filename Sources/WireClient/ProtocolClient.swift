@@ -20,7 +20,8 @@ public struct ClientProtocol<Reply: WireMessage & Sendable>: Sendable {
     /// specialised for the stream.
     public let readReply: @Sendable (BaseIOStream) async throws -> Reply
     /// A reply already buffered, parsed without an async call (`Reply.readIfBuffered(from:)`),
-    /// or `nil`; then ``readReply`` reads it. Written where `Reply` is concrete, as that is.
+    /// or `nil`; then ``readReply`` reads it (so that one need not try the buffer again:
+    /// `read(from:tryingBuffered: false)`). Written where `Reply` is concrete, as that is.
     public let readBufferedReply: (@Sendable (BaseIOStream) -> Reply?)?
     /// Takes the replies that answer no request (RESP3 pushes), returning true for them.
     public let outOfBand: (@Sendable (Reply) -> Bool)?

@@ -64,8 +64,9 @@ struct SwiftGenerator {
                 code.line("ClientProtocol(")
                 code.indented { code in
                     code.line("name: \(SwiftNames.stringLiteral(client.name)), greeting: \(client.greeting), exchange: \(client.onePerConnection ? ".onePerConnection" : ".pipelined"),")
-                    code.line("// Written here, where the reply type is concrete, so the parser is specialised.")
-                    code.line("readReply: { try await \(reply).read(from: $0) }, readBufferedReply: { \(reply).readIfBuffered(from: $0) })")
+                    code.line("// Written here, where the reply type is concrete, so the parser is specialised; the")
+                    code.line("// connection tries the buffered parse first, so the async read does not again.")
+                    code.line("readReply: { try await \(reply).read(from: $0, tryingBuffered: false) }, readBufferedReply: { \(reply).readIfBuffered(from: $0) })")
                 }
             }
             code.line()

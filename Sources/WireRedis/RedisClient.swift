@@ -69,7 +69,8 @@ public final class RedisClient: RedisCommands {
         // Pipelined, every reply one RESP `Reply`; pushes (RESP3 pub/sub) go to the subscriptions.
         let redisProtocol = ClientProtocol<Reply>(
             name: "Redis", outOfBand: { router.handle($0) }, onClose: { router.connectionClosed() },
-            readReply: { try await Reply.read(from: $0) }, readBufferedReply: { Reply.readIfBuffered(from: $0) })
+            readReply: { try await Reply.read(from: $0, tryingBuffered: false) },  // the buffered parse is tried first
+            readBufferedReply: { Reply.readIfBuffered(from: $0) })
         let client = try await ProtocolClient.connect(configuration.clientConfiguration, protocol: redisProtocol, loop: loop) { session in
             let version = try await handshake(session, configuration)
             negotiated.version.withLock { $0 = version }
