@@ -9,7 +9,7 @@ import Wirestream
 /// and dropped. Prints bytes for `http-big`, requests otherwise.
 enum WireHTTPBench {
     static func run(workload: String, port: Int, count: Int) async throws -> (count: Int, scanned: Int) {
-        let loop = try IOLoop()
+        let loop = try IOLoop(idlePolling: benchIdlePolling())
         loop.startThread(name: "http-bench")
         defer { loop.stop() }
         var configuration = HTTPClientConfiguration()

@@ -7,7 +7,7 @@ import Wirestream
 /// keys), `mc-c50` 50 tasks sharing the one connection. Values are 3 bytes.
 enum MemcachedBench {
     static func run(workload: String, port: Int, count: Int) async throws -> (count: Int, scanned: Int) {
-        let loop = try IOLoop()
+        let loop = try IOLoop(idlePolling: benchIdlePolling())
         loop.startThread(name: "memcached-bench")
         defer { loop.stop() }
         let cache = try await MemcachedClient.connect(ClientConfiguration(port: port), loop: loop)

@@ -5,12 +5,13 @@ import Wirestream
 /// `redis-get`/`redis-set` one command at a time from one task (redis-benchmark -c1 -P1),
 /// `redis-p16` pipelines of 16 (-P16), `redis-c50` 50 tasks sharing the one connection (-c50),
 /// `redis-big` GETs of a 10 MiB value. Values are 3 bytes, as redis-benchmark's default.
-/// Two diagnostics the report does not run, for finding where a GET's time goes: `redis-raw`
+/// Diagnostics the report does not run, for finding where a GET's time goes: `redis-raw`
 /// (write and parse on the bare stream, no client) and `redis-conn` (the pipelined connection
-/// without the client's routing and encoding).
+/// without the client's routing and encoding), and `redis-raw16` / `redis-conn16`, the same for
+/// pipelines of 16. `WS_IDLE_POLL_US=N` runs the loop with N µs of idle polling.
 enum RedisBench {
     static func run(workload: String, port: Int, count: Int) async throws -> (count: Int, scanned: Int) {
-        let loop = try IOLoop()
+        let loop = try IOLoop(idlePolling: benchIdlePolling())
         loop.startThread(name: "redis-bench")
         defer { loop.stop() }
         if workload.hasPrefix("cluster-") { return try await cluster(workload: workload, port: port, count: count, loop: loop) }
@@ -38,6 +39,19 @@ enum RedisBench {
                 let request = try Command(["GET", "key:bench"]).encoded()
                 for _ in 0..<count { _ = try await connection.send(request) }
                 return count
+            case "redis-raw16":
+                let stream = redis.stream
+                let request = Array(repeating: try Command(["GET", "key:bench"]).encoded(), count: 16).flatMap { $0 }
+                for _ in 0..<(count / 16) {
+                    try await stream.write(request)
+                    for _ in 0..<16 { _ = try await Reply.read(from: stream) }
+                }
+                return count / 16 * 16
+            case "redis-conn16":
+                let connection = redis.connection
+                let request = Array(repeating: try Command(["GET", "key:bench"]).encoded(), count: 16).flatMap { $0 }
+                for _ in 0..<(count / 16) { _ = try await connection.send(encodedBatch: request, count: 16) }
+                return count / 16 * 16
             case "redis-p16":
                 try await redis.send("SET", "key:bench", "xxx")
                 let batch = Array(repeating: ["GET", "key:bench"], count: 16)

@@ -51,3 +51,10 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
+
+/// The client loops' idle polling, from `WS_IDLE_POLL_US` (unset or 0: off, the library's default).
+/// (A function: a global of main.swift is set only when the top-level code reaches it.)
+func benchIdlePolling() -> Duration? {
+    guard let text = getenv("WS_IDLE_POLL_US").map({ String(cString: $0) }), let micros = Int(text), micros > 0 else { return nil }
+    return .microseconds(micros)
+}
