@@ -25,6 +25,8 @@ import Synchronization
 ///   `Task(executorPreference: loop)` async code runs on the loop thread, and a
 ///   stream read that the buffer already satisfies completes without a thread hop.
 ///   It is also a `SerialExecutor`, so an actor can pin itself to the loop.
+/// - A loop made with `idlePolling` polls for events a little before it sleeps, trading CPU for
+///   the latency of waking a sleeping thread (see ``init(idlePolling:)``).
 public final class IOLoop: @unchecked Sendable {
     // @unchecked Sendable: handlers, timers and the local queue are touched only on
     // the loop thread (checked by `inLoopThread`); what other threads may touch —
