@@ -1,3 +1,4 @@
+import Glibc
 import Wirestream
 
 /// The async API, run on the loop's task executor (`IOLoop.runSync`).
@@ -16,7 +17,7 @@ enum WirestreamAsync {
         let loop = try IOLoop()
         return try loop.runSync {
             if workload == "pipe" { return try await pipeLines(loop: loop, count: count, form: form) }
-            let stream = IOStream(loop: loop)
+            let stream = IOStream(loop: loop, readChunkSize: getenv("WS_READ_CHUNK").flatMap { Int(String(cString: $0)) })
             try await stream.connect(host: "127.0.0.1", port: port)
             defer { stream.close() }
             if workload.hasPrefix("write") { return try await write(stream, workload: workload, count: count) }

@@ -44,9 +44,12 @@ extension BaseIOStream {
     ///   `realError` is ``UnsatisfiableReadError`` and the stream is closed.
     @inlinable
     public func readUntil(_ delimiter: [UInt8], maxBytes: Int? = nil) async throws -> [UInt8] {
-        let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
-        if let frame = try readBuffered(target, { [UInt8]($0) }) { return frame }
-        return try await waitForRead(target, streaming: nil) { [UInt8]($0) }
+        if let frame = bufferedDelimitedFrame(delimiter, maxBytes: maxBytes) {
+            let bytes = [UInt8](frame)
+            frameConsumed(frame.count)
+            return bytes
+        }
+        return try await waitForRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil) { [UInt8]($0) }
     }
 
     /// The borrowing delimiter read: lends the frame (delimiter included) to `body` in place.
@@ -54,18 +57,27 @@ extension BaseIOStream {
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
-        if let result = try readBuffered(target, body) { return result }
-        return try await waitForRead(target, streaming: nil, body)
+        if let frame = bufferedDelimitedFrame(delimiter, maxBytes: maxBytes) {
+            lendingFrame = true
+            defer {
+                lendingFrame = false
+                frameConsumed(frame.count)  // consumed even if `body` throws
+            }
+            return try body(frame)
+        }
+        return try await waitForRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil, body)
     }
 
     /// Reads through the end of `delimiter`, as ``readUntil(_:maxBytes:)``, and returns the frame as
     /// a ``ReadFrame`` that shares the read buffer's memory: no allocation, no copy.
     @inlinable
     public func readFrame(until delimiter: [UInt8], maxBytes: Int? = nil) async throws -> ReadFrame {
-        let target = ReadTarget.delimiter(delimiter, maxBytes: maxBytes)
-        if let frame = bufferedOwnedFrame(for: target) { return frame }
-        return try await waitForRead(target, streaming: nil) { self.ownedFrame($0) }
+        if let frame = bufferedDelimitedFrame(delimiter, maxBytes: maxBytes) {
+            let owned = ownedFrame(frame)
+            frameConsumed(frame.count)
+            return owned
+        }
+        return try await waitForRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil) { self.ownedFrame($0) }
     }
 
     /// Reads `count` bytes (with `partial`, 1…`count` as soon as any are buffered), as
@@ -166,6 +178,30 @@ extension BaseIOStream {
         guard let end = try? frameEnd(for: target, scanOffset: &scanOffset) else { return nil }
         readsSinceYield &+= 1
         return UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
+    }
+
+    /// ``bufferedFrame(for:)`` for a delimiter read, taking the delimiter as it is: building a
+    /// ``ReadTarget`` to search with retained the array and released it again, a tenth of a
+    /// buffered line's time. The frame, or `nil` (not buffered, or invalid arguments, or not
+    /// ending within `maxBytes`: the waiting path fails those).
+    @usableFromInline
+    final func bufferedDelimitedFrame(_ delimiter: [UInt8], maxBytes: Int?) -> UnsafeRawBufferPointer? {
+        guard mayServeFromBuffer, !delimiter.isEmpty else { return nil }
+        let bytes = readBuffer.bytes
+        let limit: Int
+        if let maxBytes {
+            guard maxBytes >= 0 else { return nil }
+            limit = min(bytes.count, maxBytes)
+        } else {
+            limit = bytes.count
+        }
+        guard limit >= delimiter.count, let found = ReadTarget.find(delimiter, in: bytes, from: 0, limit: limit) else {
+            return nil  // the waiting path searches again, and counts what it scans
+        }
+        let end = bytes.baseAddress!.distance(to: found) + delimiter.count
+        bytesScanned &+= end
+        readsSinceYield &+= 1
+        return UnsafeRawBufferPointer(rebasing: bytes[0..<end])
     }
 
     /// The read, for callers that have not tried ``readBuffered(_:_:)``: tries it, then waits.

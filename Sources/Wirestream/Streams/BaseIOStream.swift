@@ -85,19 +85,19 @@ open class BaseIOStream: @unchecked Sendable {
     private var inFrameHandler = false  // a continuous read's handler is running (it may close the stream)
     private var closeCallback: (() -> Void)?
     /// PCRE2 match data reused by every regex read of this stream (allocated on first use).
-    @usableFromInline lazy var regexScratch = RegexScratch()
+    @usableFromInline final lazy var regexScratch = RegexScratch()
     /// The ``BufferedBytes`` the next ``parseBuffered(_:)`` reuses (taken while a parse runs).
-    @usableFromInline @exclusivity(unchecked) var idleBufferedBytes: BufferedBytes?
+    @usableFromInline @exclusivity(unchecked) final var idleBufferedBytes: BufferedBytes?
     /// Reused by the next regex read with the same pattern.
-    @usableFromInline @exclusivity(unchecked) var lastRegexSearcher: RegexSearcher? {
+    @usableFromInline @exclusivity(unchecked) final var lastRegexSearcher: RegexSearcher? {
         didSet { lastRegexSearcherRef = lastRegexSearcher.map { Unmanaged.passUnretained($0) } }
     }
     /// `lastRegexSearcher` unretained, for the buffered fast path (which it must outlive).
-    @usableFromInline @exclusivity(unchecked) var lastRegexSearcherRef: Unmanaged<RegexSearcher>?
+    @usableFromInline @exclusivity(unchecked) final var lastRegexSearcherRef: Unmanaged<RegexSearcher>?
     /// A frame is lent in place to a caller's closure (a borrowing read's body, a parse of the
     /// buffered bytes): a read started from it fails with ``ReadInProgressError`` — it would
     /// consume the bytes under the closure — and the regex searcher it may hold is left alone.
-    @usableFromInline @exclusivity(unchecked) var lendingFrame = false
+    @usableFromInline @exclusivity(unchecked) final var lendingFrame = false
     var connectWaiters: [(Result<Void, any Error>) -> Void] = []
 
     // Timeouts (BaseIOStream+Timeouts.swift): each a loop timer, armed only while something waits.

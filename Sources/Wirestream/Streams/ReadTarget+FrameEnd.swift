@@ -26,16 +26,7 @@ extension ReadTarget {
             let limit = min(buffered, maxBytes ?? Int.max)
             let from = max(0, scanOffset - (delimiter.count - 1))
             if limit - from >= delimiter.count {
-                let found: UnsafeRawPointer?
-                if delimiter.count == 1 {
-                    // One byte ("\n"): memchr itself, without lending the array to a closure.
-                    found = memchr(bytes.baseAddress! + from, Int32(delimiter[0]), limit - from).map { UnsafeRawPointer($0) }
-                } else {
-                    found = delimiter.withUnsafeBytes { needle in
-                        Self.find(needle, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
-                    }
-                }
-                if let found {
+                if let found = Self.find(delimiter, in: bytes, from: from, limit: limit) {
                     let end = bytes.baseAddress!.distance(to: found) + delimiter.count
                     bytesScanned += end - from  // the search stops at the match
                     return end
@@ -49,6 +40,18 @@ extension ReadTarget {
             return nil
         case .search(let searcher):
             return try searcher.frameEnd(in: bytes, scanOffset: &scanOffset, atEOF: atEOF, bytesScanned: &bytesScanned)
+        }
+    }
+
+    /// The first `delimiter` in `bytes[from..<limit]`.
+    @inline(__always)
+    static func find(_ delimiter: [UInt8], in bytes: UnsafeRawBufferPointer, from: Int, limit: Int) -> UnsafeRawPointer? {
+        if delimiter.count == 1 {
+            // One byte ("\n"): memchr itself, without lending the array to a closure.
+            return memchr(bytes.baseAddress! + from, Int32(delimiter[0]), limit - from).map { UnsafeRawPointer($0) }
+        }
+        return delimiter.withUnsafeBytes { needle in
+            Self.find(needle, in: UnsafeRawBufferPointer(rebasing: bytes[from..<limit]))
         }
     }
 
