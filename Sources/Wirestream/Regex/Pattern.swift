@@ -60,10 +60,17 @@ public final class Pattern: @unchecked Sendable {
     let code: OpaquePointer
     /// The bytes a match can start with, when PCRE2 knows them (used to skip ahead).
     let startBytes: StartBytes
+    /// The pattern as a sequence of literal bytes, when it is one: then searches do not call PCRE2.
+    let literal: LiteralSequence?
 
     /// Compiles `source`.
     /// - Throws: ``PatternError`` with PCRE2's message and the offset of the mistake.
-    public init(_ source: String, options: Options = []) throws {
+    public convenience init(_ source: String, options: Options = []) throws {
+        try self.init(source, options: options, matchingLiterals: true)
+    }
+
+    /// `matchingLiterals: false` always searches with PCRE2 (tests compare the two).
+    init(_ source: String, options: Options, matchingLiterals: Bool) throws {
         let compileOptions = options.rawValue
         var errorCode: Int32 = 0
         var errorOffset = 0
@@ -89,6 +96,8 @@ public final class Pattern: @unchecked Sendable {
         // An anchored match starts where the read starts: skipping ahead to a possible first byte
         // would skip input the pattern must match.
         self.startBytes = isAnchored ? .any : StartBytes(compiled, caseless: options.contains(.caseless))
+        // PCRE2 compiled it, so it is valid; a sequence of literals has no groups and no anchor.
+        self.literal = matchingLiterals && !isAnchored && captures == 0 ? LiteralSequence(source, options: options) : nil
     }
 
     deinit { pcre2_code_free_8(code) }

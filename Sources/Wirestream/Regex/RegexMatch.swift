@@ -49,7 +49,7 @@ public struct RegexMatchView {
     public var groupNumbers: [String: Int] { searcher.pattern.groupNumbers }
 
     public subscript(index: Int) -> UnsafeRawBufferPointer? {
-        guard index >= 0, index < searcher.groups.count, let range = searcher.groups[index] else { return nil }
+        guard let range = searcher.group(index) else { return nil }
         return UnsafeRawBufferPointer(rebasing: bytes[range])
     }
 

@@ -17,9 +17,22 @@ final class RegexSearcher: FrameSearcher {
     private let scratch: RegexScratch
     // @exclusivity(unchecked) on the state below: a searcher serves one read at a time of one
     // loop-confined stream (or memory source); the dynamic checks were ~15% of a regex read.
-    /// Group ranges of the match found by the last successful search (index 0: the whole match).
-    @exclusivity(unchecked) private(set) var groups: [Range<Int>?] = []
+    /// Group ranges of the match PCRE2 found last (index 0: the whole match).
+    @exclusivity(unchecked) private var pcreGroups: [Range<Int>?] = []
+    /// The match the literal search found last (a pattern of literals has no other group): a
+    /// plain field, where writing an array's element cost a uniqueness check per match.
+    @exclusivity(unchecked) private var literalMatch: Range<Int>?
+    private let matchesLiterals: Bool
     @exclusivity(unchecked) private var validatedUpTo = 0  // UTF patterns: the bytes before this are valid UTF-8
+
+    /// Group ranges of the match found by the last successful search (index 0: the whole match).
+    var groups: [Range<Int>?] { matchesLiterals ? [literalMatch] : pcreGroups }
+
+    /// Group `index` of the last match, if it took part.
+    func group(_ index: Int) -> Range<Int>? {
+        if matchesLiterals { return index == 0 ? literalMatch : nil }
+        return index >= 0 && index < pcreGroups.count ? pcreGroups[index] : nil
+    }
 
     /// Forgets the previous read's state, for reuse by the next read.
     @usableFromInline
@@ -44,6 +57,7 @@ final class RegexSearcher: FrameSearcher {
         self.pattern = pattern
         self.maxBytes = maxBytes
         self.scratch = scratch
+        self.matchesLiterals = pattern.literal != nil
     }
 
     @usableFromInline
@@ -52,6 +66,11 @@ final class RegexSearcher: FrameSearcher {
     ) throws -> Int? {
         // Never look further than one byte past the limit: a match must end within it.
         var length = maxBytes.map { min(bytes.count, $0 + 1) } ?? bytes.count
+        if let literal = pattern.literal {  // no UTF (no options at all), no anchor, no groups
+            return try literalFrameEnd(
+                literal, in: bytes, from: min(scanOffset, length), length: length, atEOF: atEOF,
+                scanOffset: &scanOffset, bytesScanned: &bytesScanned)
+        }
         var endsAtData = atEOF  // true when nothing can follow `length` (EOF, or an invalid byte)
         var invalidAt: Int?
         var options: UInt32 = 0
@@ -119,15 +138,39 @@ final class RegexSearcher: FrameSearcher {
         return nil
     }
 
-    /// Fills `groups` in place: the array is reused from match to match (copied only if a
+    /// ``frameEnd(in:scanOffset:atEOF:bytesScanned:)`` for a pattern of literal bytes: the same
+    /// outcomes, found without PCRE2 (no UTF, no anchor, no groups but the whole match).
+    private func literalFrameEnd(
+        _ literal: LiteralSequence, in bytes: UnsafeRawBufferPointer, from start: Int, length: Int, atEOF: Bool,
+        scanOffset: inout Int, bytesScanned: inout Int
+    ) throws -> Int? {
+        switch literal.search(in: bytes, from: start, to: length, atEOF: atEOF) {
+        case .match(let matchStart, let end):
+            bytesScanned += end - start
+            if let maxBytes, end > maxBytes { throw unsatisfiable(maxBytes) }
+            literalMatch = matchStart..<end
+            return end
+        case .partial(let matchStart):
+            bytesScanned += length - start
+            scanOffset = matchStart
+            if let maxBytes, length > maxBytes { throw unsatisfiable(maxBytes) }
+        case .none:
+            bytesScanned += length - start
+            scanOffset = length
+            if let maxBytes, bytes.count >= maxBytes { throw unsatisfiable(maxBytes) }
+        }
+        return nil
+    }
+
+    /// Fills `pcreGroups` in place: the array is reused from match to match (copied only if a
     /// `RegexMatch` still holds the previous one), so a match allocates nothing here.
     private func recordGroups(_ ovector: UnsafeMutablePointer<Int>, count: Int) {
         let unset = ws_pcre2_unset()
         let total = pattern.captureCount + 1
-        if groups.count != total { groups = Array(repeating: nil, count: total) }
+        if pcreGroups.count != total { pcreGroups = Array(repeating: nil, count: total) }
         for i in 0..<total {
             let lower = ovector[2 * i]
-            groups[i] = i < count && lower != unset ? lower..<ovector[2 * i + 1] : nil
+            pcreGroups[i] = i < count && lower != unset ? lower..<ovector[2 * i + 1] : nil
         }
     }
 
