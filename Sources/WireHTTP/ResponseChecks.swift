@@ -128,10 +128,12 @@ extension HTTPHeaders {
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
             while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-            guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7f }) else {
-                throw HTTPError(.controlCharacterInHeader(name: nameText))
+            var isASCII = true
+            for byte in value {
+                if (byte < 0x20 && byte != 0x09) || byte == 0x7f { throw HTTPError(.controlCharacterInHeader(name: nameText)) }
+                if byte >= 0x80 { isASCII = false }
             }
-            fields.append((name: nameText, value: decodedValue(value)))
+            fields.append((name: nameText, value: isASCII ? String(decoding: value, as: UTF8.self) : decodedValue(value)))
         }
         self.init(fields)
     }
@@ -147,6 +149,8 @@ func isTokenByte(_ byte: UInt8) -> Bool {
     }
 }
 
+/// A value with bytes past ASCII: UTF-8 if it is, else Latin-1. (ASCII, nearly every value, is
+/// decoded directly: the generic validation cost two metadata lookups per header.)
 private func decodedValue(_ bytes: ArraySlice<UInt8>) -> String {
     if let text = String(validating: bytes, as: UTF8.self) { return text }
     return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
