@@ -96,6 +96,20 @@ import Wirestream
         #expect(server.requests.isEmpty)  // nothing was sent
     }
 
+    /// Header values: ASCII as sent, blanks around them dropped; UTF-8 decoded; bytes that are not
+    /// UTF-8 read as Latin-1 (RFC 9110's obs-text, from legacy servers), never dropped or replaced.
+    @Test func headerValuesAreASCIIUTF8OrLatin1() async throws {
+        let head = Array("HTTP/1.0 200 OK\r\nX-Plain: \t plain value \r\nX-Utf8: caf".utf8) + [0xC3, 0xA9]
+            + Array("\r\nX-Latin1: caf".utf8) + [0xE9] + Array("\r\nContent-Length: 2\r\n\r\nok".utf8)
+        let server = try ScriptedHTTPServer { _ in (head, .close) }
+        defer { server.stop() }
+        let response = try await Self.client().get(server.url)
+        #expect(response.headers["X-Plain"] == "plain value")
+        #expect(response.headers["X-Utf8"] == "café")
+        #expect(response.headers["X-Latin1"] == "café")
+        #expect(response.text == "ok")
+    }
+
     @Test func interimResponsesAreSkipped() async throws {
         let server = try ScriptedHTTPServer(always: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal")
         defer { server.stop() }
