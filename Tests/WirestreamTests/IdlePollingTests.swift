@@ -25,6 +25,8 @@ import Testing
         small.slept(3_000)
         #expect(small.window == 4_000)
 
+        #expect(IdlePolling(limit: .seconds(1_000_000_000_000)).limit == 1_000_000_000)  // capped at a second
+
         for limit: Duration? in [nil, .zero, .microseconds(-5)] {
             var off = IdlePolling(limit: limit)
             off.slept(0)

@@ -70,6 +70,7 @@ public final class IOLoop: @unchecked Sendable {
     ///   default: never). Polling trades CPU for latency: a request/reply exchange over loopback
     ///   on a virtual machine whose idle vCPUs halt can run twice as fast with 50–100 µs. The
     ///   window adapts (it closes when nothing arrives within it), as KVM's halt polling does.
+    ///   Capped at one second.
     public init(idlePolling: Duration? = nil) throws {
         self.idlePolling = IdlePolling(limit: idlePolling)
         let ep = ws_epoll_create()

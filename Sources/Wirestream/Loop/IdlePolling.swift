@@ -16,7 +16,7 @@
 /// - a sleep longer than `limit` means nothing was about to arrive: the window closes.
 /// A loop that waits for long stretches therefore polls once after each burst of activity, for at most `limit`.
 struct IdlePolling {
-    /// The most a loop polls before sleeping (nanoseconds); 0: never.
+    /// The most a loop polls before sleeping (nanoseconds, at most a second); 0: never.
     let limit: UInt64
     /// The current window (nanoseconds), 0 ... `limit`.
     private(set) var window: UInt64 = 0
@@ -28,7 +28,7 @@ struct IdlePolling {
             self.limit = 0
             return
         }
-        let (seconds, attoseconds) = limit.components
+        let (seconds, attoseconds) = min(limit, .seconds(1)).components  // longer is never useful
         self.limit = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
 

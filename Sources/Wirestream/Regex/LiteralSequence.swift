@@ -8,7 +8,7 @@ import Glibc
 /// set-up, the JIT entry, the match data) cost more than the search. The match follows PCRE2's
 /// rules exactly: the leftmost start, `?` greedy with backtracking, and, until EOF, hard partial
 /// matching (an attempt that reaches the end of the data reports a partial match at its start
-/// at once). `RegexSearcherTests` checks it against PCRE2 on every split of random data.
+/// at once). `LiteralSequenceTests` checks it against PCRE2 on random data fed a byte at a time.
 ///
 /// Anything else — classes, groups, alternation, other quantifiers, lazy `??`, escapes that are
 /// not a single byte, bytes outside ASCII, any option — leaves the pattern to PCRE2.
