@@ -50,12 +50,7 @@ extension BaseIOStream {
             guard searcher.pattern === pattern, searcher.maxBytes == maxBytes, let frame = bufferedRegexFrame(searcher) else {
                 return nil
             }
-            lendingFrame = true
-            defer {
-                lendingFrame = false
-                frameConsumed(frame.count)  // consumed even if `body` throws, as for every read
-            }
-            return try body(searcher.view(frame))
+            return try lend(frame, consuming: frame.count) { try body(searcher.view($0)) }
         }
     }
 

@@ -57,14 +57,7 @@ extension BaseIOStream {
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        if let frame = bufferedDelimitedFrame(delimiter, maxBytes: maxBytes) {
-            lendingFrame = true
-            defer {
-                lendingFrame = false
-                frameConsumed(frame.count)  // consumed even if `body` throws
-            }
-            return try body(frame)
-        }
+        if let result = try readUntilIfBuffered(delimiter, maxBytes: maxBytes, body) { return result }
         return try await waitForRead(.delimiter(delimiter, maxBytes: maxBytes), streaming: nil, body)
     }
 
@@ -138,10 +131,19 @@ extension BaseIOStream {
     @inlinable
     final func readBuffered<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         guard let frame = bufferedFrame(for: target) else { return nil }
+        return try lend(frame, consuming: target.consumed(frame.count), body)
+    }
+
+    /// Lends `frame`, lying in the read buffer, to `body`, then consumes `count` bytes — even if
+    /// `body` throws, as for every read. While it runs no read can start (``lendingFrame``).
+    @inlinable
+    final func lend<R>(
+        _ frame: UnsafeRawBufferPointer, consuming count: Int, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
         lendingFrame = true
         defer {
             lendingFrame = false
-            frameConsumed(target.consumed(frame.count))  // consumed even if `body` throws
+            frameConsumed(count)
         }
         return try body(frame)
     }
@@ -180,28 +182,18 @@ extension BaseIOStream {
         return UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
     }
 
-    /// ``bufferedFrame(for:)`` for a delimiter read, taking the delimiter as it is: building a
-    /// ``ReadTarget`` to search with retained the array and released it again, a tenth of a
-    /// buffered line's time. The frame, or `nil` (not buffered, or invalid arguments, or not
-    /// ending within `maxBytes`: the waiting path fails those).
+    /// ``bufferedFrame(for:)`` for a delimiter read, with the delimiter as it is (no
+    /// ``ReadTarget`` built: see ``ReadTarget/delimiterFrameEnd(_:maxBytes:in:scanOffset:bytesScanned:)``).
     @usableFromInline
     final func bufferedDelimitedFrame(_ delimiter: [UInt8], maxBytes: Int?) -> UnsafeRawBufferPointer? {
-        guard mayServeFromBuffer, !delimiter.isEmpty else { return nil }
-        let bytes = readBuffer.bytes
-        let limit: Int
-        if let maxBytes {
-            guard maxBytes >= 0 else { return nil }
-            limit = min(bytes.count, maxBytes)
-        } else {
-            limit = bytes.count
-        }
-        guard limit >= delimiter.count, let found = ReadTarget.find(delimiter, in: bytes, from: 0, limit: limit) else {
-            return nil  // the waiting path searches again, and counts what it scans
-        }
-        let end = bytes.baseAddress!.distance(to: found) + delimiter.count
-        bytesScanned &+= end
+        // Invalid arguments are left to the waiting path, which fails them (as bufferedFrame does).
+        guard mayServeFromBuffer, !delimiter.isEmpty, (maxBytes ?? 0) >= 0 else { return nil }
+        var scanOffset = 0
+        guard let end = try? ReadTarget.delimiterFrameEnd(
+            delimiter, maxBytes: maxBytes, in: readBuffer.bytes, scanOffset: &scanOffset, bytesScanned: &bytesScanned)
+        else { return nil }
         readsSinceYield &+= 1
-        return UnsafeRawBufferPointer(rebasing: bytes[0..<end])
+        return UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<end])
     }
 
     /// The read, for callers that have not tried ``readBuffered(_:_:)``: tries it, then waits.

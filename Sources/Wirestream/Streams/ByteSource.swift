@@ -107,7 +107,8 @@ extension BaseIOStream: ByteSource {
     public func readUntilIfBuffered<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
-        try readBuffered(.delimiter(delimiter, maxBytes: maxBytes), body)
+        guard let frame = bufferedDelimitedFrame(delimiter, maxBytes: maxBytes) else { return nil }
+        return try lend(frame, consuming: frame.count, body)
     }
 
     @inlinable

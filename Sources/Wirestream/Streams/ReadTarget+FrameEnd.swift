@@ -23,24 +23,35 @@ extension ReadTarget {
             if buffered >= count || (atEOF && buffered > 0) { return min(count, buffered) }
             return nil
         case .delimiter(let delimiter, let maxBytes):
-            let limit = min(buffered, maxBytes ?? Int.max)
-            let from = max(0, scanOffset - (delimiter.count - 1))
-            if limit - from >= delimiter.count {
-                if let found = Self.find(delimiter, in: bytes, from: from, limit: limit) {
-                    let end = bytes.baseAddress!.distance(to: found) + delimiter.count
-                    bytesScanned += end - from  // the search stops at the match
-                    return end
-                }
-                bytesScanned += limit - from
-            }
-            scanOffset = max(scanOffset, limit)
-            if let maxBytes, buffered >= maxBytes {
-                throw UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "delimiter \(Self.describe(delimiter))")
-            }
-            return nil
+            return try Self.delimiterFrameEnd(delimiter, maxBytes: maxBytes, in: bytes, scanOffset: &scanOffset, bytesScanned: &bytesScanned)
         case .search(let searcher):
             return try searcher.frameEnd(in: bytes, scanOffset: &scanOffset, atEOF: atEOF, bytesScanned: &bytesScanned)
         }
+    }
+
+    /// ``frameEnd(in:scanOffset:atEOF:bytesScanned:)`` for a delimiter read, taking the delimiter
+    /// as it is: a caller that has not built a target (a buffered read) need not, since building
+    /// one retains the array and releases it again — a tenth of a buffered line's time.
+    @inline(__always)
+    static func delimiterFrameEnd(
+        _ delimiter: [UInt8], maxBytes: Int?, in bytes: UnsafeRawBufferPointer, scanOffset: inout Int, bytesScanned: inout Int
+    ) throws -> Int? {
+        let buffered = bytes.count
+        let limit = min(buffered, maxBytes ?? Int.max)
+        let from = max(0, scanOffset - (delimiter.count - 1))
+        if limit - from >= delimiter.count {
+            if let found = find(delimiter, in: bytes, from: from, limit: limit) {
+                let end = bytes.baseAddress!.distance(to: found) + delimiter.count
+                bytesScanned += end - from  // the search stops at the match
+                return end
+            }
+            bytesScanned += limit - from
+        }
+        scanOffset = max(scanOffset, limit)
+        if let maxBytes, buffered >= maxBytes {
+            throw UnsatisfiableReadError(maxBytes: maxBytes, searchingFor: "delimiter \(describe(delimiter))")
+        }
+        return nil
     }
 
     /// The first `delimiter` in `bytes[from..<limit]`.
