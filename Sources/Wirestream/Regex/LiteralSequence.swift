@@ -1,6 +1,3 @@
-import CLinux
-import Glibc
-
 /// A pattern that is only literal bytes, each optionally followed by `?` — `\r?\n`, `\r\n\r\n`,
 /// `;` — matched without calling PCRE2.
 ///
@@ -24,23 +21,14 @@ struct LiteralSequence: Sendable {
     private let bytes: SIMD32<UInt8>
     private let optionalAtoms: UInt32
     private let count: Int
-    /// The bytes a match can start with: each atom's up to and including the first required one.
-    private let starts: SIMD16<UInt8>
-    private let startCount: Int
-
     /// At most this many atoms (they are kept in a `SIMD32`).
     static let maxAtoms = 32
     /// At most this many optional atoms: an attempt tries at most 2^n paths.
     static let maxOptionalAtoms = 8
 
     var atoms: [Atom] { (0..<count).map { Atom(byte: bytes[$0], optional: optionalAtoms & (1 << $0) != 0) } }
-    var startBytes: [UInt8] { (0..<startCount).map { starts[$0] } }
 
-    enum Outcome: Equatable {
-        case match(start: Int, end: Int)
-        case partial(start: Int)
-        case none
-    }
+    typealias Outcome = RegexSearcher.Outcome
 
     /// The sequence `source` spells, or `nil` if it is not one (or `options` are not empty).
     init?(_ source: String, options: Pattern.Options) {
@@ -72,25 +60,17 @@ struct LiteralSequence: Sendable {
             packed[i] = atom.byte
             if atom.optional { optional |= 1 << i }
         }
-        var starts: [UInt8] = []
-        for atom in atoms {
-            if !starts.contains(atom.byte) { starts.append(atom.byte) }
-            if !atom.optional { break }
-        }
-        var packedStarts = SIMD16<UInt8>()
-        for (i, byte) in starts.enumerated() { packedStarts[i] = byte }
         self.bytes = packed
         self.optionalAtoms = optional
         self.count = atoms.count
-        self.starts = packedStarts
-        self.startCount = starts.count
     }
 
     /// The leftmost match in `bytes[from..<end]`, a partial match (only when `!atEOF`), or none.
-    func search(in bytes: UnsafeRawBufferPointer, from: Int, to end: Int, atEOF: Bool) -> Outcome {
+    /// `starts` are the pattern's possible first bytes (PCRE2's, as ``Pattern`` keeps them).
+    func search(in bytes: UnsafeRawBufferPointer, from: Int, to end: Int, atEOF: Bool, starts: StartBytes) -> Outcome {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .none }
         var position = from
-        while let start = firstStart(base, from: position, to: end) {
+        while let start = starts.firstCandidate(in: bytes, from: position, to: end) {
             switch attempt(base, atom: 0, at: start, end: end, atEOF: atEOF) {
             case .match(_, let matchEnd): return .match(start: start, end: matchEnd)
             case .partial: return .partial(start: start)
@@ -98,22 +78,6 @@ struct LiteralSequence: Sendable {
             }
         }
         return .none
-    }
-
-    /// The first offset in `from..<end` holding a byte a match can start with.
-    @inline(__always)
-    private func firstStart(_ base: UnsafePointer<UInt8>, from: Int, to end: Int) -> Int? {
-        guard from < end else { return nil }
-        let found: UnsafeRawPointer?
-        switch startCount {
-        case 1: found = memchr(base + from, Int32(starts[0]), end - from).map { UnsafeRawPointer($0) }
-        case 2: found = ws_memchr2(base + from, Int32(starts[0]), Int32(starts[1]), end - from)
-        default:
-            var i = from
-            while i < end, !(0..<startCount).contains(where: { starts[$0] == base[i] }) { i += 1 }
-            return i < end ? i : nil
-        }
-        return found.map { UnsafeRawPointer(base).distance(to: $0) }
     }
 
     /// Matches atoms from `index` on at `position`, as PCRE2 would: an optional atom taken

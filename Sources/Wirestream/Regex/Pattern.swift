@@ -2,6 +2,7 @@
 // that resumes across chunks, match views and UTF-8 validation. Everything that includes CPCRE2
 // lives here.
 
+import CLinux
 import CPCRE2
 import Glibc
 
@@ -169,7 +170,7 @@ public struct PatternMatchError: Error, Equatable, CustomStringConvertible, Send
 enum StartBytes {
     case any
     case single(UInt8)
-    /// Two possible first bytes (`\r?\n`, `[ab]`): two bounded memchr scans beat a table walk.
+    /// Two possible first bytes (`\r?\n`, `[ab]`): one SSE2 scan for either beats a table walk.
     case pair(UInt8, UInt8)
     case set(StartTable)
 
@@ -217,25 +218,10 @@ enum StartBytes {
             else { return nil }
             return base.distance(to: UnsafeRawPointer(found))
         case .pair(let first, let second):
-            // Block by block, so a byte that is absent never sends a scan to the end of the buffer:
-            // the earlier of the two in a block, the second scan stopping where the first hit.
-            guard let base = bytes.baseAddress else { return nil }
-            var blockStart = from
-            while blockStart < end {
-                let blockEnd = min(end, blockStart + 256)
-                var limit = blockEnd
-                var candidate: Int?
-                if let found = memchr(base + blockStart, Int32(first), blockEnd - blockStart) {
-                    limit = base.distance(to: UnsafeRawPointer(found))
-                    candidate = limit
-                }
-                if limit > blockStart, let found = memchr(base + blockStart, Int32(second), limit - blockStart) {
-                    candidate = base.distance(to: UnsafeRawPointer(found))
-                }
-                if let candidate { return candidate }
-                blockStart = blockEnd
-            }
-            return nil
+            guard from < end, let base = bytes.baseAddress,
+                let found = ws_memchr2(base + from, Int32(first), Int32(second), end - from)
+            else { return nil }
+            return base.distance(to: found)
         case .set(let table):
             guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
             let flags = table.flags

@@ -22,7 +22,7 @@ final class RegexSearcher: FrameSearcher {
     /// The match the literal search found last (a pattern of literals has no other group): a
     /// plain field, where writing an array's element cost a uniqueness check per match.
     @exclusivity(unchecked) private var literalMatch: Range<Int>?
-    private let matchesLiterals: Bool
+    private var matchesLiterals: Bool { pattern.literal != nil }
     @exclusivity(unchecked) private var validatedUpTo = 0  // UTF patterns: the bytes before this are valid UTF-8
 
     /// Group ranges of the match found by the last successful search (index 0: the whole match).
@@ -40,12 +40,6 @@ final class RegexSearcher: FrameSearcher {
         validatedUpTo = 0
     }
 
-    /// The frame and the groups of the match just found, copied.
-    @usableFromInline
-    func match(_ frame: UnsafeRawBufferPointer) -> RegexMatch {
-        RegexMatch(bytes: Array(frame), groups: groups, groupNumbers: pattern.groupNumbers)
-    }
-
     /// The frame and the groups of the match just found, lent.
     @usableFromInline
     func view(_ frame: UnsafeRawBufferPointer) -> RegexMatchView {
@@ -57,7 +51,14 @@ final class RegexSearcher: FrameSearcher {
         self.pattern = pattern
         self.maxBytes = maxBytes
         self.scratch = scratch
-        self.matchesLiterals = pattern.literal != nil
+    }
+
+    /// Where one search ended: a match, a partial match (a match may still start at `start`),
+    /// or none.
+    enum Outcome: Equatable {
+        case match(start: Int, end: Int)
+        case partial(start: Int)
+        case none
     }
 
     @usableFromInline
@@ -65,12 +66,51 @@ final class RegexSearcher: FrameSearcher {
         in bytes: UnsafeRawBufferPointer, scanOffset: inout Int, atEOF: Bool, bytesScanned: inout Int
     ) throws -> Int? {
         // Never look further than one byte past the limit: a match must end within it.
-        var length = maxBytes.map { min(bytes.count, $0 + 1) } ?? bytes.count
-        if let literal = pattern.literal {  // no UTF (no options at all), no anchor, no groups
-            return try literalFrameEnd(
-                literal, in: bytes, from: min(scanOffset, length), length: length, atEOF: atEOF,
-                scanOffset: &scanOffset, bytesScanned: &bytesScanned)
+        let limited = maxBytes.map { min(bytes.count, $0 + 1) } ?? bytes.count
+        let start = min(scanOffset, limited)
+        let (outcome, length) = try pattern.literal.map { literal in
+            (literalSearch(literal, in: bytes, from: start, length: limited, atEOF: atEOF), limited)
+        } ?? pcreSearch(in: bytes, from: start, length: limited, atEOF: atEOF)
+        let from = min(start, length)  // under `.utf` the search may have stopped short of `limited`
+        switch outcome {
+        case .match(_, let end):
+            bytesScanned += end - from  // the search stopped at the match
+            if let maxBytes, end > maxBytes { throw unsatisfiable(maxBytes) }
+            return end
+        case .partial(let matchStart):
+            bytesScanned += length - from
+            scanOffset = matchStart  // a match may still start here
+        case .none:
+            bytesScanned += length - from
+            scanOffset = length
         }
+        if let maxBytes {
+            // No match can end within the limit once the first `maxBytes` bytes hold none (and
+            // nothing could start one), or once a possible match already runs past the limit.
+            // A partial match that ends exactly at the limit waits for one more byte (or EOF):
+            // "12" under [0-9]+ with maxBytes 2 is "12" if ";" follows and too long if "3" does.
+            let overLimit = if case .partial = outcome { length > maxBytes } else { bytes.count >= maxBytes }
+            if overLimit { throw unsatisfiable(maxBytes) }
+        }
+        return nil
+    }
+
+    /// A pattern of literal bytes, searched without PCRE2 (no UTF, no anchor, no groups but the
+    /// whole match, which it records).
+    private func literalSearch(
+        _ literal: LiteralSequence, in bytes: UnsafeRawBufferPointer, from start: Int, length: Int, atEOF: Bool
+    ) -> Outcome {
+        let outcome = literal.search(in: bytes, from: start, to: length, atEOF: atEOF, starts: pattern.startBytes)
+        if case .match(let matchStart, let end) = outcome { literalMatch = matchStart..<end }
+        return outcome
+    }
+
+    /// The PCRE2 search, which records the groups of a match, and the length it searched (less
+    /// than `length` under `.utf` when a character is cut or invalid).
+    /// - Throws: ``PatternMatchError`` (invalid UTF-8 reached, or PCRE2 failed);
+    ///   ``PatternMismatchError`` (an anchored pattern cannot match).
+    private func pcreSearch(in bytes: UnsafeRawBufferPointer, from start: Int, length limited: Int, atEOF: Bool) throws -> (Outcome, Int) {
+        var length = limited
         var endsAtData = atEOF  // true when nothing can follow `length` (EOF, or an invalid byte)
         var invalidAt: Int?
         var options: UInt32 = 0
@@ -91,7 +131,7 @@ final class RegexSearcher: FrameSearcher {
             }
             options |= UInt32(PCRE2_NO_UTF_CHECK)
         }
-        let start = min(scanOffset, length)
+        let start = min(start, length)
         let data = scratch.matchData(pairs: pattern.captureCount + 1)
         if !endsAtData { options |= UInt32(PCRE2_PARTIAL_HARD) }
         // Partial-hard matching turns off PCRE2's own start-of-match search, so do it here: every
@@ -105,13 +145,9 @@ final class RegexSearcher: FrameSearcher {
         }
         let ovector = pcre2_get_ovector_pointer_8(data)!
         if rc >= 0 {
-            let end = ovector[1]
-            bytesScanned += end - start  // the search stopped at the match
-            if let maxBytes, end > maxBytes { throw unsatisfiable(maxBytes) }
             recordGroups(ovector, count: Int(rc == 0 ? UInt32(pattern.captureCount + 1) : UInt32(rc)))
-            return end
+            return (.match(start: ovector[0], end: ovector[1]), length)
         }
-        bytesScanned += length - start
         if let invalidAt, rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL {
             // No match before the invalid byte, and no match can include it.
             throw PatternMatchError(
@@ -120,46 +156,13 @@ final class RegexSearcher: FrameSearcher {
         }
         switch rc {
         case PCRE2_ERROR_PARTIAL:
-            scanOffset = ovector[0]  // a match may still start here
+            return (.partial(start: ovector[0]), length)
         case PCRE2_ERROR_NOMATCH:
             if pattern.isAnchored && length > start { throw PatternMismatchError(pattern: pattern.source) }
-            scanOffset = length
+            return (.none, length)
         default:
             throw PatternMatchError(pattern: pattern.source, code: rc, message: Pattern.message(for: rc))
         }
-        if let maxBytes {
-            // No match can end within the limit once the first `maxBytes` bytes hold none (and
-            // nothing could start one), or once a possible match already runs past the limit.
-            // A partial match that ends exactly at the limit waits for one more byte (or EOF):
-            // "12" under [0-9]+ with maxBytes 2 is "12" if ";" follows and too long if "3" does.
-            let overLimit = rc == PCRE2_ERROR_PARTIAL ? length > maxBytes : bytes.count >= maxBytes
-            if overLimit { throw unsatisfiable(maxBytes) }
-        }
-        return nil
-    }
-
-    /// ``frameEnd(in:scanOffset:atEOF:bytesScanned:)`` for a pattern of literal bytes: the same
-    /// outcomes, found without PCRE2 (no UTF, no anchor, no groups but the whole match).
-    private func literalFrameEnd(
-        _ literal: LiteralSequence, in bytes: UnsafeRawBufferPointer, from start: Int, length: Int, atEOF: Bool,
-        scanOffset: inout Int, bytesScanned: inout Int
-    ) throws -> Int? {
-        switch literal.search(in: bytes, from: start, to: length, atEOF: atEOF) {
-        case .match(let matchStart, let end):
-            bytesScanned += end - start
-            if let maxBytes, end > maxBytes { throw unsatisfiable(maxBytes) }
-            literalMatch = matchStart..<end
-            return end
-        case .partial(let matchStart):
-            bytesScanned += length - start
-            scanOffset = matchStart
-            if let maxBytes, length > maxBytes { throw unsatisfiable(maxBytes) }
-        case .none:
-            bytesScanned += length - start
-            scanOffset = length
-            if let maxBytes, bytes.count >= maxBytes { throw unsatisfiable(maxBytes) }
-        }
-        return nil
     }
 
     /// Fills `pcreGroups` in place: the array is reused from match to match (copied only if a
