@@ -65,6 +65,18 @@ public final class BufferedBytes: ByteSource {
         return UnsafeRawBufferPointer(rebasing: rest[0..<end])
     }
 
+    /// ``frame(for:)`` for a delimiter read, with the delimiter as it is (no ``ReadTarget`` built).
+    @usableFromInline
+    func delimitedFrame(_ delimiter: [UInt8], maxBytes: Int?) throws -> UnsafeRawBufferPointer? {
+        guard !delimiter.isEmpty, (maxBytes ?? 0) >= 0 else { throw Incomplete() }
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+        var scanOffset = 0
+        guard let end = try ReadTarget.delimiterFrameEnd(
+            delimiter, maxBytes: maxBytes, in: rest, scanOffset: &scanOffset, bytesScanned: &scanned)
+        else { return nil }
+        return UnsafeRawBufferPointer(rebasing: rest[0..<end])
+    }
+
     /// Lends the frame for `target` to `body` and takes it; `nil` if it is not all buffered.
     @inlinable
     func lend<R>(_ target: ReadTarget, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
@@ -87,7 +99,8 @@ public final class BufferedBytes: ByteSource {
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R {
-        try lendOrThrow(.delimiter(delimiter, maxBytes: maxBytes), body)
+        guard let value = try readUntilIfBuffered(delimiter, maxBytes: maxBytes, body) else { throw Incomplete() }
+        return value
     }
 
     /// `readBytes`, or ``Incomplete`` if the bytes are not buffered.
@@ -120,7 +133,10 @@ public final class BufferedBytes: ByteSource {
     public func readUntilIfBuffered<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
-        try lend(.delimiter(delimiter, maxBytes: maxBytes), body)
+        guard let frame = try delimitedFrame(delimiter, maxBytes: maxBytes) else { return nil }
+        let value = try body(frame)
+        consumed += frame.count
+        return value
     }
 
     @inlinable
@@ -138,7 +154,8 @@ public final class BufferedBytes: ByteSource {
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
-        try lendOrThrow(.delimiter(delimiter, maxBytes: maxBytes), body)
+        guard let value = try readUntilIfBuffered(delimiter, maxBytes: maxBytes, body) else { throw Incomplete() }
+        return value
     }
 
     public func readBytes<R>(_ count: Int, partial: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
