@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Async functions run on their caller's executor (SE-0461) instead of hopping to the global
+/// one: a client's layers of async calls then cost no executor switch each.
+let nonsending: [SwiftSetting] = [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+
 let package = Package(
     name: "Wirestream",
     products: [
@@ -35,7 +39,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Wirestream",
-            dependencies: ["CLinux", "CPCRE2", "COpenSSL", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLinux", "CPCRE2", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: nonsending
         ),
         .target(name: "WireGrammar", dependencies: ["CPCRE2"]),
         .executableTarget(
@@ -53,13 +58,13 @@ let package = Package(
                 permissions: [.writeToPackageDirectory(reason: "writes the generated Swift to Generated/<target>/")]),
             dependencies: ["wirec", "RedisCommandGenerator"]
         ),
-        .target(name: "WireClient", dependencies: ["Wirestream"]),
-        .target(name: "WireRedis", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin", "RedisCommandsPlugin"]),
-        .target(name: "WireHTTP", dependencies: ["Wirestream", "WireClient", "CZlib"], plugins: ["WireGrammarPlugin"]),
-        .target(name: "WireLines", dependencies: ["Wirestream"], plugins: ["WireGrammarPlugin"]),
-        .target(name: "WireBeanstalk", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
-        .target(name: "WireMemcached", dependencies: ["Wirestream", "WireClient", "COpenSSL"], plugins: ["WireGrammarPlugin"]),
-        .target(name: "WireSMTP", dependencies: ["Wirestream", "WireClient"], plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireClient", dependencies: ["Wirestream"], swiftSettings: nonsending),
+        .target(name: "WireRedis", dependencies: ["Wirestream", "WireClient"], swiftSettings: nonsending, plugins: ["WireGrammarPlugin", "RedisCommandsPlugin"]),
+        .target(name: "WireHTTP", dependencies: ["Wirestream", "WireClient", "CZlib"], swiftSettings: nonsending, plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireLines", dependencies: ["Wirestream"], swiftSettings: nonsending, plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireBeanstalk", dependencies: ["Wirestream", "WireClient"], swiftSettings: nonsending, plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireMemcached", dependencies: ["Wirestream", "WireClient", "COpenSSL"], swiftSettings: nonsending, plugins: ["WireGrammarPlugin"]),
+        .target(name: "WireSMTP", dependencies: ["Wirestream", "WireClient"], swiftSettings: nonsending, plugins: ["WireGrammarPlugin"]),
         .executableTarget(
             name: "HTTPFetch",
             dependencies: ["Wirestream", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -34,7 +34,7 @@ public struct RedisSubscription: AsyncSequence, Sendable {
         let lifetime: Lifetime  // an iteration keeps the subscription
 
         public mutating func next() async throws -> RedisMessage? {
-            try await messages.next()
+            try await messages.next(isolation: #isolation)  // where the caller runs: the iterator stays there
         }
     }
 }

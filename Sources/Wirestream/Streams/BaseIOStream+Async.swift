@@ -32,11 +32,16 @@ extension BaseIOStream {
         return try await waitForRead(target, streaming: nil, body)
     }
 
+    /// A streaming read's body for `withoutActuallyEscaping`, typed so it runs where its caller
+    /// does: a closure literal there is checked as if it were sent to another executor.
+    typealias StreamingRead = nonisolated(nonsending) (@escaping (UnsafeRawBufferPointer) -> Void) async throws -> Void
+
     /// Hands `count` bytes to `handler` in chunks as they arrive (on the loop thread).
     public func streamBytes(_ count: Int, to handler: (UnsafeRawBufferPointer) -> Void) async throws {
-        try await withoutActuallyEscaping(handler) { streaming in
-            try await performRead(.streamingBytes(remaining: count), streaming: streaming) { _ in () }
+        let read: StreamingRead = { streaming in
+            try await self.performRead(.streamingBytes(remaining: count), streaming: streaming) { _ in () }
         }
+        try await withoutActuallyEscaping(handler, do: read)
     }
 
     /// Reads through the end of `delimiter`.
@@ -97,9 +102,10 @@ extension BaseIOStream {
 
     /// Hands everything until EOF to `handler`, buffered bytes first.
     public func streamUntilClose(to handler: (UnsafeRawBufferPointer) -> Void) async throws {
-        try await withoutActuallyEscaping(handler) { streaming in
-            try await performRead(.untilClose, streaming: streaming) { _ in () }
+        let read: StreamingRead = { streaming in
+            try await self.performRead(.untilClose, streaming: streaming) { _ in () }
         }
+        try await withoutActuallyEscaping(handler, do: read)
     }
 
     /// Lends the next `count` bytes to `body` without consuming them (lookahead); fewer than
@@ -231,9 +237,10 @@ extension BaseIOStream {
         }
         var result: R?
         func take(_ frame: UnsafeRawBufferPointer) throws { result = try body(frame) }
-        try await withoutActuallyEscaping(take) { take in
-            try await suspendForRead(target, streaming: streaming, take)
+        let wait: nonisolated(nonsending) (@escaping (UnsafeRawBufferPointer) throws -> Void) async throws -> Void = { take in
+            try await self.suspendForRead(target, streaming: streaming, take)
         }
+        try await withoutActuallyEscaping(take, do: wait)
         return result!  // suspendForRead returns only after `take` stored it
     }
 
