@@ -65,9 +65,11 @@ final class HTTPConnection: PoolableConnection {
             let encoded = try head.encoded()
             switch body {
             case nil:
-                // Queued, not awaited: a failed write closes the stream, and the head read that
-                // follows reports it (one suspension less per request).
+                // Handed to the kernel now but not awaited: a failed write closes the stream, and
+                // the head read that follows reports it (one suspension less per request). Not
+                // left to that read to flush: the server starts while the read is set up.
                 stream.queueWrite(encoded)
+                stream.flush { _ in }
             case .bytes(let bytes):
                 stream.queueWrite(encoded)
                 try await writeBody(bytes)

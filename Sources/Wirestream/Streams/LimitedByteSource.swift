@@ -6,11 +6,15 @@
 /// `maxBytes` is lowered to what is left of the budget, so the limit holds before memory is spent,
 /// and a read that needs more fails with ``ByteLimitExceededError`` (the base source has closed, as
 /// every `maxBytes` read that fails closes it).
+///
+/// Its reads are inlinable: a parser generic over its source is then specialized through this one
+/// down to the stream's own read (unspecialized, each wait looked up its result type's metadata).
 public final class LimitedByteSource<Base: ByteSource>: ByteSource {
     public let base: Base
     public let limit: Int
     /// Bytes consumed so far.
-    public private(set) var consumed = 0
+    public var consumed: Int { consumedBytes }
+    @usableFromInline var consumedBytes = 0
 
     public init(_ base: Base, limit: Int) {
         precondition(limit >= 0, "a byte budget cannot be negative")
@@ -18,16 +22,19 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
         self.limit = limit
     }
 
-    private var remaining: Int { limit - consumed }
+    @usableFromInline
+    var remaining: Int { limit - consumedBytes }
 
     /// The read's own limit, or what is left of the budget if that is lower (then `true`).
-    private func cap(_ maxBytes: Int?) -> (Int, byBudget: Bool) {
+    @usableFromInline
+    func cap(_ maxBytes: Int?) -> (Int, byBudget: Bool) {
         guard let maxBytes, maxBytes <= remaining else { return (remaining, true) }
         return (maxBytes, false)
     }
 
     /// Turns the base's "not within maxBytes" into the budget's error when the budget set the cap.
-    private func translated(_ error: any Error, cap: Int, byBudget: Bool) -> any Error {
+    @usableFromInline
+    func translated(_ error: any Error, cap: Int, byBudget: Bool) -> any Error {
         guard byBudget else { return error }
         let unsatisfiable = (error as? UnsatisfiableReadError) ?? ((error as? StreamClosedError)?.realError as? UnsatisfiableReadError)
         guard let unsatisfiable, unsatisfiable.maxBytes == cap else { return error }
@@ -36,6 +43,7 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
 
     /// The base's buffered bytes, as far as the budget reaches: a message that needs more is left
     /// to the async read, which reports the budget.
+    @inlinable
     public func parseBuffered<R>(_ parse: (BufferedBytes) throws -> R) -> R? {
         let budget = remaining
         var taken = 0
@@ -45,17 +53,18 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
             taken = bytes.consumed
             return value
         }
-        if value != nil { consumed += taken }
+        if value != nil { consumedBytes += taken }
         return value
     }
 
+    @inlinable
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
         let (cap, byBudget) = cap(maxBytes)
         do {
             return try await base.readUntil(delimiter, maxBytes: cap) { frame in
-                consumed += frame.count
+                consumedBytes += frame.count
                 return try body(frame)
             }
         } catch {
@@ -63,13 +72,14 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
         }
     }
 
+    @inlinable
     public func readUntilIfBuffered<R>(
         _ delimiter: [UInt8], maxBytes: Int?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
         let (cap, byBudget) = cap(maxBytes)
         do {
             return try base.readUntilIfBuffered(delimiter, maxBytes: cap) { frame in
-                consumed += frame.count
+                consumedBytes += frame.count
                 return try body(frame)
             }
         } catch {
@@ -77,13 +87,14 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
         }
     }
 
+    @inlinable
     public func readBytes<R>(_ count: Int, partial: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
         if count > remaining, !partial || remaining == 0 {
             base.close(error: ByteLimitExceededError(limit: limit))
             throw ByteLimitExceededError(limit: limit)
         }
         return try await base.readBytes(partial ? min(count, remaining) : count, partial: partial) { bytes in
-            consumed += bytes.count
+            consumedBytes += bytes.count
             return try body(bytes)
         }
     }
@@ -91,22 +102,24 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
     /// What is left of the budget, or less if the source underneath lends less.
     public var maxFrameBytes: Int? { min(remaining, base.maxFrameBytes ?? Int.max) }
 
+    @inlinable
     public func readBytesIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         if count > remaining {
             base.close(error: ByteLimitExceededError(limit: limit))
             throw ByteLimitExceededError(limit: limit)
         }
         return try base.readBytesIfBuffered(count) { bytes in
-            consumed += bytes.count
+            consumedBytes += bytes.count
             return try body(bytes)
         }
     }
 
+    @inlinable
     public func readUntilRegex<R>(_ pattern: Pattern, maxBytes: Int?, _ body: (RegexMatchView) throws -> R) async throws -> R {
         let (cap, byBudget) = cap(maxBytes)
         do {
             return try await base.readUntilRegex(pattern, maxBytes: cap) { match in
-                consumed += match.bytes.count
+                consumedBytes += match.bytes.count
                 return try body(match)
             }
         } catch {
@@ -114,10 +127,12 @@ public final class LimitedByteSource<Base: ByteSource>: ByteSource {
         }
     }
 
+    @inlinable
     public func peek<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
         try await base.peek(count, body)
     }
 
+    @inlinable
     public func peekIfBuffered<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         try base.peekIfBuffered(count, body)
     }

@@ -40,6 +40,7 @@ public final class BufferedBytes: ByteSource {
     }
 
     /// Shows the parse no more than `count` more bytes (a budget's remainder).
+    @usableFromInline
     func limit(to count: Int) {
         bytes = UnsafeRawBufferPointer(rebasing: bytes[0..<Swift.min(bytes.count, consumed + Swift.max(count, 0))])
     }
