@@ -11,10 +11,15 @@
 /// queued and are still sent — bytes handed to a stream cannot be taken back.
 extension BaseIOStream {
     // MARK: Reads
+    //
+    // The everyday reads are always inlined, their buffered path then part of the caller: these
+    // functions are `nonisolated(nonsending)`, and from a caller that is not (a module without
+    // that feature) the optimizer otherwise kept some of them as async calls, each with a
+    // task-allocated frame — owned lines 0.76 s → 0.90 s, copying lines 0.90 s → 1.17 s per 20 M.
 
     /// Reads `count` bytes (with `partial`, 1…`count` as soon as any are buffered).
     /// - Throws: ``StreamClosedError`` if the stream closes first.
-    @inlinable
+    @inlinable @inline(__always)
     public func readBytes(_ count: Int, partial: Bool = false) async throws -> [UInt8] {
         let target = ReadTarget.bytes(count: count, partial: partial)
         if let bytes = try readBuffered(target, { [UInt8]($0) }) { return bytes }
@@ -23,7 +28,7 @@ extension BaseIOStream {
 
     /// Reads `count` bytes (or 1…`count` with `partial`) and lends them to `body` in place; returns
     /// its result. The bytes are consumed afterwards, even if `body` throws.
-    @inlinable
+    @inlinable @inline(__always)
     public func readBytes<R>(
         _ count: Int, partial: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
@@ -47,7 +52,7 @@ extension BaseIOStream {
     /// Reads through the end of `delimiter`.
     /// - Throws: ``StreamClosedError``; when the delimiter does not end within `maxBytes`, its
     ///   `realError` is ``UnsatisfiableReadError`` and the stream is closed.
-    @inlinable
+    @inlinable @inline(__always)
     public func readUntil(_ delimiter: [UInt8], maxBytes: Int? = nil) async throws -> [UInt8] {
         if let frame = bufferedDelimitedFrame(delimiter, maxBytes: maxBytes) {
             let bytes = [UInt8](frame)
@@ -58,7 +63,7 @@ extension BaseIOStream {
     }
 
     /// The borrowing delimiter read: lends the frame (delimiter included) to `body` in place.
-    @inlinable
+    @inlinable @inline(__always)
     public func readUntil<R>(
         _ delimiter: [UInt8], maxBytes: Int? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) async throws -> R {
@@ -68,7 +73,7 @@ extension BaseIOStream {
 
     /// Reads through the end of `delimiter`, as ``readUntil(_:maxBytes:)``, and returns the frame as
     /// a ``ReadFrame`` that shares the read buffer's memory: no allocation, no copy.
-    @inlinable
+    @inlinable @inline(__always)
     public func readFrame(until delimiter: [UInt8], maxBytes: Int? = nil) async throws -> ReadFrame {
         if let frame = bufferedDelimitedFrame(delimiter, maxBytes: maxBytes) {
             let owned = ownedFrame(frame)
@@ -80,7 +85,7 @@ extension BaseIOStream {
 
     /// Reads `count` bytes (with `partial`, 1…`count` as soon as any are buffered), as
     /// ``readBytes(_:partial:)``, and returns them as a ``ReadFrame`` that shares the read buffer's memory.
-    @inlinable
+    @inlinable @inline(__always)
     public func readFrame(count: Int, partial: Bool = false) async throws -> ReadFrame {
         let target = ReadTarget.bytes(count: count, partial: partial)
         if let frame = bufferedOwnedFrame(for: target) { return frame }
