@@ -1114,6 +1114,7 @@ extension BeanstalkYAML: WireMessage {
             } else {
                 _element = try await BeanstalkYAMLLine.read(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(1024, 16)) }
             lines.append(_element)
             _wire.field = "lines"
         }
@@ -1140,6 +1141,7 @@ extension BeanstalkYAML: WireMessage {
             } else {
                 _element = try BeanstalkYAMLLine.readBuffered(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(1024, 16)) }
             lines.append(_element)
             _wire.field = "lines"
         }

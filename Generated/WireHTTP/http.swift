@@ -47,6 +47,7 @@ extension ResponseHead: WireMessage {
             } else {
                 _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
             }
+            if headers.isEmpty { headers.reserveCapacity(Swift.min(10000, 16)) }
             headers.append(_element)
             _wire.field = "headers"
         }
@@ -76,6 +77,7 @@ extension ResponseHead: WireMessage {
             } else {
                 _element = try HeaderLine.readBuffered(&_wire, depth: _depth + 1)
             }
+            if headers.isEmpty { headers.reserveCapacity(Swift.min(10000, 16)) }
             headers.append(_element)
             _wire.field = "headers"
         }
@@ -87,19 +89,20 @@ extension ResponseHead: WireMessage {
     }
 }
 
+
 // MARK: - HeaderLine
 
 /// One header (or trailer) line, read to its LF, which must follow a CR (`call` refuses a lone LF
-/// as soon as it arrives, rather than wait for a CRLF that may never come). The client splits the
-/// line at its first colon and checks name and value itself, so each fault gets its own error
-/// (`HTTPError`): no colon, a name that is not a token, a control byte in a value. (A delimiter
-/// read, not a regex: every response's lines go through it.)
+/// as soon as it arrives, rather than wait for a CRLF that may never come). The client reports
+/// what `HeaderField` found wrong with the line, each fault its own error (`HTTPError`): no
+/// colon, a name that is not a token, a control byte in a value. (A delimiter read, not a regex:
+/// every response's lines go through it.)
 ///
 /// On the wire, e.g.: `abc\n`
 public struct HeaderLine: Sendable, Hashable {
-    public var line: [UInt8]
+    public var line: HeaderField
 
-    public init(line: [UInt8]) {
+    public init(line: HeaderField) {
         self.line = line
     }
 }
@@ -108,14 +111,14 @@ public struct HeaderLine: Sendable, Hashable {
 /// func` in an extension of `HeaderLine` (the generated parser is `@inlinable`); throw
 /// `WireConversionFailure` to refuse the input (the error names this message and field).
 public protocol HeaderLineHooks {
-    /// `call endsWithCarriageReturn(line)` (line 22): is a check; its result is not kept.
-    static func endsWithCarriageReturn(_ line: [UInt8]) throws
+    /// `call endsWithCarriageReturn(line)` (line 26): is a check; its result is not kept.
+    static func endsWithCarriageReturn(_ line: HeaderField) throws
 }
 
 extension HeaderLineHooks {
     /// Calls the requirement (never another function of the same name), so a mismatch is reported once, as unmet.
     @inlinable @inline(__always)
-    static func _wire_endsWithCarriageReturn(_ line: [UInt8]) throws {
+    static func _wire_endsWithCarriageReturn(_ line: HeaderField) throws {
         try endsWithCarriageReturn(line)
     }
 }
@@ -130,11 +133,11 @@ extension HeaderLine: WireMessage {
         let _outer = try _wire.enter("HeaderLine", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "line"
-        let line: [UInt8]
-        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }) {
+        let line: HeaderField
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { try _wire.frame($0, trimming: 1) { try HeaderField(wireBytes: $0) } }) {
             line = _fast
         } else {
-            line = try await _source.readUntil([10], maxBytes: 65536) { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }
+            line = try await _source.readUntil([10], maxBytes: 65536) { try _wire.frame($0, trimming: 1) { try HeaderField(wireBytes: $0) } }
         }
         _wire.field = "endsWithCarriageReturn"
         try Self._wire_endsWithCarriageReturn(line)
@@ -149,11 +152,11 @@ extension HeaderLine: WireMessage {
         let _outer = try _wire.enter("HeaderLine", depth: _depth, limit: 64)
         let _source = _wire.source  // one reference for the message's reads
         _wire.field = "line"
-        let line: [UInt8]
-        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }) {
+        let line: HeaderField
+        if let _fast = try _source.readUntilIfBuffered([10], maxBytes: 65536, { try _wire.frame($0, trimming: 1) { try HeaderField(wireBytes: $0) } }) {
             line = _fast
         } else {
-            line = try _source.readUntil([10], maxBytes: 65536) { _wire.frame($0, trimming: 1) { WireConvert.raw($0) } }
+            line = try _source.readUntil([10], maxBytes: 65536) { try _wire.frame($0, trimming: 1) { try HeaderField(wireBytes: $0) } }
         }
         _wire.field = "endsWithCarriageReturn"
         try Self._wire_endsWithCarriageReturn(line)
@@ -275,6 +278,7 @@ extension Trailers: WireMessage {
             } else {
                 _element = try await HeaderLine.read(&_wire, depth: _depth + 1)
             }
+            if fields.isEmpty { fields.reserveCapacity(Swift.min(10000, 16)) }
             fields.append(_element)
             _wire.field = "fields"
         }
@@ -302,6 +306,7 @@ extension Trailers: WireMessage {
             } else {
                 _element = try HeaderLine.readBuffered(&_wire, depth: _depth + 1)
             }
+            if fields.isEmpty { fields.reserveCapacity(Swift.min(10000, 16)) }
             fields.append(_element)
             _wire.field = "fields"
         }
@@ -386,6 +391,7 @@ extension RequestHead: WireMessage {
             } else {
                 _element = try await RequestHeaderLine.read(&_wire, depth: _depth + 1)
             }
+            if headers.isEmpty { headers.reserveCapacity(Swift.min(10000, 16)) }
             headers.append(_element)
             _wire.field = "headers"
         }
@@ -434,6 +440,7 @@ extension RequestHead: WireMessage {
             } else {
                 _element = try RequestHeaderLine.readBuffered(&_wire, depth: _depth + 1)
             }
+            if headers.isEmpty { headers.reserveCapacity(Swift.min(10000, 16)) }
             headers.append(_element)
             _wire.field = "headers"
         }

@@ -1305,6 +1305,7 @@ extension MemcachedReply: WireMessage {
                 } else {
                     _element = try await MemcachedItem.read(&_wire, depth: _depth + 1)
                 }
+                if items.isEmpty { items.reserveCapacity(Swift.min(100000, 16)) }
                 items.append(_element)
                 _wire.field = "items"
             }
@@ -1385,6 +1386,7 @@ extension MemcachedReply: WireMessage {
                 } else {
                     _element = try await MemcachedStat.read(&_wire, depth: _depth + 1)
                 }
+                if entries.isEmpty { entries.reserveCapacity(Swift.min(4096, 16)) }
                 entries.append(_element)
                 _wire.field = "entries"
             }
@@ -1459,6 +1461,7 @@ extension MemcachedReply: WireMessage {
                 } else {
                     _element = try MemcachedItem.readBuffered(&_wire, depth: _depth + 1)
                 }
+                if items.isEmpty { items.reserveCapacity(Swift.min(100000, 16)) }
                 items.append(_element)
                 _wire.field = "items"
             }
@@ -1539,6 +1542,7 @@ extension MemcachedReply: WireMessage {
                 } else {
                     _element = try MemcachedStat.readBuffered(&_wire, depth: _depth + 1)
                 }
+                if entries.isEmpty { entries.reserveCapacity(Swift.min(4096, 16)) }
                 entries.append(_element)
                 _wire.field = "entries"
             }

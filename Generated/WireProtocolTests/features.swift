@@ -156,6 +156,7 @@ extension Record: WireMessage {
             } else {
                 _element = try await Tag.read(&_wire, depth: _depth + 1)
             }
+            if tags.isEmpty { tags.reserveCapacity(Swift.min(4, 16)) }
             tags.append(_element)
             _wire.field = "tags"
         }
@@ -272,6 +273,7 @@ extension Record: WireMessage {
             } else {
                 _element = try Tag.readBuffered(&_wire, depth: _depth + 1)
             }
+            if tags.isEmpty { tags.reserveCapacity(Swift.min(4, 16)) }
             tags.append(_element)
             _wire.field = "tags"
         }
@@ -830,6 +832,7 @@ extension Journal: WireMessage {
             } else {
                 _element = try await JournalEntry.read(&_wire, depth: _depth + 1)
             }
+            if entries.isEmpty { entries.reserveCapacity(Swift.min(4, 16)) }
             entries.append(_element)
             _wire.field = "entries"
         }
@@ -852,6 +855,7 @@ extension Journal: WireMessage {
             } else {
                 _element = try JournalEntry.readBuffered(&_wire, depth: _depth + 1)
             }
+            if entries.isEmpty { entries.reserveCapacity(Swift.min(4, 16)) }
             entries.append(_element)
             _wire.field = "entries"
         }
@@ -1371,6 +1375,7 @@ extension MultiLineReply: WireMessage {
             } else {
                 _element = try await ReplyLine.read(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(8, 16)) }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.more != nil) { break }  // the last element
@@ -1394,6 +1399,7 @@ extension MultiLineReply: WireMessage {
             } else {
                 _element = try ReplyLine.readBuffered(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(8, 16)) }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.more != nil) { break }  // the last element
@@ -1477,6 +1483,7 @@ extension Chain: WireMessage {
             } else {
                 _element = try await Link.read(&_wire, depth: _depth + 1)
             }
+            if links.isEmpty { links.reserveCapacity(Swift.min(4, 16)) }
             links.append(_element)
             _wire.field = "links"
             if !(_element.next != 0) { break }  // the last element
@@ -1500,6 +1507,7 @@ extension Chain: WireMessage {
             } else {
                 _element = try Link.readBuffered(&_wire, depth: _depth + 1)
             }
+            if links.isEmpty { links.reserveCapacity(Swift.min(4, 16)) }
             links.append(_element)
             _wire.field = "links"
             if !(_element.next != 0) { break }  // the last element
@@ -1634,6 +1642,7 @@ extension TLVStream: WireMessage {
             } else {
                 _element = try await TLV.read(&_wire, depth: _depth + 1)
             }
+            if records.isEmpty { records.reserveCapacity(Swift.min(100, 16)) }
             records.append(_element)
             _wire.field = "records"
         }
@@ -1656,6 +1665,7 @@ extension TLVStream: WireMessage {
             } else {
                 _element = try TLV.readBuffered(&_wire, depth: _depth + 1)
             }
+            if records.isEmpty { records.reserveCapacity(Swift.min(100, 16)) }
             records.append(_element)
             _wire.field = "records"
         }

@@ -130,6 +130,7 @@ extension PGSession: WireMessage {
             } else {
                 _element = try await PGMessage.read(&_wire, depth: _depth + 1)
             }
+            if messages.isEmpty { messages.reserveCapacity(Swift.min(100000, 16)) }
             messages.append(_element)
             _wire.field = "messages"
         }
@@ -152,6 +153,7 @@ extension PGSession: WireMessage {
             } else {
                 _element = try PGMessage.readBuffered(&_wire, depth: _depth + 1)
             }
+            if messages.isEmpty { messages.reserveCapacity(Swift.min(100000, 16)) }
             messages.append(_element)
             _wire.field = "messages"
         }

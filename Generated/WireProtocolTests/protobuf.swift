@@ -110,6 +110,7 @@ extension DelimitedFields: WireMessage {
             } else {
                 _element = try await DelimitedField.read(&_wire, depth: _depth + 1)
             }
+            if fields.isEmpty { fields.reserveCapacity(Swift.min(100000, 16)) }
             fields.append(_element)
             _wire.field = "fields"
         }
@@ -132,6 +133,7 @@ extension DelimitedFields: WireMessage {
             } else {
                 _element = try DelimitedField.readBuffered(&_wire, depth: _depth + 1)
             }
+            if fields.isEmpty { fields.reserveCapacity(Swift.min(100000, 16)) }
             fields.append(_element)
             _wire.field = "fields"
         }

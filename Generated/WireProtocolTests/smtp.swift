@@ -31,6 +31,7 @@ extension SMTPReply: WireMessage {
             } else {
                 _element = try await SMTPReplyLine.read(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(128, 16)) }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.separator == .more) { break }  // the last element
@@ -54,6 +55,7 @@ extension SMTPReply: WireMessage {
             } else {
                 _element = try SMTPReplyLine.readBuffered(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(128, 16)) }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.separator == .more) { break }  // the last element

@@ -51,6 +51,7 @@ extension SMTPReply: WireMessage {
             } else {
                 _element = try await SMTPReplyLine.read(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(256, 16)) }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.more != nil) { break }  // the last element
@@ -76,6 +77,7 @@ extension SMTPReply: WireMessage {
             } else {
                 _element = try SMTPReplyLine.readBuffered(&_wire, depth: _depth + 1)
             }
+            if lines.isEmpty { lines.reserveCapacity(Swift.min(256, 16)) }
             lines.append(_element)
             _wire.field = "lines"
             if !(_element.more != nil) { break }  // the last element

@@ -387,6 +387,9 @@ extension SwiftGenerator {
         }
     }
 
+    /// The capacity an open repetition's array gets with its first element.
+    static let openRepetitionFirstCapacity = 16
+
     /// A repetition whose length is not known in advance (`* until`, `* while`, `* until close`):
     /// `loop` heads the loop, each element is checked against the limit before it is read, and
     /// `last` (if any) runs after each element to end the loop.
@@ -402,6 +405,9 @@ extension SwiftGenerator {
             if let first { generator.code.line(first) }
             generator.code.line("if \(target).count == \(limit) { throw _wire.fail(.limitExceeded(limit: \(limit), value: \(limit) + 1)) }")
             generator.emitValue(element, into: "_element", names: names)
+            // Room for a few at the first element: growing one at a time reallocated at 1, 2, 4
+            // and 8 (an HTTP head's headers); an empty list still allocates nothing.
+            generator.code.line("if \(target).isEmpty { \(target).reserveCapacity(Swift.min(\(limit), \(Self.openRepetitionFirstCapacity))) }")
             generator.code.line("\(target).append(_element)")
             generator.code.line("_wire.field = \(field)")
             if let last { generator.code.line(last) }

@@ -2,9 +2,9 @@ import Wirestream
 
 extension HeaderLine {
     /// The grammar's `call endsWithCarriageReturn(line)`: a header line read to its LF must have
-    /// had a CR before it (the CR is still part of `line`).
-    public static func endsWithCarriageReturn(_ line: [UInt8]) throws {
-        guard line.last == 0x0d else { throw WireConversionFailure(.invalidValue(HeaderLine.loneLineFeed)) }
+    /// had a CR before it.
+    public static func endsWithCarriageReturn(_ line: HeaderField) throws {
+        guard line.endsWithCarriageReturn else { throw WireConversionFailure(.invalidValue(HeaderLine.loneLineFeed)) }
     }
 
     /// The reason a lone LF is refused with, which the client turns into `HTTPError.Kind.bareLineFeed`.

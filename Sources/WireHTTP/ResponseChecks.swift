@@ -108,9 +108,9 @@ private struct FramingFields {
 }
 
 extension HTTPHeaders {
-    /// Header (or trailer) lines as the grammar read them, checked: each has a colon, names are
-    /// tokens, values have no control bytes but tab (blanks around them dropped). Values are
-    /// UTF-8, or Latin-1 when they are not (RFC 9110's obs-text: legacy servers send it).
+    /// Header (or trailer) lines as the grammar read them, checked: the first fault a line holds
+    /// (no colon, a name that is not a token, a control byte in a value: see ``HeaderField``) is
+    /// thrown as its own `HTTPError`; at most `maxCount` lines.
     init(validating lines: [HeaderLine], maxCount: Int, trailers: Bool) throws {
         guard lines.count <= maxCount else {
             throw HTTPError(trailers ? .trailersTooLarge(limit: maxCount) : .tooManyHeaders(limit: maxCount))
@@ -118,42 +118,15 @@ extension HTTPHeaders {
         var fields: [(name: String, value: String)] = []
         fields.reserveCapacity(lines.count)
         for header in lines {
-            let line = header.line.dropLast()  // the CR (the grammar's hook checked it is there)
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
-                throw HTTPError(.malformedHeaderLine(found: header.line + [0x0a]))
+            switch header.line.content {
+            case .field(let name, let value): fields.append((name: name, value: value))
+            case .noColon(let line): throw HTTPError(.malformedHeaderLine(found: line + [0x0a]))
+            case .invalidName(let name): throw HTTPError(.invalidHeaderName(name))
+            case .controlCharacter(let name): throw HTTPError(.controlCharacterInHeader(name: name))
             }
-            let name = line[..<colon]
-            guard !name.isEmpty, name.allSatisfy(isTokenByte) else { throw HTTPError(.invalidHeaderName(Array(name))) }
-            let nameText = String(decoding: name, as: UTF8.self)
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-            while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-            var isASCII = true
-            for byte in value {
-                if (byte < 0x20 && byte != 0x09) || byte == 0x7f { throw HTTPError(.controlCharacterInHeader(name: nameText)) }
-                if byte >= 0x80 { isASCII = false }
-            }
-            fields.append((name: nameText, value: isASCII ? String(decoding: value, as: UTF8.self) : decodedValue(value)))
         }
         self.init(fields)
     }
-}
-
-/// RFC 9110 §5.6.2 tchar.
-func isTokenByte(_ byte: UInt8) -> Bool {
-    switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-        return true
-    default:
-        return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-    }
-}
-
-/// A value with bytes past ASCII: UTF-8 if it is, else Latin-1. (ASCII, nearly every value, is
-/// decoded directly: the generic validation cost two metadata lookups per header.)
-private func decodedValue(_ bytes: ArraySlice<UInt8>) -> String {
-    if let text = String(validating: bytes, as: UTF8.self) { return text }
-    return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
 }
 
 extension Array {
