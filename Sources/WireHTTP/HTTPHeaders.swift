@@ -40,15 +40,20 @@ public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionary
     /// lowercased copies: the client looks up several headers in every response.
     static func sameName(_ a: String, _ b: String) -> Bool {
         var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                guard x.count == y.count else { return false }
-                for index in 0..<x.count where x[index] != y[index] {
-                    guard x[index] | 0x20 == y[index] | 0x20, (0x61...0x7a).contains(x[index] | 0x20) else { return false }
-                }
-                return true
-            }
+        return a.withUTF8 { x in b.withUTF8 { y in sameName(x, y) } }
+    }
+
+    /// ``sameName(_:_:)`` on the names' bytes.
+    static func sameName(_ x: UnsafeBufferPointer<UInt8>, _ y: [UInt8]) -> Bool {
+        y.withUnsafeBufferPointer { y in sameName(x, y) }
+    }
+
+    static func sameName(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard x.count == y.count else { return false }
+        for index in 0..<x.count where x[index] != y[index] {
+            guard x[index] | 0x20 == y[index] | 0x20, (0x61...0x7a).contains(x[index] | 0x20) else { return false }
         }
+        return true
     }
 
     public var count: Int { fields.count }
