@@ -80,7 +80,7 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     /// `host:port` for the Host header: the port only when it is not the scheme's default, an
     /// IPv6 literal in brackets.
     public var hostHeader: String {
-        let name = host.contains(":") ? "[\(host)]" : host
+        let name = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host  // bytes: no grapheme breaking per request
         return port == (scheme == .https ? 443 : 80) ? name : "\(name):\(port)"
     }
 
