@@ -556,7 +556,7 @@ extension BeanstalkCommand: WireRequest {
         case .use(let _v0):
             writer.field = "use"
             writer.literal([117, 115, 101, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 202)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 202)
         case .reserve:
             writer.field = "reserve"
             writer.literal([114, 101, 115, 101, 114, 118, 101, 13, 10])
@@ -595,11 +595,11 @@ extension BeanstalkCommand: WireRequest {
         case .watch(let _v0):
             writer.field = "watch"
             writer.literal([119, 97, 116, 99, 104, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 202)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 202)
         case .ignore(let _v0):
             writer.field = "ignore"
             writer.literal([105, 103, 110, 111, 114, 101, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 202)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 202)
         case .peek(let _v0):
             writer.field = "peek"
             writer.literal([112, 101, 101, 107, 32])
@@ -628,7 +628,7 @@ extension BeanstalkCommand: WireRequest {
         case .statsTube(let _v0):
             writer.field = "statsTube"
             writer.literal([115, 116, 97, 116, 115, 45, 116, 117, 98, 101, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 202)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 202)
         case .stats:
             writer.field = "stats"
             writer.literal([115, 116, 97, 116, 115, 13, 10])
@@ -645,7 +645,7 @@ extension BeanstalkCommand: WireRequest {
             writer.field = "pauseTube"
             writer.literal([112, 97, 117, 115, 101, 45, 116, 117, 98, 101, 32])
             writer.field = "tube"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 201)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 201)
             writer.field = "delay"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [13, 10], max: 12)
         case .quit:

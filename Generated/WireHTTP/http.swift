@@ -458,9 +458,9 @@ extension RequestHead: WireRequest {
         let _outer = writer.message
         writer.message = "RequestHead"
         writer.field = "method"
-        try writer.delimited(Array(self.method.utf8), delimiter: [32], max: 32)
+        try writer.delimited(self.method.utf8, delimiter: [32], max: 32)
         writer.field = "target"
-        try writer.delimited(Array(self.target.utf8), delimiter: [32], max: 65536)
+        try writer.delimited(self.target.utf8, delimiter: [32], max: 65536)
         writer.field = "version"
         try writer.delimited(self.version.wireLiteral, delimiter: [13, 10], max: 16)
         writer.field = "headers"
@@ -545,9 +545,9 @@ extension RequestHeaderLine: WireRequest {
         let _outer = writer.message
         writer.message = "RequestHeaderLine"
         writer.field = "name"
-        try writer.delimited(Array(self.name.utf8), delimiter: [58, 32], max: 1024)
+        try writer.delimited(self.name.utf8, delimiter: [58, 32], max: 1024)
         writer.field = "value"
-        try writer.delimited(Array(self.value.utf8), delimiter: [13, 10], max: 65536)
+        try writer.delimited(self.value.utf8, delimiter: [13, 10], max: 65536)
         writer.message = _outer
         writer.field = ""
     }

@@ -57,7 +57,7 @@ extension Line: WireRequest {
         let _outer = writer.message
         writer.message = "Line"
         writer.field = "text"
-        try writer.delimited(Array(self.text.utf8), delimiter: [10], max: 65536)
+        try writer.delimited(self.text.utf8, delimiter: [10], max: 65536)
         writer.message = _outer
         writer.field = ""
     }

@@ -550,7 +550,7 @@ extension MemcachedCommand: WireRequest {
             writer.literal([99, 97, 115, 32])
             let _length = _v4.count
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.field = "flags"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [32], max: 11)
             writer.field = "exptime"
@@ -565,48 +565,48 @@ extension MemcachedCommand: WireRequest {
         case .get(let _v0):
             writer.field = "get"
             writer.literal([103, 101, 116, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 65536)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 65536)
         case .gets(let _v0):
             writer.field = "gets"
             writer.literal([103, 101, 116, 115, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 65536)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 65536)
         case .gat(let _v0, let _v1):
             writer.field = "gat"
             writer.literal([103, 97, 116, 32])
             writer.field = "exptime"
             try writer.delimited(WireFormat.decimal(_v0), delimiter: [32], max: 21)
             writer.field = "keys"
-            try writer.delimited(Array(_v1.utf8), delimiter: [13, 10], max: 65536)
+            try writer.delimited(_v1.utf8, delimiter: [13, 10], max: 65536)
         case .gats(let _v0, let _v1):
             writer.field = "gats"
             writer.literal([103, 97, 116, 115, 32])
             writer.field = "exptime"
             try writer.delimited(WireFormat.decimal(_v0), delimiter: [32], max: 21)
             writer.field = "keys"
-            try writer.delimited(Array(_v1.utf8), delimiter: [13, 10], max: 65536)
+            try writer.delimited(_v1.utf8, delimiter: [13, 10], max: 65536)
         case .delete(let _v0):
             writer.field = "delete"
             writer.literal([100, 101, 108, 101, 116, 101, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 252)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 252)
         case .incr(let _v0, let _v1):
             writer.field = "incr"
             writer.literal([105, 110, 99, 114, 32])
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.field = "delta"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [13, 10], max: 22)
         case .decr(let _v0, let _v1):
             writer.field = "decr"
             writer.literal([100, 101, 99, 114, 32])
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.field = "delta"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [13, 10], max: 22)
         case .touch(let _v0, let _v1):
             writer.field = "touch"
             writer.literal([116, 111, 117, 99, 104, 32])
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.field = "exptime"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [13, 10], max: 22)
         case .flushAll:
@@ -625,7 +625,7 @@ extension MemcachedCommand: WireRequest {
         case .statsGroup(let _v0):
             writer.field = "statsGroup"
             writer.literal([115, 116, 97, 116, 115, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 64)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 64)
         }
         writer.message = _outer
         writer.field = ""
@@ -758,7 +758,7 @@ extension MemcachedStorage: WireRequest {
         writer.message = "MemcachedStorage"
         let _length = self.data.count
         writer.field = "key"
-        try writer.delimited(Array(self.key.utf8), delimiter: [32], max: 251)
+        try writer.delimited(self.key.utf8, delimiter: [32], max: 251)
         writer.field = "flags"
         try writer.delimited(WireFormat.decimal(self.flags), delimiter: [32], max: 11)
         writer.field = "exptime"
@@ -1082,13 +1082,13 @@ extension MemcachedQuietCommand: WireRequest {
             writer.field = "delete"
             writer.literal([100, 101, 108, 101, 116, 101, 32])
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
         case .touch(let _v0, let _v1):
             writer.field = "touch"
             writer.literal([116, 111, 117, 99, 104, 32])
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.field = "exptime"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [32], max: 21)
             writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
@@ -1096,7 +1096,7 @@ extension MemcachedQuietCommand: WireRequest {
             writer.field = "incr"
             writer.literal([105, 110, 99, 114, 32])
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.field = "delta"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [32], max: 21)
             writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
@@ -1104,7 +1104,7 @@ extension MemcachedQuietCommand: WireRequest {
             writer.field = "decr"
             writer.literal([100, 101, 99, 114, 32])
             writer.field = "key"
-            try writer.delimited(Array(_v0.utf8), delimiter: [32], max: 251)
+            try writer.delimited(_v0.utf8, delimiter: [32], max: 251)
             writer.field = "delta"
             try writer.delimited(WireFormat.decimal(_v1), delimiter: [32], max: 21)
             writer.literal([110, 111, 114, 101, 112, 108, 121, 13, 10])
@@ -1244,7 +1244,7 @@ extension MemcachedQuietStorage: WireRequest {
         writer.message = "MemcachedQuietStorage"
         let _length = self.data.count
         writer.field = "key"
-        try writer.delimited(Array(self.key.utf8), delimiter: [32], max: 251)
+        try writer.delimited(self.key.utf8, delimiter: [32], max: 251)
         writer.field = "flags"
         try writer.delimited(WireFormat.decimal(self.flags), delimiter: [32], max: 11)
         writer.field = "exptime"

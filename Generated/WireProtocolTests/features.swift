@@ -290,7 +290,7 @@ extension Record: WireRequest {
     public func encode(into writer: inout WireWriter) throws {
         let _outer = writer.message
         writer.message = "Record"
-        let _nameLength = Array(self.name.utf8).count
+        let _nameLength = self.name.utf8.count
         let _pairs = self.samples.count
         writer.literal([82, 69, 67])
         writer.field = "version"
@@ -298,7 +298,7 @@ extension Record: WireRequest {
         writer.field = "nameLength"
         try writer.binary(_nameLength, as: UInt16.self, bigEndian: false)
         writer.field = "name"
-        try writer.exact(Array(self.name.utf8), count: Int(truncatingIfNeeded: _nameLength), max: 64)
+        try writer.exact(self.name.utf8, count: Int(truncatingIfNeeded: _nameLength), max: 64)
         writer.field = "temperature"
         try writer.delimited(try self.temperature.wireBytes(), delimiter: [59], max: 16)
         writer.field = "offset"
@@ -383,7 +383,7 @@ extension Tag: WireRequest {
         let _outer = writer.message
         writer.message = "Tag"
         writer.field = "name"
-        try writer.delimited(Array(self.name.utf8), delimiter: [44], max: 16)
+        try writer.delimited(self.name.utf8, delimiter: [44], max: 16)
         writer.message = _outer
         writer.field = ""
     }
@@ -654,7 +654,7 @@ extension Fixed: WireRequest {
         let _outer = writer.message
         writer.message = "Fixed"
         writer.field = "code"
-        try writer.exact(Array(self.code.utf8), count: 4, max: 16777216)
+        try writer.exact(self.code.utf8, count: 4, max: 16777216)
         writer.field = "pair"
         try writer.checkCount(self.pair.count, max: 65536)
         guard self.pair.count == 2 else { throw writer.fail("has \(self.pair.count) elements where the grammar says \(2)") }
@@ -947,11 +947,11 @@ extension JournalEntry: WireRequest {
     public func encode(into writer: inout WireWriter) throws {
         let _outer = writer.message
         writer.message = "JournalEntry"
-        let _length = Array(self.text.utf8).count
+        let _length = self.text.utf8.count
         writer.field = "length"
         try writer.binary(_length, as: UInt16.self, bigEndian: true)
         writer.field = "text"
-        try writer.exact(Array(self.text.utf8), count: Int(truncatingIfNeeded: _length), max: 64)
+        try writer.exact(self.text.utf8, count: Int(truncatingIfNeeded: _length), max: 64)
         writer.message = _outer
         writer.field = ""
     }
@@ -2108,7 +2108,7 @@ extension Point: WireRequest {
         writer.field = "y"
         writer.binary(self.y, bigEndian: true)
         writer.field = "label"
-        try writer.delimited(Array(self.label.utf8), delimiter: [59], max: 16)
+        try writer.delimited(self.label.utf8, delimiter: [59], max: 16)
         writer.message = _outer
         writer.field = ""
     }
@@ -2204,9 +2204,9 @@ extension HereDocument: WireRequest {
         writer.message = "HereDocument"
         writer.literal([60, 60])
         writer.field = "tag"
-        try writer.delimited(Array(self.tag.utf8), delimiter: [10], max: 32)
+        try writer.delimited(self.tag.utf8, delimiter: [10], max: 32)
         writer.field = "body"
-        try writer.delimited(Array(self.body.utf8), delimiter: [10], max: 1024)
+        try writer.delimited(self.body.utf8, delimiter: [10], max: 1024)
         writer.bytes.append(contentsOf: self.tag.utf8)
         writer.literal([10])
         writer.message = _outer
@@ -2509,11 +2509,11 @@ extension ShortText: WireRequest {
     public func encode(into writer: inout WireWriter) throws {
         let _outer = writer.message
         writer.message = "ShortText"
-        let _length = Array(self.text.utf8).count
+        let _length = self.text.utf8.count
         writer.field = "length"
         try writer.delimitedDecimal(try writer.sized(_length, as: UInt8.self), delimiter: [58], max: 4)
         writer.field = "text"
-        try writer.exact(Array(self.text.utf8), count: Int(truncatingIfNeeded: _length), max: 1024)
+        try writer.exact(self.text.utf8, count: Int(truncatingIfNeeded: _length), max: 1024)
         writer.message = _outer
         writer.field = ""
     }
@@ -2581,7 +2581,7 @@ extension EchoRequest: WireRequest {
         writer.message = "EchoRequest"
         writer.literal([69, 67, 72, 79, 32])
         writer.field = "text"
-        try writer.delimited(Array(self.text.utf8), delimiter: [13, 10], max: 1024)
+        try writer.delimited(self.text.utf8, delimiter: [13, 10], max: 1024)
         writer.message = _outer
         writer.field = ""
     }

@@ -319,7 +319,7 @@ extension QueryText: WireRequest {
         let _outer = writer.message
         writer.message = "QueryText"
         writer.field = "sql"
-        try writer.delimited(Array(self.sql.utf8), delimiter: [0], max: 1048576)
+        try writer.delimited(self.sql.utf8, delimiter: [0], max: 1048576)
         writer.message = _outer
         writer.field = ""
     }

@@ -177,7 +177,7 @@ extension SMTPReplyLine: WireRequest {
         writer.field = "separator"
         try writer.exact(self.separator.wireLiteral, count: 1, max: 16777216)
         writer.field = "text"
-        try writer.delimited(Array(self.text.utf8), delimiter: [13, 10], max: 1024)
+        try writer.delimited(self.text.utf8, delimiter: [13, 10], max: 1024)
         writer.message = _outer
         writer.field = ""
     }

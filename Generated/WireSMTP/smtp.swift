@@ -352,18 +352,18 @@ extension SMTPCommand: WireRequest {
         case .ehlo(let _v0):
             writer.field = "ehlo"
             writer.literal([69, 72, 76, 79, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 512)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 512)
         case .helo(let _v0):
             writer.field = "helo"
             writer.literal([72, 69, 76, 79, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 512)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 512)
         case .startTLS:
             writer.field = "startTLS"
             writer.literal([83, 84, 65, 82, 84, 84, 76, 83, 13, 10])
         case .authPlain(let _v0):
             writer.field = "authPlain"
             writer.literal([65, 85, 84, 72, 32, 80, 76, 65, 73, 78, 32])
-            try writer.delimited(Array(_v0.utf8), delimiter: [13, 10], max: 4096)
+            try writer.delimited(_v0.utf8, delimiter: [13, 10], max: 4096)
         case .authLogin:
             writer.field = "authLogin"
             writer.literal([65, 85, 84, 72, 32, 76, 79, 71, 73, 78, 13, 10])
@@ -371,16 +371,16 @@ extension SMTPCommand: WireRequest {
             writer.field = "mailFrom"
             writer.literal([77, 65, 73, 76, 32, 70, 82, 79, 77, 58, 60])
             writer.field = "address"
-            try writer.delimited(Array(_v0.utf8), delimiter: [62], max: 512)
+            try writer.delimited(_v0.utf8, delimiter: [62], max: 512)
             writer.field = "parameters"
-            try writer.delimited(Array(_v1.utf8), delimiter: [13, 10], max: 512)
+            try writer.delimited(_v1.utf8, delimiter: [13, 10], max: 512)
         case .recipient(let _v0, let _v1):
             writer.field = "recipient"
             writer.literal([82, 67, 80, 84, 32, 84, 79, 58, 60])
             writer.field = "address"
-            try writer.delimited(Array(_v0.utf8), delimiter: [62], max: 512)
+            try writer.delimited(_v0.utf8, delimiter: [62], max: 512)
             writer.field = "parameters"
-            try writer.delimited(Array(_v1.utf8), delimiter: [13, 10], max: 512)
+            try writer.delimited(_v1.utf8, delimiter: [13, 10], max: 512)
         case .data:
             writer.field = "data"
             writer.literal([68, 65, 84, 65, 13, 10])
@@ -454,7 +454,7 @@ extension SMTPAuthLine: WireRequest {
         let _outer = writer.message
         writer.message = "SMTPAuthLine"
         writer.field = "text"
-        try writer.delimited(Array(self.text.utf8), delimiter: [13, 10], max: 4096)
+        try writer.delimited(self.text.utf8, delimiter: [13, 10], max: 4096)
         writer.message = _outer
         writer.field = ""
     }

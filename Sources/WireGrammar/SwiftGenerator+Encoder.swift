@@ -182,7 +182,7 @@ extension SwiftGenerator {
     private func encodedBytes(_ value: String, _ conversion: Conversion?) -> String {
         switch conversion {
         case nil, .raw?: value
-        case .string?: "Array(\(value).utf8)"
+        case .string?: "\(value).utf8"  // written from the string's own bytes: no array per field
         case .int?, .uint?, .sized(_, false)?: "WireFormat.decimal(\(value))"
         case .hex?, .uhex?, .sized(_, true)?: "WireFormat.hex(\(value))"
         case .double?: "WireFormat.double(\(value))"
