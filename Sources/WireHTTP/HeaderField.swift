@@ -42,11 +42,7 @@ public struct HeaderField: Hashable, Sendable, WireDecodable {
         let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
         guard !name.isEmpty, name.allSatisfy(isTokenByte) else { return .invalidName(Array(name)) }
         let nameText = String(decoding: name, as: UTF8.self)
-        var start = colon + 1
-        var end = line.count
-        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
-        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-        let value = UnsafeRawBufferPointer(rebasing: line[start..<end])
+        let value = UnsafeRawBufferPointer(rebasing: line[blanksTrimmed((colon + 1)..<line.count, of: line)])
         var isASCII = true
         for byte in value {
             if (byte < 0x20 && byte != 0x09) || byte == 0x7f { return .controlCharacter(name: nameText) }
@@ -67,6 +63,15 @@ func isTokenByte(_ byte: UInt8) -> Bool {
     default:
         return false
     }
+}
+
+/// `range` of `bytes` without the spaces and tabs around it (HTTP's optional whitespace).
+func blanksTrimmed<Bytes: RandomAccessCollection<UInt8>>(_ range: Range<Int>, of bytes: Bytes) -> Range<Int>
+where Bytes.Index == Int {
+    var start = range.lowerBound, end = range.upperBound
+    while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+    while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+    return start..<end
 }
 
 /// A value with bytes past ASCII: UTF-8 if it is, else Latin-1. (ASCII, nearly every value, is

@@ -42,36 +42,18 @@ extension HTTPResponseHead {
         }
         let lengths = fields.contentLengths
         guard !lengths.isEmpty else { return .untilClose }
-        if lengths.count == 1, let length = Self.plainDecimal(lengths[0]) { return .length(length) }
         // "5, 5" and repeated headers are one length if every value is the same (§6.3 item 5).
         var length: Int?
         for field in lengths {
-            for piece in field.split(separator: ",", omittingEmptySubsequences: false) {
-                let value = piece.trimmingBlanks()
-                guard !value.isEmpty, value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-                      let parsed = Int(value) else {
-                    throw HTTPError(.invalidContentLength(value))
+            try forEachListItem(field) { item in
+                guard let parsed = decimal(item) else {
+                    throw HTTPError(.invalidContentLength(String(decoding: item, as: UTF8.self)))
                 }
                 if let length, length != parsed { throw HTTPError(.conflictingContentLength(lengths)) }
                 length = parsed
             }
         }
         return .length(length!)
-    }
-
-    /// `value` as a whole number if it is nothing but 1…18 ASCII digits (every Content-Length a
-    /// server sends, nearly): read from its bytes, without the general path's splits and copies.
-    private static func plainDecimal(_ value: String) -> Int? {
-        var value = value
-        return value.withUTF8 { digits -> Int? in
-            guard (1...18).contains(digits.count) else { return nil }
-            var number = 0
-            for digit in digits {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
-                number = number * 10 + Int(digit - UInt8(ascii: "0"))
-            }
-            return number
-        }
     }
 
     /// The Content-Encoding to decode, `nil` for none.
@@ -112,7 +94,7 @@ private struct FramingFields {
             case 17 where HTTPHeaders.sameName(name, "Transfer-Encoding"): transferEncodings.append(value)
             case 14 where HTTPHeaders.sameName(name, "Content-Length"): contentLengths.append(value)
             case 10 where HTTPHeaders.sameName(name, "Connection"):
-                Self.forEachListItem(value) { token in
+                forEachListItem(value) { token in
                     if HTTPHeaders.sameName(token, Self.closeToken) { close = true }
                     if HTTPHeaders.sameName(token, Self.keepAliveToken) { keepAlive = true }
                 }
@@ -123,25 +105,37 @@ private struct FramingFields {
 
     private static let closeToken = Array("close".utf8)
     private static let keepAliveToken = Array("keep-alive".utf8)
+}
 
-    /// Calls `body` with each item of a comma-separated list (`a, b,c`), blanks around it dropped
-    /// and empty items skipped: over the value's bytes (a String split and trim per item went
-    /// through grapheme breaking, a tenth of a keep-alive request's time before its next write).
-    private static func forEachListItem(_ value: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        var value = value
-        value.withUTF8 { bytes in
-            var start = 0
-            while start <= bytes.count {
-                var end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
-                var first = start, last = end
-                while first < last, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
-                while last > first, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
-                if first < last { body(UnsafeBufferPointer(rebasing: bytes[first..<last])) }
-                start = end + 1
-            }
+/// Calls `body` with each item of a comma-separated list (`a, b,c`), blanks around it dropped,
+/// empty items included (`5,,5` has one): over the value's bytes, where splitting and trimming
+/// `String`s went through grapheme breaking (a tenth of a keep-alive request's time before its
+/// next write).
+private func forEachListItem(_ value: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
+    var value = value
+    try value.withUTF8 { bytes in
+        var start = 0
+        while start <= bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            try body(UnsafeBufferPointer(rebasing: bytes[blanksTrimmed(start..<end, of: bytes)]))
+            start = end + 1
         }
     }
+}
+
+/// `digits` as a whole number: one or more ASCII digits, no sign, no overflow; else `nil`.
+private func decimal(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
+    guard !digits.isEmpty else { return nil }
+    var number = 0
+    for digit in digits {
+        guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
+        let (times10, over) = number.multipliedReportingOverflow(by: 10)
+        let (sum, overAgain) = times10.addingReportingOverflow(Int(digit - UInt8(ascii: "0")))
+        guard !over, !overAgain else { return nil }
+        number = sum
+    }
+    return number
 }
 
 extension HTTPHeaders {

@@ -51,6 +51,13 @@ import WireHTTP
     @Test func aContentLengthPastInt() async throws {
         let huge = "99999999999999999999999"
         #expect(try await Self.failure(of: "HTTP/1.0 200 OK\r\nContent-Length: \(huge)\r\n\r\n") == .invalidContentLength(huge))
+        let pastMax = "9223372036854775808"  // Int.max + 1: overflows only at its last digit
+        #expect(try await Self.failure(of: "HTTP/1.0 200 OK\r\nContent-Length: \(pastMax)\r\n\r\n") == .invalidContentLength(pastMax))
+    }
+
+    @Test func aContentLengthListWithAnEmptyItem() async throws {
+        #expect(try await Self.failure(of: "HTTP/1.0 200 OK\r\nContent-Length: 5,,5\r\n\r\nhello") == .invalidContentLength(""))
+        #expect(try await Self.failure(of: "HTTP/1.0 200 OK\r\nContent-Length: 5, \t\r\n\r\nhello") == .invalidContentLength(""))
     }
 
     @Test func conflictingContentLengths() async throws {
@@ -60,7 +67,7 @@ import WireHTTP
     }
 
     @Test func repeatedEqualContentLengthsAreOneLength() async throws {
-        let server = try ScriptedHTTPServer(always: "HTTP/1.0 200 OK\r\nContent-Length: 5\r\nContent-Length: 5, 5\r\n\r\nhello")
+        let server = try ScriptedHTTPServer(always: "HTTP/1.0 200 OK\r\nContent-Length: 5\r\nContent-Length: 5 ,\t05\r\n\r\nhello")
         defer { server.stop() }
         let response = try await HTTPClient(configuration: Self.configuration()).get(server.url)
         #expect(response.text == "hello")
