@@ -133,16 +133,12 @@ final class HTTPConnection: PoolableConnection {
             let source = LimitedByteSource(stream, limit: budget)
             let parsed: ResponseHead
             do {
-                if let head = ResponseHead.readIfBuffered(from: source) {
-                    parsed = head
-                } else {
-                    // Waits for the response's first bytes, then parses the whole head in one
-                    // synchronous pass if it is there (it nearly always arrives at once): parsed
-                    // as it came, each header line was a parse of its own, after the status line's
-                    // wait. A head still incomplete is read as it comes.
-                    try await stream.peek(1) { _ in }
-                    parsed = try await ResponseHead.read(from: source)
-                }
+                // The response's first bytes (at once if some are buffered), then the head parsed
+                // in one synchronous pass if it is all there — it nearly always arrives at once;
+                // parsed as it came, each header line was a parse of its own after the status
+                // line's wait. A head still incomplete is read as it comes.
+                try await source.peek(1) { _ in }
+                parsed = try await ResponseHead.read(from: source)
             } catch let error as WireProtocolError {
                 throw await headError(error)
             } catch let error as ByteLimitExceededError {

@@ -37,9 +37,12 @@ extension BaseIOStream {
         return try await waitForRead(target, streaming: nil, body)
     }
 
-    /// A streaming read's body for `withoutActuallyEscaping`, typed so it runs where its caller
-    /// does: a closure literal there is checked as if it were sent to another executor.
+    /// The bodies handed to `withoutActuallyEscaping` (a streaming read's, a waiting read's),
+    /// typed so they run where their caller does: a closure literal there is checked as if it
+    /// were sent to another executor, and the region checker rejects it.
     typealias StreamingRead = nonisolated(nonsending) (@escaping (UnsafeRawBufferPointer) -> Void) async throws -> Void
+    @usableFromInline
+    typealias ReadWait = nonisolated(nonsending) (@escaping (UnsafeRawBufferPointer) throws -> Void) async throws -> Void
 
     /// Hands `count` bytes to `handler` in chunks as they arrive (on the loop thread).
     public func streamBytes(_ count: Int, to handler: (UnsafeRawBufferPointer) -> Void) async throws {
@@ -242,7 +245,7 @@ extension BaseIOStream {
         }
         var result: R?
         func take(_ frame: UnsafeRawBufferPointer) throws { result = try body(frame) }
-        let wait: nonisolated(nonsending) (@escaping (UnsafeRawBufferPointer) throws -> Void) async throws -> Void = { take in
+        let wait: ReadWait = { take in
             try await self.suspendForRead(target, streaming: streaming, take)
         }
         try await withoutActuallyEscaping(take, do: wait)
