@@ -9,7 +9,7 @@ extension RedisCommands {
     public func aclCat(categoryname: String? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "CAT")
         if let present = categoryname { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL DELUSER` (Redis 6.0.0): Remove the specified ACL users and the associated rules
@@ -18,7 +18,7 @@ extension RedisCommands {
     public func aclDeluser(_ username: [String]) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "DELUSER")
         for element in username { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL DRYRUN` (Redis 7.0.0): Returns whether the user can execute the given command without executing the command.
@@ -29,7 +29,7 @@ extension RedisCommands {
         b.add(username)
         b.add(command)
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL GENPASS` (Redis 6.0.0): Generate a pseudorandom secure password to use for ACL users
@@ -38,7 +38,7 @@ extension RedisCommands {
     public func aclGenpass(bits: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "GENPASS")
         if let present = bits { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL GETUSER` (Redis 6.0.0): Get the rules for a specific ACL user
@@ -47,7 +47,7 @@ extension RedisCommands {
     public func aclGetuser(_ username: String) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "GETUSER")
         b.add(username)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL LIST` (Redis 6.0.0): List the current ACL rules in ACL config file format
@@ -55,7 +55,7 @@ extension RedisCommands {
     @discardableResult
     public func aclList() async throws -> Reply {
         let b = RedisCommandBuilder("ACL", "LIST")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL LOAD` (Redis 6.0.0): Reload the ACLs from the configured ACL file
@@ -63,7 +63,7 @@ extension RedisCommands {
     @discardableResult
     public func aclLoad() async throws -> Reply {
         let b = RedisCommandBuilder("ACL", "LOAD")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL LOG` (Redis 6.0.0): List latest events denied because of ACLs in place
@@ -72,7 +72,7 @@ extension RedisCommands {
     public func aclLog(operation: RedisAclLogOperation? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("ACL", "LOG")
         if let present = operation { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL SAVE` (Redis 6.0.0): Save the current ACL rules in the configured ACL file
@@ -80,7 +80,7 @@ extension RedisCommands {
     @discardableResult
     public func aclSave() async throws -> Reply {
         let b = RedisCommandBuilder("ACL", "SAVE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL SETUSER` (Redis 6.0.0): Modify or create the rules for a specific ACL user
@@ -90,7 +90,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ACL", "SETUSER")
         b.add(username)
         if !rule.isEmpty { for element in rule { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL USERS` (Redis 6.0.0): List the username of all the configured ACL rules
@@ -98,7 +98,7 @@ extension RedisCommands {
     @discardableResult
     public func aclUsers() async throws -> Reply {
         let b = RedisCommandBuilder("ACL", "USERS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ACL WHOAMI` (Redis 6.0.0): Return the name of the user associated to the current connection
@@ -106,7 +106,7 @@ extension RedisCommands {
     @discardableResult
     public func aclWhoami() async throws -> Reply {
         let b = RedisCommandBuilder("ACL", "WHOAMI")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `APPEND` (Redis 2.0.0): Append a value to a key
@@ -115,7 +115,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("APPEND")
         b.add(key)
         b.add(value)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -124,7 +124,7 @@ extension RedisCommands {
     @discardableResult
     public func asking() async throws -> Reply {
         let b = RedisCommandBuilder("ASKING")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `AUTH` (Redis 1.0.0): Authenticate to the server
@@ -134,7 +134,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("AUTH")
         if let present = username { b.add(present) }
         b.add(password)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BGREWRITEAOF` (Redis 1.0.0): Asynchronously rewrite the append-only file
@@ -142,7 +142,7 @@ extension RedisCommands {
     @discardableResult
     public func bgrewriteaof() async throws -> Reply {
         let b = RedisCommandBuilder("BGREWRITEAOF")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BGSAVE` (Redis 1.0.0): Asynchronously save the dataset to disk
@@ -151,7 +151,7 @@ extension RedisCommands {
     public func bgsave(schedule: Bool = false) async throws -> Reply {
         var b = RedisCommandBuilder("BGSAVE")
         if schedule { b.add("SCHEDULE") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BITCOUNT` (Redis 2.6.0): Count set bits in a string
@@ -161,7 +161,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("BITCOUNT")
         b.add(key)
         if let present = index { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BITFIELD` (Redis 3.2.0): Perform arbitrary bitfield integer operations on strings
@@ -171,7 +171,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("BITFIELD")
         b.add(key)
         if !operation.isEmpty { for element in operation { element.encode(into: &b) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BITFIELD_RO` (Redis 6.0.0): Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD
@@ -181,7 +181,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("BITFIELD_RO")
         b.add(key)
         if !encodingOffset.isEmpty { for element in encodingOffset { b.add("GET"); b.add(element.encoding); b.add(element.offset) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BITOP` (Redis 2.6.0): Perform bitwise operations between strings
@@ -192,7 +192,7 @@ extension RedisCommands {
         b.add(operation)
         b.add(destkey)
         for element in key { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BITPOS` (Redis 2.8.7): Find first bit set or clear in a string
@@ -203,7 +203,7 @@ extension RedisCommands {
         b.add(key)
         b.add(bit)
         if let present = index { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BLMOVE` (Redis 6.2.0): Pop an element from a list, push it to another list and return it; or block until one is available
@@ -216,7 +216,7 @@ extension RedisCommands {
         wherefrom.encode(into: &b)
         whereto.encode(into: &b)
         b.add(timeout)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BLMPOP` (Redis 7.0.0): Pop elements from a list, or block until one is available
@@ -229,7 +229,7 @@ extension RedisCommands {
         for element in key { b.add(element) }
         `where`.encode(into: &b)
         if let present = count { b.add("COUNT"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BLPOP` (Redis 2.0.0): Remove and get the first element in a list, or block until one is available
@@ -239,7 +239,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("BLPOP")
         for element in key { b.add(element) }
         b.add(timeout)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BRPOP` (Redis 2.0.0): Remove and get the last element in a list, or block until one is available
@@ -249,7 +249,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("BRPOP")
         for element in key { b.add(element) }
         b.add(timeout)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BRPOPLPUSH` (Redis 2.2.0): Pop an element from a list, push it to another list and return it; or block until one is available
@@ -260,7 +260,7 @@ extension RedisCommands {
         b.add(source)
         b.add(destination)
         b.add(timeout)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BZMPOP` (Redis 7.0.0): Remove and return members with scores in a sorted set or block until one is available
@@ -273,7 +273,7 @@ extension RedisCommands {
         for element in key { b.add(element) }
         `where`.encode(into: &b)
         if let present = count { b.add("COUNT"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BZPOPMAX` (Redis 5.0.0): Remove and return the member with the highest score from one or more sorted sets, or block until one is available
@@ -283,7 +283,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("BZPOPMAX")
         for element in key { b.add(element) }
         b.add(timeout)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `BZPOPMIN` (Redis 5.0.0): Remove and return the member with the lowest score from one or more sorted sets, or block until one is available
@@ -293,7 +293,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("BZPOPMIN")
         for element in key { b.add(element) }
         b.add(timeout)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT CACHING` (Redis 6.0.0): Instruct the server about tracking or not keys in the next request
@@ -302,7 +302,7 @@ extension RedisCommands {
     public func clientCaching(mode: RedisClientCachingMode) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "CACHING")
         mode.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT GETNAME` (Redis 2.6.9): Get the current connection name
@@ -310,7 +310,7 @@ extension RedisCommands {
     @discardableResult
     public func clientGetname() async throws -> Reply {
         let b = RedisCommandBuilder("CLIENT", "GETNAME")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT GETREDIR` (Redis 6.0.0): Get tracking notifications redirection client ID if any
@@ -318,7 +318,7 @@ extension RedisCommands {
     @discardableResult
     public func clientGetredir() async throws -> Reply {
         let b = RedisCommandBuilder("CLIENT", "GETREDIR")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT ID` (Redis 5.0.0): Returns the client ID for the current connection
@@ -326,7 +326,7 @@ extension RedisCommands {
     @discardableResult
     public func clientId() async throws -> Reply {
         let b = RedisCommandBuilder("CLIENT", "ID")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT INFO` (Redis 6.2.0): Returns information about the current client connection.
@@ -334,7 +334,7 @@ extension RedisCommands {
     @discardableResult
     public func clientInfo() async throws -> Reply {
         let b = RedisCommandBuilder("CLIENT", "INFO")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT LIST` (Redis 2.4.0): Get the list of client connections
@@ -344,7 +344,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("CLIENT", "LIST")
         if let present = normalMasterReplicaPubsub { b.add("TYPE"); present.encode(into: &b) }
         if let present = id { b.add("ID"); present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT NO-EVICT` (Redis 7.0.0): Set client eviction mode for the current connection
@@ -353,7 +353,7 @@ extension RedisCommands {
     public func clientNoEvict(enabled: RedisClientNoEvictEnabled) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "NO-EVICT")
         enabled.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT PAUSE` (Redis 2.9.50): Stop processing commands from clients for some time
@@ -363,7 +363,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("CLIENT", "PAUSE")
         b.add(timeout)
         if let present = mode { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT REPLY` (Redis 3.2.0): Instruct the server whether to reply to commands
@@ -372,7 +372,7 @@ extension RedisCommands {
     public func clientReply(onOffSkip: RedisClientReplyOnOffSkip) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "REPLY")
         onOffSkip.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT SETNAME` (Redis 2.6.9): Set the current connection name
@@ -381,7 +381,7 @@ extension RedisCommands {
     public func clientSetname(_ connectionName: String) async throws -> Reply {
         var b = RedisCommandBuilder("CLIENT", "SETNAME")
         b.add(connectionName)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT TRACKING` (Redis 6.0.0): Enable or disable server assisted client side caching support
@@ -396,7 +396,7 @@ extension RedisCommands {
         if optin { b.add("OPTIN") }
         if optout { b.add("OPTOUT") }
         if noloop { b.add("NOLOOP") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT TRACKINGINFO` (Redis 6.2.0): Return information about server assisted client side caching for the current connection
@@ -404,7 +404,7 @@ extension RedisCommands {
     @discardableResult
     public func clientTrackinginfo() async throws -> Reply {
         let b = RedisCommandBuilder("CLIENT", "TRACKINGINFO")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT UNBLOCK` (Redis 5.0.0): Unblock a client blocked in a blocking command from a different connection
@@ -414,7 +414,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("CLIENT", "UNBLOCK")
         b.add(clientId)
         if let present = timeoutError { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLIENT UNPAUSE` (Redis 6.2.0): Resume processing of clients that were paused
@@ -422,7 +422,7 @@ extension RedisCommands {
     @discardableResult
     public func clientUnpause() async throws -> Reply {
         let b = RedisCommandBuilder("CLIENT", "UNPAUSE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER ADDSLOTS` (Redis 3.0.0): Assign new hash slots to receiving node
@@ -431,7 +431,7 @@ extension RedisCommands {
     public func clusterAddslots(slot: [Int]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "ADDSLOTS")
         for element in slot { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER ADDSLOTSRANGE` (Redis 7.0.0): Assign new hash slots to receiving node
@@ -440,7 +440,7 @@ extension RedisCommands {
     public func clusterAddslotsrange(startSlotEndSlot: [(startSlot: Int, endSlot: Int)]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "ADDSLOTSRANGE")
         for element in startSlotEndSlot { b.add(element.startSlot); b.add(element.endSlot) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER BUMPEPOCH` (Redis 3.0.0): Advance the cluster config epoch
@@ -448,7 +448,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterBumpepoch() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "BUMPEPOCH")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER COUNT-FAILURE-REPORTS` (Redis 3.0.0): Return the number of failure reports active for a given node
@@ -457,7 +457,7 @@ extension RedisCommands {
     public func clusterCountFailureReports(_ nodeId: String) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "COUNT-FAILURE-REPORTS")
         b.add(nodeId)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER COUNTKEYSINSLOT` (Redis 3.0.0): Return the number of local keys in the specified hash slot
@@ -466,7 +466,7 @@ extension RedisCommands {
     public func clusterCountkeysinslot(slot: Int) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "COUNTKEYSINSLOT")
         b.add(slot)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER DELSLOTS` (Redis 3.0.0): Set hash slots as unbound in receiving node
@@ -475,7 +475,7 @@ extension RedisCommands {
     public func clusterDelslots(slot: [Int]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "DELSLOTS")
         for element in slot { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER DELSLOTSRANGE` (Redis 7.0.0): Set hash slots as unbound in receiving node
@@ -484,7 +484,7 @@ extension RedisCommands {
     public func clusterDelslotsrange(startSlotEndSlot: [(startSlot: Int, endSlot: Int)]) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "DELSLOTSRANGE")
         for element in startSlotEndSlot { b.add(element.startSlot); b.add(element.endSlot) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER FAILOVER` (Redis 3.0.0): Forces a replica to perform a manual failover of its master.
@@ -493,7 +493,7 @@ extension RedisCommands {
     public func clusterFailover(options: RedisClusterFailoverOptions? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "FAILOVER")
         if let present = options { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER FLUSHSLOTS` (Redis 3.0.0): Delete a node's own slots information
@@ -501,7 +501,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterFlushslots() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "FLUSHSLOTS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER FORGET` (Redis 3.0.0): Remove a node from the nodes table
@@ -510,7 +510,7 @@ extension RedisCommands {
     public func clusterForget(_ nodeId: String) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "FORGET")
         b.add(nodeId)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER GETKEYSINSLOT` (Redis 3.0.0): Return local key names in the specified hash slot
@@ -520,7 +520,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("CLUSTER", "GETKEYSINSLOT")
         b.add(slot)
         b.add(count)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER INFO` (Redis 3.0.0): Provides info about Redis Cluster node state
@@ -528,7 +528,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterInfo() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "INFO")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER KEYSLOT` (Redis 3.0.0): Returns the hash slot of the specified key
@@ -537,7 +537,7 @@ extension RedisCommands {
     public func clusterKeyslot(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "KEYSLOT")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER LINKS` (Redis 7.0.0): Returns a list of all TCP links to and from peer nodes in cluster
@@ -545,7 +545,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterLinks() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "LINKS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER MEET` (Redis 3.0.0): Force a node cluster to handshake with another node
@@ -556,7 +556,7 @@ extension RedisCommands {
         b.add(ip)
         b.add(port)
         if let present = clusterBusPort { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER MYID` (Redis 3.0.0): Return the node id
@@ -564,7 +564,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterMyid() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "MYID")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER NODES` (Redis 3.0.0): Get Cluster config for the node
@@ -572,7 +572,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterNodes() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "NODES")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER REPLICAS` (Redis 5.0.0): List replica nodes of the specified master node
@@ -581,7 +581,7 @@ extension RedisCommands {
     public func clusterReplicas(_ nodeId: String) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "REPLICAS")
         b.add(nodeId)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER REPLICATE` (Redis 3.0.0): Reconfigure a node as a replica of the specified master node
@@ -590,7 +590,7 @@ extension RedisCommands {
     public func clusterReplicate(_ nodeId: String) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "REPLICATE")
         b.add(nodeId)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER RESET` (Redis 3.0.0): Reset a Redis Cluster node
@@ -599,7 +599,7 @@ extension RedisCommands {
     public func clusterReset(hardSoft: RedisClusterResetHardSoft? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "RESET")
         if let present = hardSoft { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER SAVECONFIG` (Redis 3.0.0): Forces the node to save cluster state on disk
@@ -607,7 +607,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterSaveconfig() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "SAVECONFIG")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER SET-CONFIG-EPOCH` (Redis 3.0.0): Set the configuration epoch in a new node
@@ -616,7 +616,7 @@ extension RedisCommands {
     public func clusterSetConfigEpoch(configEpoch: Int) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "SET-CONFIG-EPOCH")
         b.add(configEpoch)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER SETSLOT` (Redis 3.0.0): Bind a hash slot to a specific node
@@ -626,7 +626,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("CLUSTER", "SETSLOT")
         b.add(slot)
         subcommand.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER SHARDS` (Redis 7.0.0): Get array of cluster slots to node mappings
@@ -634,7 +634,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterShards() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "SHARDS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER SLAVES` (Redis 3.0.0): List replica nodes of the specified master node
@@ -643,7 +643,7 @@ extension RedisCommands {
     public func clusterSlaves(_ nodeId: String) async throws -> Reply {
         var b = RedisCommandBuilder("CLUSTER", "SLAVES")
         b.add(nodeId)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CLUSTER SLOTS` (Redis 3.0.0): Get array of Cluster slot to node mappings
@@ -651,7 +651,7 @@ extension RedisCommands {
     @discardableResult
     public func clusterSlots() async throws -> Reply {
         let b = RedisCommandBuilder("CLUSTER", "SLOTS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `COMMAND COUNT` (Redis 2.8.13): Get total number of Redis commands
@@ -659,7 +659,7 @@ extension RedisCommands {
     @discardableResult
     public func commandCount() async throws -> Reply {
         let b = RedisCommandBuilder("COMMAND", "COUNT")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `COMMAND DOCS` (Redis 7.0.0): Get array of specific Redis command documentation
@@ -668,7 +668,7 @@ extension RedisCommands {
     public func commandDocs(commandName: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("COMMAND", "DOCS")
         if !commandName.isEmpty { for element in commandName { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `COMMAND GETKEYS` (Redis 2.8.13): Extract keys given a full Redis command
@@ -676,7 +676,7 @@ extension RedisCommands {
     @discardableResult
     public func commandGetkeys() async throws -> Reply {
         let b = RedisCommandBuilder("COMMAND", "GETKEYS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `COMMAND GETKEYSANDFLAGS` (Redis 7.0.0): Extract keys and access flags given a full Redis command
@@ -684,7 +684,7 @@ extension RedisCommands {
     @discardableResult
     public func commandGetkeysandflags() async throws -> Reply {
         let b = RedisCommandBuilder("COMMAND", "GETKEYSANDFLAGS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `COMMAND INFO` (Redis 2.8.13): Get array of specific Redis command details, or all when no argument is given.
@@ -693,7 +693,7 @@ extension RedisCommands {
     public func commandInfo(commandName: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("COMMAND", "INFO")
         if !commandName.isEmpty { for element in commandName { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `COMMAND LIST` (Redis 7.0.0): Get an array of Redis command names
@@ -702,7 +702,7 @@ extension RedisCommands {
     public func commandList(filterby: RedisCommandListFilterby? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("COMMAND", "LIST")
         if let present = filterby { b.add("FILTERBY"); present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CONFIG GET` (Redis 2.0.0): Get the values of configuration parameters
@@ -711,7 +711,7 @@ extension RedisCommands {
     public func configGet(parameter: [String]) async throws -> Reply {
         var b = RedisCommandBuilder("CONFIG", "GET")
         for element in parameter { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CONFIG RESETSTAT` (Redis 2.0.0): Reset the stats returned by INFO
@@ -719,7 +719,7 @@ extension RedisCommands {
     @discardableResult
     public func configResetstat() async throws -> Reply {
         let b = RedisCommandBuilder("CONFIG", "RESETSTAT")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CONFIG REWRITE` (Redis 2.8.0): Rewrite the configuration file with the in memory configuration
@@ -727,7 +727,7 @@ extension RedisCommands {
     @discardableResult
     public func configRewrite() async throws -> Reply {
         let b = RedisCommandBuilder("CONFIG", "REWRITE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `CONFIG SET` (Redis 2.0.0): Set configuration parameters to the given values
@@ -736,7 +736,7 @@ extension RedisCommands {
     public func configSet(parameterValue: [(parameter: String, value: String)]) async throws -> Reply {
         var b = RedisCommandBuilder("CONFIG", "SET")
         for element in parameterValue { b.add(element.parameter); b.add(element.value) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `COPY` (Redis 6.2.0): Copy a key
@@ -748,14 +748,14 @@ extension RedisCommands {
         b.add(destination)
         if let present = destinationDb { b.add("DB"); b.add(present) }
         if replace { b.add("REPLACE") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `DBSIZE` (Redis 1.0.0): Return the number of keys in the selected database
     /// - Throws: `RedisServerError` for an error reply; `RedisReplyTypeError` for a reply of another shape; transport errors as `send(_:)`.
     public func dbsize() async throws -> Int {
         let b = RedisCommandBuilder("DBSIZE")
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -764,7 +764,7 @@ extension RedisCommands {
     @discardableResult
     public func debug() async throws -> Reply {
         let b = RedisCommandBuilder("DEBUG")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `DECR` (Redis 1.0.0): Decrement the integer value of a key by one
@@ -772,7 +772,7 @@ extension RedisCommands {
     public func decr(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("DECR")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -782,7 +782,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("DECRBY")
         b.add(key)
         b.add(decrement)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -791,7 +791,7 @@ extension RedisCommands {
     public func del(_ key: [String]) async throws -> Int {
         var b = RedisCommandBuilder("DEL")
         for element in key { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -801,7 +801,7 @@ extension RedisCommands {
     public func dump(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("DUMP")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ECHO` (Redis 1.0.0): Echo the given string
@@ -809,7 +809,7 @@ extension RedisCommands {
     public func echo(_ message: String) async throws -> String {
         var b = RedisCommandBuilder("ECHO")
         b.add(message)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisString()
     }
 
@@ -821,7 +821,7 @@ extension RedisCommands {
         b.add(numkeys)
         if !key.isEmpty { for element in key { b.add(element) } }
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisChecked()
     }
 
@@ -834,7 +834,7 @@ extension RedisCommands {
         b.add(numkeys)
         if !key.isEmpty { for element in key { b.add(element) } }
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `EVALSHA` (Redis 2.6.0): Execute a Lua script server side
@@ -845,7 +845,7 @@ extension RedisCommands {
         b.add(numkeys)
         if !key.isEmpty { for element in key { b.add(element) } }
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisChecked()
     }
 
@@ -858,7 +858,7 @@ extension RedisCommands {
         b.add(numkeys)
         if !key.isEmpty { for element in key { b.add(element) } }
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `EXISTS` (Redis 1.0.0): Determine if a key exists
@@ -866,7 +866,7 @@ extension RedisCommands {
     public func exists(_ key: [String]) async throws -> Int {
         var b = RedisCommandBuilder("EXISTS")
         for element in key { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -877,7 +877,7 @@ extension RedisCommands {
         b.add(key)
         b.add(seconds)
         if let present = condition { present.encode(into: &b) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -888,7 +888,7 @@ extension RedisCommands {
         b.add(key)
         b.add(unixTimeSeconds)
         if let present = condition { present.encode(into: &b) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -898,7 +898,7 @@ extension RedisCommands {
     public func expiretime(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("EXPIRETIME")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FAILOVER` (Redis 6.2.0): Start a coordinated failover between this server and one of its replicas.
@@ -909,7 +909,7 @@ extension RedisCommands {
         if let present = target { b.add("TO"); present.encode(into: &b) }
         if abort { b.add("ABORT") }
         if let present = milliseconds { b.add("TIMEOUT"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FCALL` (Redis 7.0.0): Invoke a function
@@ -921,7 +921,7 @@ extension RedisCommands {
         b.add(numkeys)
         if !key.isEmpty { for element in key { b.add(element) } }
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FCALL_RO` (Redis 7.0.0): Invoke a read-only function
@@ -933,7 +933,7 @@ extension RedisCommands {
         b.add(numkeys)
         if !key.isEmpty { for element in key { b.add(element) } }
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FLUSHALL` (Redis 1.0.0): Remove all keys from all databases
@@ -941,7 +941,7 @@ extension RedisCommands {
     public func flushall(async: RedisFlushallAsync? = nil) async throws {
         var b = RedisCommandBuilder("FLUSHALL")
         if let present = async { present.encode(into: &b) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         try reply.redisOK()
     }
 
@@ -950,7 +950,7 @@ extension RedisCommands {
     public func flushdb(async: RedisFlushdbAsync? = nil) async throws {
         var b = RedisCommandBuilder("FLUSHDB")
         if let present = async { present.encode(into: &b) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         try reply.redisOK()
     }
 
@@ -960,7 +960,7 @@ extension RedisCommands {
     public func functionDelete(_ libraryName: String) async throws -> Reply {
         var b = RedisCommandBuilder("FUNCTION", "DELETE")
         b.add(libraryName)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FUNCTION DUMP` (Redis 7.0.0): Dump all functions into a serialized binary payload
@@ -968,7 +968,7 @@ extension RedisCommands {
     @discardableResult
     public func functionDump() async throws -> Reply {
         let b = RedisCommandBuilder("FUNCTION", "DUMP")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FUNCTION FLUSH` (Redis 7.0.0): Deleting all functions
@@ -977,7 +977,7 @@ extension RedisCommands {
     public func functionFlush(async: RedisFunctionFlushAsync? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("FUNCTION", "FLUSH")
         if let present = async { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FUNCTION KILL` (Redis 7.0.0): Kill the function currently in execution.
@@ -985,7 +985,7 @@ extension RedisCommands {
     @discardableResult
     public func functionKill() async throws -> Reply {
         let b = RedisCommandBuilder("FUNCTION", "KILL")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FUNCTION LIST` (Redis 7.0.0): List information about all the functions
@@ -995,7 +995,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("FUNCTION", "LIST")
         if let present = libraryNamePattern { b.add("LIBRARYNAME"); b.add(present) }
         if withcode { b.add("WITHCODE") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FUNCTION LOAD` (Redis 7.0.0): Create a function with the given arguments (name, code, description)
@@ -1005,7 +1005,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("FUNCTION", "LOAD")
         if replace { b.add("REPLACE") }
         b.add(functionCode)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FUNCTION RESTORE` (Redis 7.0.0): Restore all the functions on the given payload
@@ -1015,7 +1015,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("FUNCTION", "RESTORE")
         b.add(serializedValue)
         if let present = policy { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `FUNCTION STATS` (Redis 7.0.0): Return information about the function currently running (name, description, duration)
@@ -1023,7 +1023,7 @@ extension RedisCommands {
     @discardableResult
     public func functionStats() async throws -> Reply {
         let b = RedisCommandBuilder("FUNCTION", "STATS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEOADD` (Redis 3.2.0): Add one or more geospatial items in the geospatial index represented using a sorted set
@@ -1035,7 +1035,7 @@ extension RedisCommands {
         if let present = condition { present.encode(into: &b) }
         if change { b.add("CH") }
         for element in longitudeLatitudeMember { b.add(element.longitude); b.add(element.latitude); b.add(element.member) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEODIST` (Redis 3.2.0): Returns the distance between two members of a geospatial index
@@ -1047,7 +1047,7 @@ extension RedisCommands {
         b.add(member1)
         b.add(member2)
         if let present = unit { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEOHASH` (Redis 3.2.0): Returns members of a geospatial index as standard geohash strings
@@ -1057,7 +1057,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("GEOHASH")
         b.add(key)
         for element in member { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEOPOS` (Redis 3.2.0): Returns longitude and latitude of members of a geospatial index
@@ -1067,7 +1067,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("GEOPOS")
         b.add(key)
         for element in member { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEORADIUS` (Redis 3.2.0): Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point
@@ -1087,7 +1087,7 @@ extension RedisCommands {
         if let present = order { present.encode(into: &b) }
         if let present = key2 { b.add("STORE"); b.add(present) }
         if let present = key3 { b.add("STOREDIST"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEORADIUS_RO` (Redis 3.2.10): A read-only variant for GEORADIUS
@@ -1105,7 +1105,7 @@ extension RedisCommands {
         if withhash { b.add("WITHHASH") }
         if let present = count { present.encode(into: &b) }
         if let present = order { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEORADIUSBYMEMBER` (Redis 3.2.0): Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member
@@ -1124,7 +1124,7 @@ extension RedisCommands {
         if let present = order { present.encode(into: &b) }
         if let present = key2 { b.add("STORE"); b.add(present) }
         if let present = key3 { b.add("STOREDIST"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEORADIUSBYMEMBER_RO` (Redis 3.2.10): A read-only variant for GEORADIUSBYMEMBER
@@ -1141,7 +1141,7 @@ extension RedisCommands {
         if withhash { b.add("WITHHASH") }
         if let present = count { present.encode(into: &b) }
         if let present = order { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEOSEARCH` (Redis 6.2.0): Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.
@@ -1157,7 +1157,7 @@ extension RedisCommands {
         if withcoord { b.add("WITHCOORD") }
         if withdist { b.add("WITHDIST") }
         if withhash { b.add("WITHHASH") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GEOSEARCHSTORE` (Redis 6.2.0): Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.
@@ -1172,7 +1172,7 @@ extension RedisCommands {
         if let present = order { present.encode(into: &b) }
         if let present = count { present.encode(into: &b) }
         if storedist { b.add("STOREDIST") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GET` (Redis 1.0.0): Get the value of a key
@@ -1180,7 +1180,7 @@ extension RedisCommands {
     public func get(_ key: String) async throws -> String? {
         var b = RedisCommandBuilder("GET")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalString()
     }
 
@@ -1191,7 +1191,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("GETBIT")
         b.add(key)
         b.add(offset)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `GETDEL` (Redis 6.2.0): Get the value of a key and delete the key
@@ -1199,7 +1199,7 @@ extension RedisCommands {
     public func getdel(_ key: String) async throws -> String? {
         var b = RedisCommandBuilder("GETDEL")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalString()
     }
 
@@ -1209,7 +1209,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("GETEX")
         b.add(key)
         if let present = expiration { present.encode(into: &b) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalString()
     }
 
@@ -1220,7 +1220,7 @@ extension RedisCommands {
         b.add(key)
         b.add(start)
         b.add(end)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisString()
     }
 
@@ -1231,7 +1231,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("GETSET")
         b.add(key)
         b.add(value)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `HDEL` (Redis 2.0.0): Delete one or more hash fields
@@ -1240,7 +1240,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HDEL")
         b.add(key)
         for element in field { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1250,7 +1250,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HEXISTS")
         b.add(key)
         b.add(field)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -1260,7 +1260,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HGET")
         b.add(key)
         b.add(field)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalString()
     }
 
@@ -1269,7 +1269,7 @@ extension RedisCommands {
     public func hgetall(_ key: String) async throws -> [String: String] {
         var b = RedisCommandBuilder("HGETALL")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStringMap()
     }
 
@@ -1280,7 +1280,7 @@ extension RedisCommands {
         b.add(key)
         b.add(field)
         b.add(increment)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1291,7 +1291,7 @@ extension RedisCommands {
         b.add(key)
         b.add(field)
         b.add(increment)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisDouble()
     }
 
@@ -1300,7 +1300,7 @@ extension RedisCommands {
     public func hkeys(_ key: String) async throws -> [String] {
         var b = RedisCommandBuilder("HKEYS")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -1309,7 +1309,7 @@ extension RedisCommands {
     public func hlen(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("HLEN")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1319,7 +1319,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HMGET")
         b.add(key)
         for element in field { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalStrings()
     }
 
@@ -1330,7 +1330,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HMSET")
         b.add(key)
         for element in fieldValue { b.add(element.field); b.add(element.value) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `HRANDFIELD` (Redis 6.2.0): Get one or multiple random fields from a hash
@@ -1340,7 +1340,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HRANDFIELD")
         b.add(key)
         if let present = options { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `HSET` (Redis 2.0.0): Set the string value of a hash field
@@ -1349,7 +1349,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HSET")
         b.add(key)
         for element in fieldValue { b.add(element.field); b.add(element.value) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1360,7 +1360,7 @@ extension RedisCommands {
         b.add(key)
         b.add(field)
         b.add(value)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -1371,7 +1371,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("HSTRLEN")
         b.add(key)
         b.add(field)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `HVALS` (Redis 2.0.0): Get all the values in a hash
@@ -1379,7 +1379,7 @@ extension RedisCommands {
     public func hvals(_ key: String) async throws -> [String] {
         var b = RedisCommandBuilder("HVALS")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -1388,7 +1388,7 @@ extension RedisCommands {
     public func incr(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("INCR")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1398,7 +1398,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("INCRBY")
         b.add(key)
         b.add(increment)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1408,7 +1408,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("INCRBYFLOAT")
         b.add(key)
         b.add(increment)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisDouble()
     }
 
@@ -1418,7 +1418,7 @@ extension RedisCommands {
     public func info(section: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("INFO")
         if !section.isEmpty { for element in section { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `KEYS` (Redis 1.0.0): Find all keys matching the given pattern
@@ -1426,7 +1426,7 @@ extension RedisCommands {
     public func keys(_ pattern: String) async throws -> [String] {
         var b = RedisCommandBuilder("KEYS")
         b.add(pattern)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -1435,7 +1435,7 @@ extension RedisCommands {
     @discardableResult
     public func lastsave() async throws -> Reply {
         let b = RedisCommandBuilder("LASTSAVE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LATENCY DOCTOR` (Redis 2.8.13): Return a human readable latency analysis report.
@@ -1443,7 +1443,7 @@ extension RedisCommands {
     @discardableResult
     public func latencyDoctor() async throws -> Reply {
         let b = RedisCommandBuilder("LATENCY", "DOCTOR")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LATENCY GRAPH` (Redis 2.8.13): Return a latency graph for the event.
@@ -1452,7 +1452,7 @@ extension RedisCommands {
     public func latencyGraph(_ event: String) async throws -> Reply {
         var b = RedisCommandBuilder("LATENCY", "GRAPH")
         b.add(event)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LATENCY HISTOGRAM` (Redis 7.0.0): Return the cumulative distribution of latencies of a subset of commands or all.
@@ -1461,7 +1461,7 @@ extension RedisCommands {
     public func latencyHistogram(command: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("LATENCY", "HISTOGRAM")
         if !command.isEmpty { for element in command { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LATENCY HISTORY` (Redis 2.8.13): Return timestamp-latency samples for the event.
@@ -1470,7 +1470,7 @@ extension RedisCommands {
     public func latencyHistory(_ event: String) async throws -> Reply {
         var b = RedisCommandBuilder("LATENCY", "HISTORY")
         b.add(event)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LATENCY LATEST` (Redis 2.8.13): Return the latest latency samples for all events.
@@ -1478,7 +1478,7 @@ extension RedisCommands {
     @discardableResult
     public func latencyLatest() async throws -> Reply {
         let b = RedisCommandBuilder("LATENCY", "LATEST")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LATENCY RESET` (Redis 2.8.13): Reset latency data for one or more events.
@@ -1487,7 +1487,7 @@ extension RedisCommands {
     public func latencyReset(event: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("LATENCY", "RESET")
         if !event.isEmpty { for element in event { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LCS` (Redis 7.0.0): Find longest common substring
@@ -1501,7 +1501,7 @@ extension RedisCommands {
         if idx { b.add("IDX") }
         if let present = len2 { b.add("MINMATCHLEN"); b.add(present) }
         if withmatchlen { b.add("WITHMATCHLEN") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LINDEX` (Redis 1.0.0): Get an element from a list by its index
@@ -1510,7 +1510,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("LINDEX")
         b.add(key)
         b.add(index)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalString()
     }
 
@@ -1523,7 +1523,7 @@ extension RedisCommands {
         `where`.encode(into: &b)
         b.add(pivot)
         b.add(element)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LLEN` (Redis 1.0.0): Get the length of a list
@@ -1531,7 +1531,7 @@ extension RedisCommands {
     public func llen(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("LLEN")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1544,7 +1544,7 @@ extension RedisCommands {
         b.add(destination)
         wherefrom.encode(into: &b)
         whereto.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LMPOP` (Redis 7.0.0): Pop elements from a list
@@ -1556,7 +1556,7 @@ extension RedisCommands {
         for element in key { b.add(element) }
         `where`.encode(into: &b)
         if let present = count { b.add("COUNT"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LOLWUT` (Redis 5.0.0): Display some computer art and the Redis version
@@ -1565,7 +1565,7 @@ extension RedisCommands {
     public func lolwut(version: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("LOLWUT")
         if let present = version { b.add("VERSION"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LPOP` (Redis 1.0.0): Remove and get the first elements in a list
@@ -1575,7 +1575,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("LPOP")
         b.add(key)
         if let present = count { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LPOS` (Redis 6.0.6): Return the index of matching elements on a list
@@ -1588,7 +1588,7 @@ extension RedisCommands {
         if let present = rank { b.add("RANK"); b.add(present) }
         if let present = numMatches { b.add("COUNT"); b.add(present) }
         if let present = len { b.add("MAXLEN"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LPUSH` (Redis 1.0.0): Prepend one or multiple elements to a list
@@ -1597,7 +1597,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("LPUSH")
         b.add(key)
         for element in element { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1608,7 +1608,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("LPUSHX")
         b.add(key)
         for element in element { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LRANGE` (Redis 1.0.0): Get a range of elements from a list
@@ -1618,7 +1618,7 @@ extension RedisCommands {
         b.add(key)
         b.add(start)
         b.add(stop)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -1630,7 +1630,7 @@ extension RedisCommands {
         b.add(key)
         b.add(count)
         b.add(element)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LSET` (Redis 1.0.0): Set the value of an element in a list by its index
@@ -1641,7 +1641,7 @@ extension RedisCommands {
         b.add(key)
         b.add(index)
         b.add(element)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `LTRIM` (Redis 1.0.0): Trim a list to the specified range
@@ -1652,7 +1652,7 @@ extension RedisCommands {
         b.add(key)
         b.add(start)
         b.add(stop)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MEMORY DOCTOR` (Redis 4.0.0): Outputs memory problems report
@@ -1660,7 +1660,7 @@ extension RedisCommands {
     @discardableResult
     public func memoryDoctor() async throws -> Reply {
         let b = RedisCommandBuilder("MEMORY", "DOCTOR")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MEMORY MALLOC-STATS` (Redis 4.0.0): Show allocator internal stats
@@ -1668,7 +1668,7 @@ extension RedisCommands {
     @discardableResult
     public func memoryMallocStats() async throws -> Reply {
         let b = RedisCommandBuilder("MEMORY", "MALLOC-STATS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MEMORY PURGE` (Redis 4.0.0): Ask the allocator to release memory
@@ -1676,7 +1676,7 @@ extension RedisCommands {
     @discardableResult
     public func memoryPurge() async throws -> Reply {
         let b = RedisCommandBuilder("MEMORY", "PURGE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MEMORY STATS` (Redis 4.0.0): Show memory usage details
@@ -1684,7 +1684,7 @@ extension RedisCommands {
     @discardableResult
     public func memoryStats() async throws -> Reply {
         let b = RedisCommandBuilder("MEMORY", "STATS")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MEMORY USAGE` (Redis 4.0.0): Estimate the memory usage of a key
@@ -1694,7 +1694,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("MEMORY", "USAGE")
         b.add(key)
         if let present = count { b.add("SAMPLES"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MGET` (Redis 1.0.0): Get the values of all the given keys
@@ -1702,7 +1702,7 @@ extension RedisCommands {
     public func mget(_ key: [String]) async throws -> [String?] {
         var b = RedisCommandBuilder("MGET")
         for element in key { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalStrings()
     }
 
@@ -1711,7 +1711,7 @@ extension RedisCommands {
     @discardableResult
     public func moduleList() async throws -> Reply {
         let b = RedisCommandBuilder("MODULE", "LIST")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MODULE LOAD` (Redis 4.0.0): Load a module
@@ -1721,7 +1721,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("MODULE", "LOAD")
         b.add(path)
         if !arg.isEmpty { for element in arg { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MODULE LOADEX` (Redis 7.0.0): Load a module with extended parameters
@@ -1732,7 +1732,7 @@ extension RedisCommands {
         b.add(path)
         if !configs.isEmpty { for element in configs { b.add("CONFIG"); b.add(element.name); b.add(element.value) } }
         if !args.isEmpty { b.add("ARGS"); for element in args { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MODULE UNLOAD` (Redis 4.0.0): Unload a module
@@ -1741,7 +1741,7 @@ extension RedisCommands {
     public func moduleUnload(_ name: String) async throws -> Reply {
         var b = RedisCommandBuilder("MODULE", "UNLOAD")
         b.add(name)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MOVE` (Redis 1.0.0): Move a key to another database
@@ -1751,7 +1751,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("MOVE")
         b.add(key)
         b.add(db)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `MSET` (Redis 1.0.1): Set multiple keys to multiple values
@@ -1759,7 +1759,7 @@ extension RedisCommands {
     public func mset(keyValue: [(key: String, value: String)]) async throws {
         var b = RedisCommandBuilder("MSET")
         for element in keyValue { b.add(element.key); b.add(element.value) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         try reply.redisOK()
     }
 
@@ -1769,7 +1769,7 @@ extension RedisCommands {
     public func msetnx(keyValue: [(key: String, value: String)]) async throws -> Reply {
         var b = RedisCommandBuilder("MSETNX")
         for element in keyValue { b.add(element.key); b.add(element.value) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `OBJECT ENCODING` (Redis 2.2.3): Inspect the internal encoding of a Redis object
@@ -1778,7 +1778,7 @@ extension RedisCommands {
     public func objectEncoding(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("OBJECT", "ENCODING")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `OBJECT FREQ` (Redis 4.0.0): Get the logarithmic access frequency counter of a Redis object
@@ -1787,7 +1787,7 @@ extension RedisCommands {
     public func objectFreq(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("OBJECT", "FREQ")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `OBJECT IDLETIME` (Redis 2.2.3): Get the time since a Redis object was last accessed
@@ -1796,7 +1796,7 @@ extension RedisCommands {
     public func objectIdletime(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("OBJECT", "IDLETIME")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `OBJECT REFCOUNT` (Redis 2.2.3): Get the number of references to the value of the key
@@ -1805,7 +1805,7 @@ extension RedisCommands {
     public func objectRefcount(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("OBJECT", "REFCOUNT")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PERSIST` (Redis 2.2.0): Remove the expiration from a key
@@ -1813,7 +1813,7 @@ extension RedisCommands {
     public func persist(_ key: String) async throws -> Bool {
         var b = RedisCommandBuilder("PERSIST")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -1824,7 +1824,7 @@ extension RedisCommands {
         b.add(key)
         b.add(milliseconds)
         if let present = condition { present.encode(into: &b) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -1836,7 +1836,7 @@ extension RedisCommands {
         b.add(key)
         b.add(unixTimeMilliseconds)
         if let present = condition { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PEXPIRETIME` (Redis 7.0.0): Get the expiration Unix timestamp for a key in milliseconds
@@ -1845,7 +1845,7 @@ extension RedisCommands {
     public func pexpiretime(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("PEXPIRETIME")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PFADD` (Redis 2.8.9): Adds the specified elements to the specified HyperLogLog.
@@ -1855,7 +1855,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("PFADD")
         b.add(key)
         if !element.isEmpty { for element in element { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PFCOUNT` (Redis 2.8.9): Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).
@@ -1864,7 +1864,7 @@ extension RedisCommands {
     public func pfcount(_ key: [String]) async throws -> Reply {
         var b = RedisCommandBuilder("PFCOUNT")
         for element in key { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PFDEBUG` (Redis 2.8.9): Internal commands for debugging HyperLogLog values
@@ -1874,7 +1874,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("PFDEBUG")
         b.add(subcommand)
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PFMERGE` (Redis 2.8.9): Merge N different HyperLogLogs into a single one.
@@ -1884,7 +1884,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("PFMERGE")
         b.add(destkey)
         for element in sourcekey { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PFSELFTEST` (Redis 2.8.9): An internal command for testing HyperLogLog values
@@ -1892,7 +1892,7 @@ extension RedisCommands {
     @discardableResult
     public func pfselftest() async throws -> Reply {
         let b = RedisCommandBuilder("PFSELFTEST")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PING` (Redis 1.0.0): Ping the server
@@ -1900,7 +1900,7 @@ extension RedisCommands {
     public func ping(message: String? = nil) async throws -> String {
         var b = RedisCommandBuilder("PING")
         if let present = message { b.add(present) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisString()
     }
 
@@ -1912,7 +1912,7 @@ extension RedisCommands {
         b.add(key)
         b.add(milliseconds)
         b.add(value)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PTTL` (Redis 2.6.0): Get the time to live for a key in milliseconds
@@ -1920,7 +1920,7 @@ extension RedisCommands {
     public func pttl(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("PTTL")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1930,7 +1930,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("PUBLISH")
         b.add(channel)
         b.add(message)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -1940,7 +1940,7 @@ extension RedisCommands {
     public func pubsubChannels(pattern: String? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "CHANNELS")
         if let present = pattern { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PUBSUB NUMPAT` (Redis 2.8.0): Get the count of unique patterns pattern subscriptions
@@ -1948,7 +1948,7 @@ extension RedisCommands {
     @discardableResult
     public func pubsubNumpat() async throws -> Reply {
         let b = RedisCommandBuilder("PUBSUB", "NUMPAT")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PUBSUB NUMSUB` (Redis 2.8.0): Get the count of subscribers for channels
@@ -1957,7 +1957,7 @@ extension RedisCommands {
     public func pubsubNumsub(channel: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "NUMSUB")
         if !channel.isEmpty { for element in channel { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PUBSUB SHARDCHANNELS` (Redis 7.0.0): List active shard channels
@@ -1966,7 +1966,7 @@ extension RedisCommands {
     public func pubsubShardchannels(pattern: String? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "SHARDCHANNELS")
         if let present = pattern { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `PUBSUB SHARDNUMSUB` (Redis 7.0.0): Get the count of subscribers for shard channels
@@ -1975,14 +1975,14 @@ extension RedisCommands {
     public func pubsubShardnumsub(shardchannel: [String] = []) async throws -> Reply {
         var b = RedisCommandBuilder("PUBSUB", "SHARDNUMSUB")
         if !shardchannel.isEmpty { for element in shardchannel { b.add(element) } }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `RANDOMKEY` (Redis 1.0.0): Return a random key from the keyspace
     /// - Throws: `RedisServerError` for an error reply; `RedisReplyTypeError` for a reply of another shape; transport errors as `send(_:)`.
     public func randomkey() async throws -> String? {
         let b = RedisCommandBuilder("RANDOMKEY")
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalString()
     }
 
@@ -1991,7 +1991,7 @@ extension RedisCommands {
     @discardableResult
     public func readonly() async throws -> Reply {
         let b = RedisCommandBuilder("READONLY")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `READWRITE` (Redis 3.0.0): Disables read queries for a connection to a cluster replica node
@@ -1999,7 +1999,7 @@ extension RedisCommands {
     @discardableResult
     public func readwrite() async throws -> Reply {
         let b = RedisCommandBuilder("READWRITE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `RENAME` (Redis 1.0.0): Rename a key
@@ -2008,7 +2008,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("RENAME")
         b.add(key)
         b.add(newkey)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         try reply.redisOK()
     }
 
@@ -2019,7 +2019,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("RENAMENX")
         b.add(key)
         b.add(newkey)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `REPLCONF` (Redis 3.0.0): An internal command for configuring the replication stream
@@ -2027,7 +2027,7 @@ extension RedisCommands {
     @discardableResult
     public func replconf() async throws -> Reply {
         let b = RedisCommandBuilder("REPLCONF")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `REPLICAOF` (Redis 5.0.0): Make the server a replica of another instance, or promote it as master.
@@ -2036,7 +2036,7 @@ extension RedisCommands {
     public func replicaof(args: RedisReplicaofArgs) async throws -> Reply {
         var b = RedisCommandBuilder("REPLICAOF")
         args.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `RESTORE` (Redis 2.6.0): Create a key using the provided serialized value, previously obtained using DUMP.
@@ -2051,7 +2051,7 @@ extension RedisCommands {
         if absttl { b.add("ABSTTL") }
         if let present = seconds { b.add("IDLETIME"); b.add(present) }
         if let present = frequency { b.add("FREQ"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `RESTORE-ASKING` (Redis 3.0.0): An internal command for migrating keys in a cluster
@@ -2066,7 +2066,7 @@ extension RedisCommands {
         if absttl { b.add("ABSTTL") }
         if let present = seconds { b.add("IDLETIME"); b.add(present) }
         if let present = frequency { b.add("FREQ"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ROLE` (Redis 2.8.12): Return the role of the instance in the context of replication
@@ -2074,7 +2074,7 @@ extension RedisCommands {
     @discardableResult
     public func role() async throws -> Reply {
         let b = RedisCommandBuilder("ROLE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `RPOP` (Redis 1.0.0): Remove and get the last elements in a list
@@ -2084,7 +2084,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("RPOP")
         b.add(key)
         if let present = count { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `RPOPLPUSH` (Redis 1.2.0): Remove the last element in a list, prepend it to another list and return it
@@ -2094,7 +2094,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("RPOPLPUSH")
         b.add(source)
         b.add(destination)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `RPUSH` (Redis 1.0.0): Append one or multiple elements to a list
@@ -2103,7 +2103,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("RPUSH")
         b.add(key)
         for element in element { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2114,7 +2114,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("RPUSHX")
         b.add(key)
         for element in element { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SADD` (Redis 1.0.0): Add one or more members to a set
@@ -2123,7 +2123,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SADD")
         b.add(key)
         for element in member { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2132,7 +2132,7 @@ extension RedisCommands {
     @discardableResult
     public func save() async throws -> Reply {
         let b = RedisCommandBuilder("SAVE")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SCARD` (Redis 1.0.0): Get the number of members in a set
@@ -2140,7 +2140,7 @@ extension RedisCommands {
     public func scard(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("SCARD")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2150,7 +2150,7 @@ extension RedisCommands {
     public func scriptDebug(mode: RedisScriptDebugMode) async throws -> Reply {
         var b = RedisCommandBuilder("SCRIPT", "DEBUG")
         mode.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SCRIPT EXISTS` (Redis 2.6.0): Check existence of scripts in the script cache.
@@ -2159,7 +2159,7 @@ extension RedisCommands {
     public func scriptExists(_ sha1: [String]) async throws -> Reply {
         var b = RedisCommandBuilder("SCRIPT", "EXISTS")
         for element in sha1 { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SCRIPT FLUSH` (Redis 2.6.0): Remove all the scripts from the script cache.
@@ -2168,7 +2168,7 @@ extension RedisCommands {
     public func scriptFlush(async: RedisScriptFlushAsync? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("SCRIPT", "FLUSH")
         if let present = async { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SCRIPT KILL` (Redis 2.6.0): Kill the script currently in execution.
@@ -2176,7 +2176,7 @@ extension RedisCommands {
     @discardableResult
     public func scriptKill() async throws -> Reply {
         let b = RedisCommandBuilder("SCRIPT", "KILL")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SCRIPT LOAD` (Redis 2.6.0): Load the specified Lua script into the script cache.
@@ -2185,7 +2185,7 @@ extension RedisCommands {
     public func scriptLoad(_ script: String) async throws -> Reply {
         var b = RedisCommandBuilder("SCRIPT", "LOAD")
         b.add(script)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SDIFF` (Redis 1.0.0): Subtract multiple sets
@@ -2193,7 +2193,7 @@ extension RedisCommands {
     public func sdiff(_ key: [String]) async throws -> [String] {
         var b = RedisCommandBuilder("SDIFF")
         for element in key { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -2204,7 +2204,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SDIFFSTORE")
         b.add(destination)
         for element in key { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SELECT` (Redis 1.0.0): Change the selected database for the current connection
@@ -2213,7 +2213,7 @@ extension RedisCommands {
     public func select(index: Int) async throws -> Reply {
         var b = RedisCommandBuilder("SELECT")
         b.add(index)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SET` (Redis 1.0.0): Set the string value of a key
@@ -2226,7 +2226,7 @@ extension RedisCommands {
         if let present = condition { present.encode(into: &b) }
         if get { b.add("GET") }
         if let present = expiration { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SETBIT` (Redis 2.2.0): Sets or clears the bit at offset in the string value stored at key
@@ -2237,7 +2237,7 @@ extension RedisCommands {
         b.add(key)
         b.add(offset)
         b.add(value)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SETEX` (Redis 2.0.0): Set the value and expiration of a key
@@ -2248,7 +2248,7 @@ extension RedisCommands {
         b.add(key)
         b.add(seconds)
         b.add(value)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SETNX` (Redis 1.0.0): Set the value of a key, only if the key does not exist
@@ -2257,7 +2257,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SETNX")
         b.add(key)
         b.add(value)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -2269,7 +2269,7 @@ extension RedisCommands {
         b.add(key)
         b.add(offset)
         b.add(value)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SHUTDOWN` (Redis 1.0.0): Synchronously save the dataset to disk and then shut down the server
@@ -2281,7 +2281,7 @@ extension RedisCommands {
         if now { b.add("NOW") }
         if force { b.add("FORCE") }
         if abort { b.add("ABORT") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SINTER` (Redis 1.0.0): Intersect multiple sets
@@ -2289,7 +2289,7 @@ extension RedisCommands {
     public func sinter(_ key: [String]) async throws -> [String] {
         var b = RedisCommandBuilder("SINTER")
         for element in key { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -2301,7 +2301,7 @@ extension RedisCommands {
         b.add(numkeys)
         for element in key { b.add(element) }
         if let present = limit { b.add("LIMIT"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SINTERSTORE` (Redis 1.0.0): Intersect multiple sets and store the resulting set in a key
@@ -2311,7 +2311,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SINTERSTORE")
         b.add(destination)
         for element in key { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SISMEMBER` (Redis 1.0.0): Determine if a given value is a member of a set
@@ -2320,7 +2320,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SISMEMBER")
         b.add(key)
         b.add(member)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger() == 1
     }
 
@@ -2330,7 +2330,7 @@ extension RedisCommands {
     public func slaveof(args: RedisSlaveofArgs) async throws -> Reply {
         var b = RedisCommandBuilder("SLAVEOF")
         args.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SLOWLOG GET` (Redis 2.2.12): Get the slow log's entries
@@ -2339,7 +2339,7 @@ extension RedisCommands {
     public func slowlogGet(count: Int? = nil) async throws -> Reply {
         var b = RedisCommandBuilder("SLOWLOG", "GET")
         if let present = count { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SLOWLOG LEN` (Redis 2.2.12): Get the slow log's length
@@ -2347,7 +2347,7 @@ extension RedisCommands {
     @discardableResult
     public func slowlogLen() async throws -> Reply {
         let b = RedisCommandBuilder("SLOWLOG", "LEN")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SLOWLOG RESET` (Redis 2.2.12): Clear all entries from the slow log
@@ -2355,7 +2355,7 @@ extension RedisCommands {
     @discardableResult
     public func slowlogReset() async throws -> Reply {
         let b = RedisCommandBuilder("SLOWLOG", "RESET")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SMEMBERS` (Redis 1.0.0): Get all the members in a set
@@ -2363,7 +2363,7 @@ extension RedisCommands {
     public func smembers(_ key: String) async throws -> [String] {
         var b = RedisCommandBuilder("SMEMBERS")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -2374,7 +2374,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SMISMEMBER")
         b.add(key)
         for element in member { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SMOVE` (Redis 1.0.0): Move a member from one set to another
@@ -2385,7 +2385,7 @@ extension RedisCommands {
         b.add(source)
         b.add(destination)
         b.add(member)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SORT` (Redis 1.0.0): Sort the elements in a list, set or sorted set
@@ -2400,7 +2400,7 @@ extension RedisCommands {
         if let present = order { present.encode(into: &b) }
         if sorting { b.add("ALPHA") }
         if let present = destination { b.add("STORE"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SORT_RO` (Redis 7.0.0): Sort the elements in a list, set or sorted set. Read-only variant of SORT.
@@ -2414,7 +2414,7 @@ extension RedisCommands {
         if !pattern2.isEmpty { for element in pattern2 { b.add("GET"); b.add(element) } }
         if let present = order { present.encode(into: &b) }
         if sorting { b.add("ALPHA") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SPOP` (Redis 1.0.0): Remove and return one or multiple random members from a set
@@ -2424,7 +2424,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SPOP")
         b.add(key)
         if let present = count { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SPUBLISH` (Redis 7.0.0): Post a message to a shard channel
@@ -2434,7 +2434,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SPUBLISH")
         b.add(shardchannel)
         b.add(message)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SRANDMEMBER` (Redis 1.0.0): Get one or multiple random members from a set
@@ -2444,7 +2444,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SRANDMEMBER")
         b.add(key)
         if let present = count { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SREM` (Redis 1.0.0): Remove one or more members from a set
@@ -2453,7 +2453,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SREM")
         b.add(key)
         for element in member { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2462,7 +2462,7 @@ extension RedisCommands {
     public func strlen(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("STRLEN")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2474,7 +2474,7 @@ extension RedisCommands {
         b.add(key)
         b.add(start)
         b.add(end)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SUNION` (Redis 1.0.0): Add multiple sets
@@ -2482,7 +2482,7 @@ extension RedisCommands {
     public func sunion(_ key: [String]) async throws -> [String] {
         var b = RedisCommandBuilder("SUNION")
         for element in key { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStrings()
     }
 
@@ -2493,7 +2493,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SUNIONSTORE")
         b.add(destination)
         for element in key { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `SWAPDB` (Redis 4.0.0): Swaps two Redis databases
@@ -2503,7 +2503,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("SWAPDB")
         b.add(index1)
         b.add(index2)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `TIME` (Redis 2.6.0): Return the current server time
@@ -2511,7 +2511,7 @@ extension RedisCommands {
     @discardableResult
     public func time() async throws -> Reply {
         let b = RedisCommandBuilder("TIME")
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `TOUCH` (Redis 3.2.1): Alters the last access time of a key(s). Returns the number of existing keys specified.
@@ -2520,7 +2520,7 @@ extension RedisCommands {
     public func touch(_ key: [String]) async throws -> Reply {
         var b = RedisCommandBuilder("TOUCH")
         for element in key { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `TTL` (Redis 1.0.0): Get the time to live for a key in seconds
@@ -2528,7 +2528,7 @@ extension RedisCommands {
     public func ttl(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("TTL")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2537,7 +2537,7 @@ extension RedisCommands {
     public func type(_ key: String) async throws -> String {
         var b = RedisCommandBuilder("TYPE")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisString()
     }
 
@@ -2546,7 +2546,7 @@ extension RedisCommands {
     public func unlink(_ key: [String]) async throws -> Int {
         var b = RedisCommandBuilder("UNLINK")
         for element in key { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2557,7 +2557,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("WAIT")
         b.add(numreplicas)
         b.add(timeout)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XACK` (Redis 5.0.0): Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.
@@ -2568,7 +2568,7 @@ extension RedisCommands {
         b.add(key)
         b.add(group)
         for element in id { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XADD` (Redis 5.0.0): Appends a new entry to a stream
@@ -2580,7 +2580,7 @@ extension RedisCommands {
         if let present = trim { present.encode(into: &b) }
         idOrAuto.encode(into: &b)
         for element in fieldValue { b.add(element.field); b.add(element.value) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalString()
     }
 
@@ -2596,7 +2596,7 @@ extension RedisCommands {
         b.add(start)
         if let present = count { b.add("COUNT"); b.add(present) }
         if justid { b.add("JUSTID") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XCLAIM` (Redis 5.0.0): Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.
@@ -2615,7 +2615,7 @@ extension RedisCommands {
         if force { b.add("FORCE") }
         if justid { b.add("JUSTID") }
         if let present = id2 { b.add("LASTID"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XDEL` (Redis 5.0.0): Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.
@@ -2624,7 +2624,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("XDEL")
         b.add(key)
         for element in id { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2638,7 +2638,7 @@ extension RedisCommands {
         id.encode(into: &b)
         if mkstream { b.add("MKSTREAM") }
         if let present = entriesRead { b.add("ENTRIESREAD"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XGROUP CREATECONSUMER` (Redis 6.2.0): Create a consumer in a consumer group.
@@ -2649,7 +2649,7 @@ extension RedisCommands {
         b.add(key)
         b.add(groupname)
         b.add(consumername)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XGROUP DELCONSUMER` (Redis 5.0.0): Delete a consumer from a consumer group.
@@ -2660,7 +2660,7 @@ extension RedisCommands {
         b.add(key)
         b.add(groupname)
         b.add(consumername)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XGROUP DESTROY` (Redis 5.0.0): Destroy a consumer group.
@@ -2670,7 +2670,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("XGROUP", "DESTROY")
         b.add(key)
         b.add(groupname)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XGROUP SETID` (Redis 5.0.0): Set a consumer group to an arbitrary last delivered ID value.
@@ -2682,7 +2682,7 @@ extension RedisCommands {
         b.add(groupname)
         id.encode(into: &b)
         if let present = entriesRead { b.add("ENTRIESREAD"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XINFO CONSUMERS` (Redis 5.0.0): List the consumers in a consumer group
@@ -2692,7 +2692,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("XINFO", "CONSUMERS")
         b.add(key)
         b.add(groupname)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XINFO GROUPS` (Redis 5.0.0): List the consumer groups of a stream
@@ -2701,7 +2701,7 @@ extension RedisCommands {
     public func xinfoGroups(_ key: String) async throws -> Reply {
         var b = RedisCommandBuilder("XINFO", "GROUPS")
         b.add(key)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XINFO STREAM` (Redis 5.0.0): Get information about a stream
@@ -2711,7 +2711,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("XINFO", "STREAM")
         b.add(key)
         if let present = full { b.add("FULL"); present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XLEN` (Redis 5.0.0): Return the number of entries in a stream
@@ -2719,7 +2719,7 @@ extension RedisCommands {
     public func xlen(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("XLEN")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2731,7 +2731,7 @@ extension RedisCommands {
         b.add(key)
         b.add(group)
         if let present = filters { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XRANGE` (Redis 5.0.0): Return a range of elements in a stream, with IDs matching the specified IDs interval
@@ -2742,7 +2742,7 @@ extension RedisCommands {
         b.add(start)
         b.add(end)
         if let present = count { b.add("COUNT"); b.add(present) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStreamEntries()
     }
 
@@ -2753,7 +2753,7 @@ extension RedisCommands {
         if let present = count { b.add("COUNT"); b.add(present) }
         if let present = milliseconds { b.add("BLOCK"); b.add(present) }
         b.add("STREAMS"); streams.encode(into: &b)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStreams()
     }
 
@@ -2767,7 +2767,7 @@ extension RedisCommands {
         if let present = milliseconds { b.add("BLOCK"); b.add(present) }
         if noack { b.add("NOACK") }
         b.add("STREAMS"); streams.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XREVRANGE` (Redis 5.0.0): Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE
@@ -2778,7 +2778,7 @@ extension RedisCommands {
         b.add(end)
         b.add(start)
         if let present = count { b.add("COUNT"); b.add(present) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisStreamEntries()
     }
 
@@ -2791,7 +2791,7 @@ extension RedisCommands {
         b.add(lastId)
         if let present = entriesAdded { b.add("ENTRIESADDED"); b.add(present) }
         if let present = maxDeletedEntryId { b.add("MAXDELETEDID"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `XTRIM` (Redis 5.0.0): Trims the stream to (approximately if '~' is passed) a certain size
@@ -2801,7 +2801,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("XTRIM")
         b.add(key)
         trim.encode(into: &b)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZADD` (Redis 1.2.0): Add one or more members to a sorted set, or update its score if it already exists
@@ -2815,7 +2815,7 @@ extension RedisCommands {
         if change { b.add("CH") }
         if increment { b.add("INCR") }
         for element in scoreMember { b.add(element.score); b.add(element.member) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZCARD` (Redis 1.2.0): Get the number of members in a sorted set
@@ -2823,7 +2823,7 @@ extension RedisCommands {
     public func zcard(_ key: String) async throws -> Int {
         var b = RedisCommandBuilder("ZCARD")
         b.add(key)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2834,7 +2834,7 @@ extension RedisCommands {
         b.add(key)
         b.add(min)
         b.add(max)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -2846,7 +2846,7 @@ extension RedisCommands {
         b.add(numkeys)
         for element in key { b.add(element) }
         if withscores { b.add("WITHSCORES") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZDIFFSTORE` (Redis 6.2.0): Subtract multiple sorted sets and store the resulting sorted set in a new key
@@ -2857,7 +2857,7 @@ extension RedisCommands {
         b.add(destination)
         b.add(numkeys)
         for element in key { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZINCRBY` (Redis 1.2.0): Increment the score of a member in a sorted set
@@ -2867,7 +2867,7 @@ extension RedisCommands {
         b.add(key)
         b.add(increment)
         b.add(member)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisDouble()
     }
 
@@ -2881,7 +2881,7 @@ extension RedisCommands {
         if !weight.isEmpty { b.add("WEIGHTS"); for element in weight { b.add(element) } }
         if let present = aggregate { b.add("AGGREGATE"); present.encode(into: &b) }
         if withscores { b.add("WITHSCORES") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZINTERCARD` (Redis 7.0.0): Intersect multiple sorted sets and return the cardinality of the result
@@ -2892,7 +2892,7 @@ extension RedisCommands {
         b.add(numkeys)
         for element in key { b.add(element) }
         if let present = limit { b.add("LIMIT"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZINTERSTORE` (Redis 2.0.0): Intersect multiple sorted sets and store the resulting sorted set in a new key
@@ -2905,7 +2905,7 @@ extension RedisCommands {
         for element in key { b.add(element) }
         if !weight.isEmpty { b.add("WEIGHTS"); for element in weight { b.add(element) } }
         if let present = aggregate { b.add("AGGREGATE"); present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZLEXCOUNT` (Redis 2.8.9): Count the number of members in a sorted set between a given lexicographical range
@@ -2916,7 +2916,7 @@ extension RedisCommands {
         b.add(key)
         b.add(min)
         b.add(max)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZMPOP` (Redis 7.0.0): Remove and return members with scores in a sorted set
@@ -2928,7 +2928,7 @@ extension RedisCommands {
         for element in key { b.add(element) }
         `where`.encode(into: &b)
         if let present = count { b.add("COUNT"); b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZMSCORE` (Redis 6.2.0): Get the score associated with the given members in a sorted set
@@ -2938,7 +2938,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZMSCORE")
         b.add(key)
         for element in member { b.add(element) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZPOPMAX` (Redis 5.0.0): Remove and return members with the highest scores in a sorted set
@@ -2948,7 +2948,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZPOPMAX")
         b.add(key)
         if let present = count { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZPOPMIN` (Redis 5.0.0): Remove and return members with the lowest scores in a sorted set
@@ -2958,7 +2958,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZPOPMIN")
         b.add(key)
         if let present = count { b.add(present) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZRANDMEMBER` (Redis 6.2.0): Get one or multiple random elements from a sorted set
@@ -2968,7 +2968,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZRANDMEMBER")
         b.add(key)
         if let present = options { present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZRANGE` (Redis 1.2.0): Return a range of members in a sorted set
@@ -2983,7 +2983,7 @@ extension RedisCommands {
         if rev { b.add("REV") }
         if let present = offsetCount { b.add("LIMIT"); b.add(present.offset); b.add(present.count) }
         if withscores { b.add("WITHSCORES") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZRANGEBYLEX` (Redis 2.8.9): Return a range of members in a sorted set, by lexicographical range
@@ -2995,7 +2995,7 @@ extension RedisCommands {
         b.add(min)
         b.add(max)
         if let present = offsetCount { b.add("LIMIT"); b.add(present.offset); b.add(present.count) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZRANGEBYSCORE` (Redis 1.0.5): Return a range of members in a sorted set, by score
@@ -3008,7 +3008,7 @@ extension RedisCommands {
         b.add(max)
         if withscores { b.add("WITHSCORES") }
         if let present = offsetCount { b.add("LIMIT"); b.add(present.offset); b.add(present.count) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZRANGESTORE` (Redis 6.2.0): Store a range of members from sorted set into another key
@@ -3023,7 +3023,7 @@ extension RedisCommands {
         if let present = sortby { present.encode(into: &b) }
         if rev { b.add("REV") }
         if let present = offsetCount { b.add("LIMIT"); b.add(present.offset); b.add(present.count) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZRANK` (Redis 2.0.0): Determine the index of a member in a sorted set
@@ -3033,7 +3033,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZRANK")
         b.add(key)
         b.add(member)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZREM` (Redis 1.2.0): Remove one or more members from a sorted set
@@ -3042,7 +3042,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZREM")
         b.add(key)
         for element in member { b.add(element) }
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisInteger()
     }
 
@@ -3054,7 +3054,7 @@ extension RedisCommands {
         b.add(key)
         b.add(min)
         b.add(max)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZREMRANGEBYRANK` (Redis 2.0.0): Remove all members in a sorted set within the given indexes
@@ -3065,7 +3065,7 @@ extension RedisCommands {
         b.add(key)
         b.add(start)
         b.add(stop)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZREMRANGEBYSCORE` (Redis 1.2.0): Remove all members in a sorted set within the given scores
@@ -3076,7 +3076,7 @@ extension RedisCommands {
         b.add(key)
         b.add(min)
         b.add(max)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZREVRANGE` (Redis 1.2.0): Return a range of members in a sorted set, by index, with scores ordered from high to low
@@ -3088,7 +3088,7 @@ extension RedisCommands {
         b.add(start)
         b.add(stop)
         if withscores { b.add("WITHSCORES") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZREVRANGEBYLEX` (Redis 2.8.9): Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.
@@ -3100,7 +3100,7 @@ extension RedisCommands {
         b.add(max)
         b.add(min)
         if let present = offsetCount { b.add("LIMIT"); b.add(present.offset); b.add(present.count) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZREVRANGEBYSCORE` (Redis 2.2.0): Return a range of members in a sorted set, by score, with scores ordered from high to low
@@ -3113,7 +3113,7 @@ extension RedisCommands {
         b.add(min)
         if withscores { b.add("WITHSCORES") }
         if let present = offsetCount { b.add("LIMIT"); b.add(present.offset); b.add(present.count) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZREVRANK` (Redis 2.0.0): Determine the index of a member in a sorted set, with scores ordered from high to low
@@ -3123,7 +3123,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZREVRANK")
         b.add(key)
         b.add(member)
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZSCORE` (Redis 1.2.0): Get the score associated with the given member in a sorted set
@@ -3132,7 +3132,7 @@ extension RedisCommands {
         var b = RedisCommandBuilder("ZSCORE")
         b.add(key)
         b.add(member)
-        let reply = try await send(b.command)
+        let reply = try await send(b.words)
         return try reply.redisOptionalDouble()
     }
 
@@ -3146,7 +3146,7 @@ extension RedisCommands {
         if !weight.isEmpty { b.add("WEIGHTS"); for element in weight { b.add(element) } }
         if let present = aggregate { b.add("AGGREGATE"); present.encode(into: &b) }
         if withscores { b.add("WITHSCORES") }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 
     /// `ZUNIONSTORE` (Redis 2.0.0): Add multiple sorted sets and store the resulting sorted set in a new key
@@ -3159,7 +3159,7 @@ extension RedisCommands {
         for element in key { b.add(element) }
         if !weight.isEmpty { b.add("WEIGHTS"); for element in weight { b.add(element) } }
         if let present = aggregate { b.add("AGGREGATE"); present.encode(into: &b) }
-        return try await send(b.command)
+        return try await send(b.words)
     }
 }
 

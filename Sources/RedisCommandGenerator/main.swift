@@ -276,14 +276,14 @@ func generate(name: String, words: [String], doc: [String: Any]) {
             let returns = result.type == "Void" ? "" : " -> \(result.type)"
             lines.append("\(result.type == "Reply" ? "@discardableResult " : "")public func \(identifier(methodName))(\(parameters.joined(separator: ", "))) async throws\(returns) {")
             lines += body.map { "    " + $0 }
-            lines.append("    let reply = try await send(b.command)")
+            lines.append("    let reply = try await send(b.words)")
             lines.append(result.type == "Void" ? "    \(result.convert)" : "    return \(result.convert)")
         } else {
             lines.append("/// The reply is returned as it came (an error reply is a `.error` value, as with `send(_:)`).")
             lines.append("@discardableResult")
             lines.append("public func \(identifier(methodName))(\(parameters.joined(separator: ", "))) async throws -> Reply {")
             lines += body.map { "    " + $0 }
-            lines.append("    return try await send(b.command)")
+            lines.append("    return try await send(b.words)")
         }
         lines.append("}")
         if body.count == 1 { lines = lines.map { $0.replacingOccurrences(of: "    var b = RedisCommandBuilder(", with: "    let b = RedisCommandBuilder(") } }

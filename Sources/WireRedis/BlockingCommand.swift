@@ -14,7 +14,15 @@ struct BlockingCommand {
 
     init?(_ command: Command) {
         guard let first = command.arguments.first?.value.first, Self.initials.contains(first) else { return nil }
-        let words = command.arguments.map { String(decoding: $0.value, as: UTF8.self) }
+        self.init(words: command.arguments.map { String(decoding: $0.value, as: UTF8.self) })
+    }
+
+    init?(_ words: [String]) {
+        guard let first = words.first?.utf8.first, Self.initials.contains(first) else { return nil }
+        self.init(words: words)
+    }
+
+    private init?(words: [String]) {
         guard let name = words.first?.uppercased() else { return nil }
         let seconds: Double?
         switch name {

@@ -128,22 +128,25 @@ public final class RedisClient: RedisCommands {
     ///   `WireProtocolError` for a malformed reply, `CancellationError`.
     @discardableResult
     public func send(_ command: Command) async throws -> Reply {
-        try await client.send(command, timeout: timeout(for: command))
+        try await client.send(command, timeout: timeout(for: BlockingCommand(command)))
+    }
+
+    /// Sends a command given as words, encoded straight from the strings (no `Command` is built).
+    @discardableResult
+    public func send(_ arguments: [String]) async throws -> Reply {
+        try await client.send(CommandWords(arguments), timeout: timeout(for: BlockingCommand(arguments)))
     }
 
     /// Writes every command in one go and returns their replies in order; error replies are
     /// elements of the result. Other callers' commands never interleave with a pipeline's.
     public func pipeline(_ commands: [[String]]) async throws -> [Reply] {
-        try await pipeline(commands: commands.map(Command.init))
+        let timeout = longestTimeout(commands.lazy.map { BlockingCommand($0) })
+        return try await client.send(batch: commands.map { CommandWords($0) as any WireRequest }, timeout: timeout)
     }
 
     /// ``pipeline(_:)`` for commands whose arguments are bytes.
     public func pipeline(commands: [Command]) async throws -> [Reply] {
-        let timeout = commands.reduce(configuration.commandTimeout) { longest, command in
-            guard let longest, let this = self.timeout(for: command) else { return nil }
-            return max(longest, this)
-        }
-        return try await client.send(batch: commands, timeout: timeout)
+        try await client.send(batch: commands, timeout: longestTimeout(commands.lazy.map { BlockingCommand($0) }))
     }
 
     /// Runs `commands` atomically (`MULTI` … `EXEC`, written in one go) and returns their results.
@@ -273,10 +276,18 @@ public final class RedisClient: RedisCommands {
 
     /// How long `command` may wait: the command timeout, or for a blocking command its own
     /// timeout plus the margin (none when it blocks for ever, as asked).
-    func timeout(for command: Command) -> Duration? {
-        guard let blocking = BlockingCommand(command) else { return configuration.commandTimeout }
+    func timeout(for blocking: BlockingCommand?) -> Duration? {
+        guard let blocking else { return configuration.commandTimeout }
         guard let serverTimeout = blocking.serverTimeout else { return nil }  // BLPOP … 0: for ever
         return serverTimeout + configuration.blockingCommandMargin
+    }
+
+    /// The longest of the commands' timeouts (`nil`, none, when one of them blocks for ever).
+    private func longestTimeout(_ commands: some Sequence<BlockingCommand?>) -> Duration? {
+        commands.reduce(configuration.commandTimeout) { longest, command in
+            guard let longest, let this = timeout(for: command) else { return nil }
+            return max(longest, this)
+        }
     }
 }
 

@@ -1,14 +1,19 @@
-/// The words of a command being built by a generated method: each becomes a bulk string.
+/// The words of a command being built by a generated method, sent as bulk strings.
 public struct RedisCommandBuilder {
-    private var words: [BulkString]
+    /// The words so far: the command's name, then its arguments.
+    public private(set) var words: [String]
 
     public init(_ words: String...) {
-        self.words = words.map { BulkString(value: Array($0.utf8)) }
+        // Room for a few arguments up front: most commands then build in one allocation.
+        self.words = []
+        self.words.reserveCapacity(words.count + 6)
+        self.words.append(contentsOf: words)
     }
 
-    public mutating func add(_ word: String) { words.append(BulkString(value: Array(word.utf8))) }
+    public mutating func add(_ word: String) { words.append(word) }
     public mutating func add(_ number: Int) { add(String(number)) }
     public mutating func add(_ number: Double) { add(number.isInfinite ? (number < 0 ? "-inf" : "+inf") : String(number)) }
 
-    public var command: Command { Command(arguments: words) }
+    /// The command as bulk strings of bytes.
+    public var command: Command { Command(words) }
 }

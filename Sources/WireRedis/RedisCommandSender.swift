@@ -5,18 +5,23 @@
 public protocol RedisCommands: Sendable {
     /// Sends `command` and returns its reply; an error reply is a `.error` value, not thrown.
     func send(_ command: Command) async throws -> Reply
+
+    /// Sends a command given as words (an `.error` reply is returned, not thrown). By default,
+    /// `send(Command(arguments))`; ``RedisClient`` encodes the words without that copy.
+    @discardableResult
+    func send(_ arguments: [String]) async throws -> Reply
 }
 
 extension RedisCommands {
-    /// Sends a command given as words (an `.error` reply is returned, not thrown).
-    @discardableResult
-    public func send(_ arguments: String...) async throws -> Reply {
-        try await send(Command(arguments))
-    }
-
     /// Sends a command given as words.
     @discardableResult
     public func send(_ arguments: [String]) async throws -> Reply {
         try await send(Command(arguments))
+    }
+
+    /// Sends a command given as words (an `.error` reply is returned, not thrown).
+    @discardableResult
+    public func send(_ arguments: String...) async throws -> Reply {
+        try await send(arguments)
     }
 }
