@@ -49,7 +49,7 @@ import Testing
         let alphabet = Array("\r\n\r\nabcxyz;.".utf8)
         var compared = 0
         for _ in 0..<300 {
-            let subject = (0..<Int(random.next() % 24)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+            let subject = (0..<Int(random.next() % 40)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
             for maxBytes in [nil, 2, 5, 12] as [Int?] {
                 let a = RegexSearcher(pattern: literal, maxBytes: maxBytes, scratch: RegexScratch())
                 let b = RegexSearcher(pattern: pcre, maxBytes: maxBytes, scratch: RegexScratch())
@@ -65,6 +65,20 @@ import Testing
                     if case .end = outcomeA { #expect(a.groups == b.groups, "\(context)") }
                     if outcomeA != .waiting { break }
                 }
+            }
+            // The whole subject at once, as a large read delivers it: the search skips ahead to
+            // the required byte, over bytes the byte-at-a-time searches above had already passed.
+            for atEOF in [false, true] {
+                let a = RegexSearcher(pattern: literal, maxBytes: nil, scratch: RegexScratch())
+                let b = RegexSearcher(pattern: pcre, maxBytes: nil, scratch: RegexScratch())
+                var offsetA = 0, offsetB = 0, scannedA = 0, scannedB = 0
+                let outcomeA = Self.frameEnd(a, subject, subject.count, atEOF, &offsetA, &scannedA)
+                let outcomeB = Self.frameEnd(b, subject, subject.count, atEOF, &offsetB, &scannedB)
+                compared += 1
+                let context = "\(source) on \(subject) at once, EOF \(atEOF)"
+                #expect(outcomeA == outcomeB, "\(context)")
+                #expect(offsetA == offsetB && scannedA == scannedB, "\(context): resume \(offsetA)/\(offsetB), scanned \(scannedA)/\(scannedB)")
+                if case .end = outcomeA { #expect(a.groups == b.groups, "\(context)") }
             }
         }
         #expect(compared > 5_000)
