@@ -274,8 +274,8 @@ public final class RedisClient: RedisCommands {
         }
     }
 
-    /// How long `command` may wait: the command timeout, or for a blocking command its own
-    /// timeout plus the margin (none when it blocks for ever, as asked).
+    /// How long a command may wait: the command timeout, or for a blocking command (`blocking`,
+    /// read from its words) its own timeout plus the margin (none when it blocks for ever, as asked).
     func timeout(for blocking: BlockingCommand?) -> Duration? {
         guard let blocking else { return configuration.commandTimeout }
         guard let serverTimeout = blocking.serverTimeout else { return nil }  // BLPOP … 0: for ever
