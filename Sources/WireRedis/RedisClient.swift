@@ -152,7 +152,7 @@ public final class RedisClient: RedisCommands {
     /// Runs `commands` atomically (`MULTI` … `EXEC`, written in one go) and returns their results.
     /// - Throws: ``RedisTransactionAbortedError`` when `EXEC` returns null (a `WATCH`ed key changed);
     ///   ``RedisServerError`` when the server refused the transaction (`EXECABORT`: a command did
-    ///   not queue; its error is in the message); transport errors as ``send(_:)``.
+    ///   not queue; its error is in the message); transport errors as ``send(_:)-(Command)``.
     public func transaction(_ commands: [[String]]) async throws -> [Reply] {
         let replies = try await pipeline([["MULTI"]] + commands + [["EXEC"]])
         if case .error(let message) = replies[0] { throw RedisServerError(message) }
@@ -191,7 +191,7 @@ public final class RedisClient: RedisCommands {
     /// its own. See ``RedisSubscription`` for when it ends.
     /// - Throws: ``RedisServerError`` when the server refuses a name (`NOPERM`: the ACL user may
     ///   not use that channel; nothing stays subscribed); `TimeoutError` when it does not confirm
-    ///   within `commandTimeout`; transport errors as ``send(_:)``.
+    ///   within `commandTimeout`; transport errors as ``send(_:)-(Command)``.
     public func subscribe(_ channels: String...) async throws -> RedisSubscription {
         try await subscribe(.message, channels)
     }

@@ -112,7 +112,7 @@ public final class RedisClusterClient: RedisCommands {
     // MARK: Commands
 
     /// Sends `command` to the node serving its keys and returns its reply (an error reply other
-    /// than a redirect is returned as `.error`, as ``RedisClient/send(_:)`` does).
+    /// than a redirect is returned as `.error`, as ``RedisClient/send(_:)-(Command)`` does).
     /// - Throws: ``RedisClusterCrossSlotError`` (nothing sent), ``RedisClusterRedirectError``,
     ///   ``RedisClusterUnavailableError``, and the node's transport errors (`StreamClosedError`,
     ///   `TimeoutError`) for a command in flight when its connection failed.
