@@ -39,7 +39,7 @@ import Testing
     /// and the error.
     @Test(arguments: [
         #"\r?\n"#, #"\r\n"#, #"\n"#, "ab?c", "a?a", "a?b?c", #"\r?\n\r?\n"#, "x?y?z", ";", "aa?a", #"\.\r?\n"#, "b?b?b",
-        #"\n\r?"#, "ab?", "a?bc?",
+        #"\n\r?"#, "ab?", "a?bc?", "a?b?a?c", #"\r?\r?\n"#, "c?a",
     ])
     func theLiteralSearchAgreesWithPCRE2(_ source: String) throws {
         let literal = try Pattern(source)

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A pattern that is only literal bytes, each optionally followed by `?` — `\r?\n`, `\r\n\r\n`,
 /// `;` — matched without calling PCRE2.
 ///
@@ -6,6 +8,11 @@
 /// rules exactly: the leftmost start, `?` greedy with backtracking, and, until EOF, hard partial
 /// matching (an attempt that reaches the end of the data reports a partial match at its start
 /// at once). `LiteralSequenceTests` checks it against PCRE2 on random data fed a byte at a time.
+///
+/// **Line ends.** When every atom but the last is optional and the last one's byte is none of
+/// theirs (`\r?\n`), every match ends just after the first occurrence of that byte: the optional
+/// atoms cannot pass over it. The search is then libc's `memchr` for that byte, as `readUntil`'s,
+/// and a look at the few bytes before it for where the match starts.
 ///
 /// Anything else — classes, groups, alternation, other quantifiers, lazy `??`, escapes that are
 /// not a single byte, bytes outside ASCII, any option — leaves the pattern to PCRE2.
@@ -21,6 +28,13 @@ struct LiteralSequence: Sendable {
     private let bytes: SIMD32<UInt8>
     private let optionalAtoms: UInt32
     private let count: Int
+    /// The atoms before the last are all optional and none has the last one's byte: a match ends
+    /// at the first occurrence of that byte (see the type's discussion).
+    private let endsAtLastByte: Bool
+    /// For that case, plain values (indexing a `SIMD32` by a variable spills it to the stack):
+    /// the last byte, and the optional atoms' bytes, the first in the lowest byte.
+    private let lastByte: UInt8
+    private let optionalBytes: UInt64
     /// At most this many atoms (they are kept in a `SIMD32`).
     static let maxAtoms = 32
     /// At most this many optional atoms: an attempt tries at most 2^n paths.
@@ -63,6 +77,11 @@ struct LiteralSequence: Sendable {
         self.bytes = packed
         self.optionalAtoms = optional
         self.count = atoms.count
+        let last = atoms[atoms.count - 1]
+        self.endsAtLastByte = !last.optional && atoms.dropLast().allSatisfy { $0.optional && $0.byte != last.byte }
+        self.lastByte = last.byte
+        // Then every atom before the last is optional, so there are at most 8: they fit in a word.
+        self.optionalBytes = endsAtLastByte ? atoms.dropLast().reversed().reduce(0) { $0 << 8 | UInt64($1.byte) } : 0
     }
 
     /// The leftmost match in `bytes[from..<end]`, a partial match (only when `!atEOF`), or none.
@@ -70,6 +89,38 @@ struct LiteralSequence: Sendable {
     func search(in bytes: UnsafeRawBufferPointer, from: Int, to end: Int, atEOF: Bool, starts: StartBytes) -> Outcome {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .none }
         var position = from
+        if endsAtLastByte && from < end {
+            let optionalCount = count - 1
+            guard let found = memchr(base + from, Int32(lastByte), end - from) else {
+                // No match here; a partial one can only start among the last few bytes.
+                position = max(from, end - optionalCount)
+                return searchFrom(position, in: bytes, base, to: end, atEOF: atEOF, starts: starts)
+            }
+            let last = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+            var start = max(from, last - optionalCount)
+            while start < last && !optionalAtomsSpell(base, from: start, to: last) { start += 1 }
+            return .match(start: start, end: last + 1)
+        }
+        return searchFrom(position, in: bytes, base, to: end, atEOF: atEOF, starts: starts)
+    }
+
+    /// Whether `base[from..<to]` is some of the optional atoms, in order (each taken or skipped).
+    @inline(__always)
+    private func optionalAtomsSpell(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Bool {
+        var p = from
+        var rest = optionalBytes
+        for _ in 0..<(count - 1) where p < to {
+            if base[p] == UInt8(truncatingIfNeeded: rest) { p += 1 }
+            rest >>= 8
+        }
+        return p == to
+    }
+
+    /// The search from `position`, at each possible first byte in turn.
+    private func searchFrom(
+        _ position: Int, in bytes: UnsafeRawBufferPointer, _ base: UnsafePointer<UInt8>, to end: Int, atEOF: Bool, starts: StartBytes
+    ) -> Outcome {
+        var position = position
         while let start = starts.firstCandidate(in: bytes, from: position, to: end) {
             switch attempt(base, atom: 0, at: start, end: end, atEOF: atEOF) {
             case .match(_, let matchEnd): return .match(start: start, end: matchEnd)
