@@ -205,6 +205,19 @@ struct RedisClientTests {
         #expect(try await redis.send("BLPOP", "nothing", "0.6") == .null)  // the server's timeout, 600 ms
         #expect(ContinuousClock.now - start >= .milliseconds(550))
         #expect(try await redis.send("PING") == .simple("PONG"))
+        // Every path that sends a command reads its timeout from it: bytes, a pipeline of words
+        // or of bytes, and the generated method.
+        let paths: [(String, () async throws -> Reply)] = [
+            ("bytes", { try await redis.send(Command(["BLPOP", "nothing", "0.3"])) }),
+            ("pipeline", { try await redis.pipeline([["PING"], ["BLPOP", "nothing", "0.3"]])[1] }),
+            ("pipeline of bytes", { try await redis.pipeline(commands: [Command(["BLPOP", "nothing", "0.3"])])[0] }),
+            ("typed", { try await redis.blpop(["nothing"], timeout: 0.3) }),
+        ]
+        for (path, blocking) in paths {
+            let started = ContinuousClock.now
+            #expect(try await blocking() == .null, "\(path)")
+            #expect(ContinuousClock.now - started >= .milliseconds(250), "\(path)")
+        }
     }
 
     @Test func repliesOverTheConfiguredSizeCloseTheConnection() async throws {
