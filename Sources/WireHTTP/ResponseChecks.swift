@@ -1,3 +1,5 @@
+import Wirestream
+
 /// What the grammar's parse of a response head must also satisfy, and what the head says about
 /// the body (RFC 9112 §6.3): each fault a distinct `HTTPError`.
 
@@ -46,7 +48,8 @@ extension HTTPResponseHead {
         var length: Int?
         for field in lengths {
             try forEachListItem(field) { item in
-                guard let parsed = decimal(item) else {
+                // Digits only (no sign, no blanks inside), overflow-checked, and within `Int`.
+                guard let digits = try? WireConvert.uint(UnsafeRawBufferPointer(item)), let parsed = Int(exactly: digits) else {
                     throw HTTPError(.invalidContentLength(String(decoding: item, as: UTF8.self)))
                 }
                 if let length, length != parsed { throw HTTPError(.conflictingContentLength(lengths)) }
@@ -122,20 +125,6 @@ private func forEachListItem(_ value: String, _ body: (UnsafeBufferPointer<UInt8
             start = end + 1
         }
     }
-}
-
-/// `digits` as a whole number: one or more ASCII digits, no sign, no overflow; else `nil`.
-private func decimal(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
-    guard !digits.isEmpty else { return nil }
-    var number = 0
-    for digit in digits {
-        guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
-        let (times10, over) = number.multipliedReportingOverflow(by: 10)
-        let (sum, overAgain) = times10.addingReportingOverflow(Int(digit - UInt8(ascii: "0")))
-        guard !over, !overAgain else { return nil }
-        number = sum
-    }
-    return number
 }
 
 extension HTTPHeaders {
