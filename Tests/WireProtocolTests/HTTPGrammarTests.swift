@@ -23,8 +23,8 @@ struct HTTPGrammarTests {
     @Test func headerLinesAreReadWholeForTheClientToJudge() async throws {
         // Lines without a colon, names with spaces, values with NUL: each parses as a line, and
         // HTTPClient refuses it with an error of its own (HTTPHostileServerTests).
-        let input = bytes("HTTP/1.0 200 OK\r\nBad Name: x\0y\r\nGood: x\0y\r\nno colon\r\nLatin: caf\u{e9}\r\n\r\n")
-            .map { $0 == 0xc3 ? 0xe9 : $0 }.filter { $0 != 0xa9 }  // "é" as one Latin-1 byte
+        let latin1 = bytes("Latin: caf") + [0xe9] + bytes("\r\n")  // "é" as one Latin-1 byte, not UTF-8
+        let input = bytes("HTTP/1.0 200 OK\r\nBad Name: x\0y\r\nGood: x\0y\r\nno colon\r\n") + latin1 + bytes("\r\n")
         let head = try await readEverySplit(input) { try await ResponseHead.read(from: $0) }
         #expect(head.headers.map(\.line.content) == [
             .invalidName(bytes("Bad Name")), .controlCharacter(name: "Good"), .noColon(line: bytes("no colon\r")),

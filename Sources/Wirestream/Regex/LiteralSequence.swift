@@ -7,7 +7,7 @@ import Glibc
 /// set-up, the JIT entry, the match data) cost more than the search. The match follows PCRE2's
 /// rules exactly: the leftmost start, `?` greedy with backtracking, and, until EOF, hard partial
 /// matching (an attempt that reaches the end of the data reports a partial match at its start
-/// at once). `LiteralSequenceTests` checks it against PCRE2 on random data fed a byte at a time.
+/// at once). `LiteralSequenceTests` checks it against PCRE2 on random data, fed a byte at a time and whole.
 ///
 /// **Line ends.** When every atom but the last is optional and the last one's byte is none of
 /// theirs (`\r?\n`), every match ends just after the first occurrence of that byte: the optional
@@ -88,20 +88,18 @@ struct LiteralSequence: Sendable {
     /// `starts` are the pattern's possible first bytes (PCRE2's, as ``Pattern`` keeps them).
     func search(in bytes: UnsafeRawBufferPointer, from: Int, to end: Int, atEOF: Bool, starts: StartBytes) -> Outcome {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .none }
-        var position = from
         if endsAtLastByte && from < end {
             let optionalCount = count - 1
             guard let found = memchr(base + from, Int32(lastByte), end - from) else {
                 // No match here; a partial one can only start among the last few bytes.
-                position = max(from, end - optionalCount)
-                return searchFrom(position, in: bytes, base, to: end, atEOF: atEOF, starts: starts)
+                return searchFrom(max(from, end - optionalCount), in: bytes, base, to: end, atEOF: atEOF, starts: starts)
             }
             let last = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
             var start = max(from, last - optionalCount)
             while start < last && !optionalAtomsSpell(base, from: start, to: last) { start += 1 }
             return .match(start: start, end: last + 1)
         }
-        return searchFrom(position, in: bytes, base, to: end, atEOF: atEOF, starts: starts)
+        return searchFrom(from, in: bytes, base, to: end, atEOF: atEOF, starts: starts)
     }
 
     /// Whether `base[from..<to]` is some of the optional atoms, in order (each taken or skipped).
