@@ -41,7 +41,7 @@ import Testing
             let lines = ReadFrameTests.numberedLines(3_000)
             let sent = ReadFrameTests.send(lines, on: pair.writer, loop: loop, close: true)
             let handler = Collector()
-            pair.reader.readFrames(.delimiter(bytes("\n"), maxBytes: 100), to: handler)
+            pair.reader.readFrames(.delimiter(bytes("\n"), maxBytes: 200), to: handler)
             let ending = try await handler.end()
             try await sent.value
             #expect(handler.frames.count == lines.count)

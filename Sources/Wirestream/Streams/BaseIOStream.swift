@@ -511,8 +511,17 @@ open class BaseIOStream: @unchecked Sendable {
     }
 
     /// `frame`, lying in the read buffer, as an owned ``ReadFrame``.
-    @usableFromInline
+    @inlinable @inline(__always)
     final func ownedFrame(_ frame: UnsafeRawBufferPointer) -> ReadFrame {
+        // A small frame is loaded right here, in the caller: no call, no reference count.
+        if frame.count <= ReadFrame.inlineCapacity { return ReadFrame(loadingInline: frame.baseAddress, count: frame.count) }
+        return sharedFrame(frame)
+    }
+
+    /// `frame` as a frame larger than ``ReadFrame/inlineCapacity``: shared with the buffer's block,
+    /// or copied when the block is large (``ReadBuffer/ownedFrame(_:pinLimit:)``).
+    @usableFromInline
+    final func sharedFrame(_ frame: UnsafeRawBufferPointer) -> ReadFrame {
         readBuffer.ownedFrame(frame, pinLimit: idleBufferLimit)
     }
 

@@ -11,9 +11,10 @@ import Glibc
 /// `memmove` only when the tail is too small, so each byte is moved O(1) times amortised;
 /// there is never a list of chunks to join.
 ///
-/// A ``ReadFrame`` handed out shares the block (``ownedFrame(_:pinLimit:)``). While one may be
-/// alive the buffer writes only past `end` — never over the dead prefix — and, needing room,
-/// moves its readable bytes to a new block instead of compacting in place.
+/// A ``ReadFrame`` handed out larger than ``ReadFrame/inlineCapacity`` shares the block
+/// (``ownedFrame(_:pinLimit:)``). While one may be alive the buffer writes only past `end` — never
+/// over the dead prefix — and, needing room, moves its readable bytes to a new block instead of
+/// compacting in place.
 final class ReadBuffer {
     // @exclusivity(unchecked): touched on every read of a loop-confined stream; no overlapping
     // accesses are possible, and the dynamic checks cost ~10% of a buffered read.
@@ -59,19 +60,22 @@ final class ReadBuffer {
         }
     }
 
-    /// An owned frame of `frame`, which must lie in the readable bytes. It shares the block,
-    /// unless the block has grown past `pinLimit` and the frame is under 1/16 of it: then the frame
-    /// is a copy, so that it cannot keep a large block alive for a few bytes.
+    /// An owned frame of `frame`, which must lie in the readable bytes. Up to
+    /// ``ReadFrame/inlineCapacity`` bytes, the frame holds a copy itself. Larger, it shares the
+    /// block, unless the block has grown past `pinLimit` and the frame is under 1/16 of it: then the
+    /// frame is a copy, so that it cannot keep a large block alive for a few bytes.
     @inline(__always)
     func ownedFrame(_ frame: UnsafeRawBufferPointer, pinLimit: Int) -> ReadFrame {
-        guard frame.count > 0 else { return ReadFrame() }
+        // A small frame is a copy in the frame itself: cheaper than counting references to the
+        // block, and it never pins one.
+        guard frame.count > ReadFrame.inlineCapacity else { return ReadFrame(loadingInline: frame.baseAddress, count: frame.count) }
         assert(frame.baseAddress! >= UnsafeRawPointer(storage! + start)
                && frame.baseAddress! + frame.count <= UnsafeRawPointer(storage! + end), "a frame outside the readable bytes")
         if capacity > pinLimit && frame.count < capacity / 16 {
             return ReadFrame(copying: frame)
         }
         lent = true
-        return ReadFrame(owner: block, base: frame.baseAddress, count: frame.count)
+        return ReadFrame(owner: block!, base: frame.baseAddress!, count: frame.count)
     }
 
     /// Releases a large allocation once it is empty again (after e.g. one huge line), so an
@@ -114,8 +118,14 @@ final class ReadBuffer {
 final class ReadStorage {
     let pointer: UnsafeMutableRawPointer
 
+    /// Bytes allocated past the capacity, never written: a small frame starting anywhere in the
+    /// block is loaded as a whole ``ReadFrame/inlineCapacity`` bytes at once
+    /// (``ReadFrame/init(loadingInline:count:)``).
+    static let padding = ReadFrame.inlineCapacity
+
     init(capacity: Int) {
-        pointer = malloc(max(capacity, 1))!
+        // Zeroed, so that such a load never reads memory nothing has initialized.
+        pointer = calloc(max(capacity, 1) + Self.padding, 1)!
     }
 
     deinit { free(pointer) }
