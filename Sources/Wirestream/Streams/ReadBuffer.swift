@@ -66,11 +66,11 @@ final class ReadBuffer {
     /// frame is a copy, so that it cannot keep a large block alive for a few bytes.
     @inline(__always)
     func ownedFrame(_ frame: UnsafeRawBufferPointer, pinLimit: Int) -> ReadFrame {
+        assert(frame.count == 0 || (frame.baseAddress! >= UnsafeRawPointer(storage! + start)
+               && frame.baseAddress! + frame.count <= UnsafeRawPointer(storage! + end)), "a frame outside the readable bytes")
         // A small frame is a copy in the frame itself: cheaper than counting references to the
-        // block, and it never pins one.
+        // block, and it never pins one. (Loaded as 64 bytes: safe in a block, see `ReadStorage`.)
         guard frame.count > ReadFrame.inlineCapacity else { return ReadFrame(loadingInline: frame.baseAddress, count: frame.count) }
-        assert(frame.baseAddress! >= UnsafeRawPointer(storage! + start)
-               && frame.baseAddress! + frame.count <= UnsafeRawPointer(storage! + end), "a frame outside the readable bytes")
         if capacity > pinLimit && frame.count < capacity / 16 {
             return ReadFrame(copying: frame)
         }

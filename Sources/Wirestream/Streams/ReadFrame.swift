@@ -10,7 +10,7 @@ import Glibc
 ///
 /// **Small frames** (up to ``inlineCapacity`` bytes, a cache line: a status line, a header line,
 /// a RESP header) are stored in the frame itself, as `String` stores a short string. Reading one
-/// copies at most 64 bytes and involves no reference count, and keeping one keeps nothing else
+/// copies 64 bytes and involves no reference count, and keeping one keeps nothing else
 /// alive.
 ///
 /// **Larger frames** hold the block of the read buffer their bytes lie in, as a SwiftNIO
