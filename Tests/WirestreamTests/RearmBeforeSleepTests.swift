@@ -6,9 +6,9 @@ import Testing
 /// ``IOLoop/init(idlePolling:rearmBeforeSleep:)``: a loop that re-registers an idle eventfd before
 /// each sleep still wakes for everything a loop wakes for, every time.
 @Suite struct RearmBeforeSleepTests {
-    @Test func loopsRearmByDefaultAndNotWhenToldNotTo() throws {
-        let rearming = try IOLoop()
-        let plain = try IOLoop(rearmBeforeSleep: false)
+    @Test func loopsRearmOnlyWhenAsked() throws {
+        let rearming = try IOLoop(rearmBeforeSleep: true)
+        let plain = try IOLoop()
         defer {
             rearming.close()
             plain.close()

@@ -26,7 +26,9 @@ import Synchronization
 ///   stream read that the buffer already satisfies completes without a thread hop.
 ///   It is also a `SerialExecutor`, so an actor can pin itself to the loop.
 /// - A loop made with `idlePolling` polls for events a little before it sleeps, trading CPU for
-///   the latency of waking a sleeping thread (see ``init(idlePolling:)``).
+///   the latency of waking a sleeping thread; one made with `rearmBeforeSleep` re-registers an
+///   idle fd before it sleeps, which shortened that wake-up on a virtual machine (see
+///   ``init(idlePolling:rearmBeforeSleep:)``).
 public final class IOLoop: @unchecked Sendable {
     // @unchecked Sendable: handlers, timers and the local queue are touched only on
     // the loop thread (checked by `inLoopThread`); what other threads may touch —
@@ -75,13 +77,12 @@ public final class IOLoop: @unchecked Sendable {
     ///   window adapts (it closes when nothing arrives within it), as KVM's halt polling does.
     ///   Capped at one second.
     /// - Parameter rearmBeforeSleep: before each wait that may sleep, remove an idle eventfd from
-    ///   the epoll set and add it again (two system calls, about 1 µs). It costs no CPU while
-    ///   asleep, yet on the benchmark machine (a KVM guest whose idle vCPUs halt) every
-    ///   request/reply round trip got about 10% faster with it, in a C client as in this loop:
-    ///   it is what `redis-benchmark`'s event loop does by design, and why a client that keeps its
-    ///   registrations was slower than it (docs/performance.md, "Sleeping like redis-benchmark").
-    ///   Where a wake-up costs nothing extra, it costs the two calls per sleep.
-    public init(idlePolling: Duration? = nil, rearmBeforeSleep: Bool = true) throws {
+    ///   the epoll set and add it again (two system calls). Off by default. On the benchmark
+    ///   machine (a virtual machine whose idle vCPUs halt) it made request/reply round trips about
+    ///   10% faster, in a C client as in this loop: `redis-benchmark`'s event loop does it by
+    ///   design. But it made streaming reads that sleep often (a bulk download, lines from a
+    ///   faster producer) 25–35% slower (docs/performance.md, "Sleeping like redis-benchmark").
+    public init(idlePolling: Duration? = nil, rearmBeforeSleep: Bool = false) throws {
         self.idlePolling = IdlePolling(limit: idlePolling)
         let ep = ws_epoll_create()
         guard ep >= 0 else { throw SystemError("epoll_create1", errno: -ep) }
@@ -95,7 +96,7 @@ public final class IOLoop: @unchecked Sendable {
         let rc = ws_epoll_ctl(ep, 1, ev, WS_EPOLLIN)
         precondition(rc == 0, "epoll_ctl(eventfd) failed: \(rc)")
         if rearmBeforeSleep {
-            // A separate fd, not `wakeFD`: if adding it again ever fails, only the speed-up is lost.
+            // A separate fd, not `wakeFD`: if adding it again ever fails, only the effect is lost.
             let rearm = ws_eventfd()
             if rearm >= 0 && ws_epoll_ctl(ep, 1, rearm, WS_EPOLLIN) == 0 {
                 self.rearmFD = rearm
@@ -229,7 +230,7 @@ public final class IOLoop: @unchecked Sendable {
     var idlePollingWindow: UInt64 { idlePolling.window }
 
     /// Removes `rearmFD` from the epoll set and adds it again, right before a wait that may sleep.
-    /// Measured, not derived: the round trips after such a sleep are about 10% shorter on the
+    /// Measured, not derived: the round trips after such a sleep were about 10% shorter on the
     /// benchmark machine (see ``init(idlePolling:rearmBeforeSleep:)``). Gives up for good if the
     /// add fails.
     private func rearm() {
