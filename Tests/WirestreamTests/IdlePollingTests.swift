@@ -3,7 +3,7 @@ import Testing
 
 @testable import Wirestream
 
-/// A loop that polls before it sleeps (``IOLoop/init(idlePolling:rearmBeforeSleep:)``): the window's rule, and a
+/// A loop that polls before it sleeps (``IOLoop/init(idlePolling:)``): the window's rule, and a
 /// polling loop that still does everything a loop does and goes back to sleep when idle.
 @Suite struct IdlePollingTests {
     @Test func theWindowOpensAfterShortSleepsAndClosesAfterALongOne() {

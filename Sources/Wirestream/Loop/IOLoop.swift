@@ -26,9 +26,7 @@ import Synchronization
 ///   stream read that the buffer already satisfies completes without a thread hop.
 ///   It is also a `SerialExecutor`, so an actor can pin itself to the loop.
 /// - A loop made with `idlePolling` polls for events a little before it sleeps, trading CPU for
-///   the latency of waking a sleeping thread; one made with `rearmBeforeSleep` re-registers an
-///   idle fd before it sleeps, which shortened that wake-up on a virtual machine (see
-///   ``init(idlePolling:rearmBeforeSleep:)``).
+///   the latency of waking a sleeping thread (see ``init(idlePolling:)``).
 public final class IOLoop: @unchecked Sendable {
     // @unchecked Sendable: handlers, timers and the local queue are touched only on
     // the loop thread (checked by `inLoopThread`); what other threads may touch —
@@ -52,9 +50,6 @@ public final class IOLoop: @unchecked Sendable {
 
     private let epollFD: Int32
     private let wakeFD: Int32
-    /// An eventfd never signalled, registered anew before each sleep (``init(idlePolling:rearmBeforeSleep:)``);
-    /// -1 when that is off. Loop thread.
-    private var rearmFD: Int32 = -1
     private let remote = Locked(RemoteState())
     private var localQueue: [Work] = []
     private var runningQueue: [Work] = []  // the batch being run; kept to reuse its storage
@@ -76,13 +71,7 @@ public final class IOLoop: @unchecked Sendable {
     ///   on a virtual machine whose idle vCPUs halt can run twice as fast with 50–100 µs. The
     ///   window adapts (it closes when nothing arrives within it), as KVM's halt polling does.
     ///   Capped at one second.
-    /// - Parameter rearmBeforeSleep: before each wait that may sleep, remove an idle eventfd from
-    ///   the epoll set and add it again (two system calls). Off by default. On the benchmark
-    ///   machine (a virtual machine whose idle vCPUs halt) it made request/reply round trips about
-    ///   10% faster, in a C client as in this loop: `redis-benchmark`'s event loop does it by
-    ///   design. But it made streaming reads that sleep often (a bulk download, lines from a
-    ///   faster producer) 25–35% slower (docs/performance.md, "Sleeping like redis-benchmark").
-    public init(idlePolling: Duration? = nil, rearmBeforeSleep: Bool = false) throws {
+    public init(idlePolling: Duration? = nil) throws {
         self.idlePolling = IdlePolling(limit: idlePolling)
         let ep = ws_epoll_create()
         guard ep >= 0 else { throw SystemError("epoll_create1", errno: -ep) }
@@ -95,22 +84,12 @@ public final class IOLoop: @unchecked Sendable {
         self.wakeFD = ev
         let rc = ws_epoll_ctl(ep, 1, ev, WS_EPOLLIN)
         precondition(rc == 0, "epoll_ctl(eventfd) failed: \(rc)")
-        if rearmBeforeSleep {
-            // A separate fd, not `wakeFD`: if adding it again ever fails, only the effect is lost.
-            let rearm = ws_eventfd()
-            if rearm >= 0 && ws_epoll_ctl(ep, 1, rearm, WS_EPOLLIN) == 0 {
-                self.rearmFD = rearm
-            } else if rearm >= 0 {
-                Glibc.close(rearm)
-            }
-        }
         self.actorExecutor = LoopActorExecutor(loop: self)
     }
 
     deinit {
         Glibc.close(epollFD)
         Glibc.close(wakeFD)
-        if rearmFD >= 0 { Glibc.close(rearmFD) }
     }
 
     // MARK: - Which loop
@@ -205,7 +184,6 @@ public final class IOLoop: @unchecked Sendable {
     /// idle-polling window, and adapts the window to how long the sleep then lasted.
     private func waitForEvents(_ fds: UnsafeMutablePointer<Int32>, _ events: UnsafeMutablePointer<UInt32>, timeout: Int32) -> Int32 {
         guard timeout != 0, idlePolling.limit > 0 else {
-            if timeout != 0 { rearm() }
             return ws_epoll_wait(epollFD, fds, events, 256, timeout)
         }
         let start = ws_monotonic_ns()
@@ -220,7 +198,6 @@ public final class IOLoop: @unchecked Sendable {
         // The poll counts toward a timer's timeout (it was rounded up to whole ms).
         let polled = ws_monotonic_ns() &- start
         let remaining = timeout > 0 ? max(0, timeout - Int32(clamping: polled / 1_000_000)) : timeout
-        if remaining != 0 { rearm() }
         let n = ws_epoll_wait(epollFD, fds, events, 256, remaining)
         if n > 0 { idlePolling.slept(ws_monotonic_ns() &- start) } else if n == 0 { idlePolling.slept(.max) }
         return n
@@ -228,22 +205,6 @@ public final class IOLoop: @unchecked Sendable {
 
     /// The idle-polling window now, in nanoseconds (0: the loop sleeps at once). Loop thread.
     var idlePollingWindow: UInt64 { idlePolling.window }
-
-    /// Removes `rearmFD` from the epoll set and adds it again, right before a wait that may sleep.
-    /// Measured, not derived: the round trips after such a sleep were about 10% shorter on the
-    /// benchmark machine (see ``init(idlePolling:rearmBeforeSleep:)``). Gives up for good if the
-    /// add fails.
-    private func rearm() {
-        guard rearmFD >= 0 else { return }
-        _ = ws_epoll_ctl(epollFD, 2, rearmFD, WS_EPOLLIN)
-        if ws_epoll_ctl(epollFD, 1, rearmFD, WS_EPOLLIN) != 0 {
-            Glibc.close(rearmFD)
-            rearmFD = -1
-        }
-    }
-
-    /// Whether the loop re-registers its idle eventfd before each sleep (for tests).
-    var rearmsBeforeSleep: Bool { rearmFD >= 0 }
 
     /// Runs `body` as a task on this loop, running the loop on the calling thread until
     /// the task finishes, and returns its result (Tornado's `run_sync`).

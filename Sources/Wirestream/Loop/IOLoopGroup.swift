@@ -17,7 +17,7 @@ public final class IOLoopGroup: Sendable {
     private let cursor = Atomic<Int>(0)
 
     /// Starts `loopCount` loops (default: one per online core), each on its own thread.
-    /// `idlePolling` is each loop's (see ``IOLoop/init(idlePolling:rearmBeforeSleep:)``).
+    /// `idlePolling` is each loop's (see ``IOLoop/init(idlePolling:)``).
     /// - Throws: ``SystemError`` if a loop cannot get its epoll or eventfd descriptors.
     public init(loopCount: Int = IOLoopGroup.coreCount, threadName: String = "wirestream-loop", idlePolling: Duration? = nil) throws {
         precondition(loopCount > 0, "an IOLoopGroup needs at least one loop")
