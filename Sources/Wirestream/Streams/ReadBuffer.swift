@@ -123,9 +123,17 @@ final class ReadStorage {
     /// (``ReadFrame/init(loadingInline:count:)``).
     static let padding = ReadFrame.inlineCapacity
 
+    /// A read buffer's block: padded, and zeroed so that a small frame's load never reads memory
+    /// nothing has initialized.
     init(capacity: Int) {
-        // Zeroed, so that such a load never reads memory nothing has initialized.
         pointer = calloc(max(capacity, 1) + Self.padding, 1)!
+    }
+
+    /// A frame's own copy of `bytes` (more than ``ReadFrame/inlineCapacity``): no padding and no
+    /// zeroing, since no small frame is ever loaded from it, and every byte is written once.
+    init(copying bytes: UnsafeRawBufferPointer) {
+        pointer = malloc(max(bytes.count, 1))!
+        if let source = bytes.baseAddress { pointer.copyMemory(from: source, byteCount: bytes.count) }
     }
 
     deinit { free(pointer) }

@@ -80,7 +80,7 @@ public struct ReadFrame: RandomAccessCollection, Hashable, @unchecked Sendable {
 
     /// An empty frame.
     public init() {
-        self.init(inlineCopyOf: UnsafeRawBufferPointer(start: nil, count: 0))
+        self.init(loadingInline: nil, count: 0)
     }
 
     /// A frame holding a copy of `bytes`.
@@ -89,8 +89,7 @@ public struct ReadFrame: RandomAccessCollection, Hashable, @unchecked Sendable {
             self.init(inlineCopyOf: bytes)
             return
         }
-        let storage = ReadStorage(capacity: bytes.count)
-        storage.pointer.copyMemory(from: source, byteCount: bytes.count)
+        let storage = ReadStorage(copying: UnsafeRawBufferPointer(start: source, count: bytes.count))
         self.init(owner: storage, base: storage.pointer, count: bytes.count)
     }
 
