@@ -7,18 +7,25 @@ struct BlockingCommand {
     /// The server-side timeout; `nil` for "block for ever" (0).
     let serverTimeout: Duration?
 
-    /// `nil` when `command` does not block.
-    /// The blocking commands, by their names' first letters (`B…`, `W…`, `X…`): anything else is
-    /// answered without decoding its arguments.
-    private static let initials: Set<UInt8> = [UInt8(ascii: "B"), UInt8(ascii: "b"), UInt8(ascii: "W"), UInt8(ascii: "w"), UInt8(ascii: "X"), UInt8(ascii: "x")]
+    /// Whether a command named starting with `initial` may block: the blocking commands' names
+    /// start with `B`, `W` or `X`, so anything else is answered without decoding its arguments.
+    /// (A switch, not a `Set`: every command asks, and hashing a byte cost more than the rest.)
+    private static func mayBlock(_ initial: UInt8) -> Bool {
+        switch initial | 0x20 {  // ASCII lower case
+        case UInt8(ascii: "b"), UInt8(ascii: "w"), UInt8(ascii: "x"): true
+        default: false
+        }
+    }
 
+    /// `nil` when `command` does not block.
     init?(_ command: Command) {
-        guard let first = command.arguments.first?.value.first, Self.initials.contains(first) else { return nil }
+        guard let first = command.arguments.first?.value.first, Self.mayBlock(first) else { return nil }
         self.init(words: command.arguments.map { String(decoding: $0.value, as: UTF8.self) })
     }
 
+    /// `nil` when the command `words` name does not block.
     init?(_ words: [String]) {
-        guard let first = words.first?.utf8.first, Self.initials.contains(first) else { return nil }
+        guard let first = words.first?.utf8.first, Self.mayBlock(first) else { return nil }
         self.init(words: words)
     }
 

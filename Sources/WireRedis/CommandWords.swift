@@ -33,28 +33,47 @@ struct CommandWords: WireRequest {
             }
             size &+= length &+ 16  // "$", up to 11 digits, two CRLFs
         }
-        writer.bytes.reserveCapacity(writer.bytes.count &+ size)
-        Self.header(UInt8(ascii: "*"), words.count, into: &writer.bytes)
-        for word in words {
-            let utf8 = word.utf8
-            Self.header(UInt8(ascii: "$"), utf8.count, into: &writer.bytes)
-            if utf8.withContiguousStorageIfAvailable({ writer.bytes.append(contentsOf: $0) }) == nil {
-                writer.bytes.append(contentsOf: utf8)
+        // Written through a pointer into `size` bytes appended at once, then trimmed to what was
+        // written: an `append` per byte checks capacity and uniqueness each time (the encoder ran
+        // at about 3% of a pipelined GET's CPU time that way).
+        let start = writer.bytes.count
+        writer.bytes.append(contentsOf: repeatElement(0, count: size))
+        let written = writer.bytes.withUnsafeMutableBufferPointer { buffer in
+            var at = start
+            Self.header(UInt8(ascii: "*"), words.count, into: buffer, at: &at)
+            for word in words {
+                var word = word  // native and contiguous after this (a no-op for most strings)
+                word.withUTF8 { utf8 in
+                    Self.header(UInt8(ascii: "$"), utf8.count, into: buffer, at: &at)
+                    if let base = utf8.baseAddress { (buffer.baseAddress! + at).update(from: base, count: utf8.count) }
+                    at &+= utf8.count
+                }
+                buffer[at] = 13
+                buffer[at &+ 1] = 10
+                at &+= 2
             }
-            writer.bytes.append(13)
-            writer.bytes.append(10)
+            return at
         }
+        writer.bytes.removeLast(writer.bytes.count &- written)
     }
 
-    /// `*N\r\n` or `$N\r\n`.
-    private static func header(_ kind: UInt8, _ number: Int, into bytes: inout [UInt8]) {
-        bytes.append(kind)
+    /// `*N\r\n` or `$N\r\n`, written at `at` (which moves past it).
+    private static func header(_ kind: UInt8, _ number: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at: inout Int) {
+        buffer[at] = kind
+        at &+= 1
         if number < 10 {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: number))
+            buffer[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: number)
+            at &+= 1
         } else {
-            WireFormat.withDecimalDigits(number) { bytes.append(contentsOf: $0) }
+            WireFormat.withDecimalDigits(number) { digits in
+                for digit in digits {
+                    buffer[at] = digit
+                    at &+= 1
+                }
+            }
         }
-        bytes.append(13)
-        bytes.append(10)
+        buffer[at] = 13
+        buffer[at &+ 1] = 10
+        at &+= 2
     }
 }

@@ -212,6 +212,8 @@ struct RedisClientTests {
             ("pipeline", { try await redis.pipeline([["PING"], ["BLPOP", "nothing", "0.3"]])[1] }),
             ("pipeline of bytes", { try await redis.pipeline(commands: [Command(["BLPOP", "nothing", "0.3"])])[0] }),
             ("typed", { try await redis.blpop(["nothing"], timeout: 0.3) }),
+            ("any case", { try await redis.send("bLPop", "nothing", "0.3") }),  // names are case-blind
+            ("any case, bytes", { try await redis.send(Command(["blpop", "nothing", "0.3"])) }),
         ]
         for (path, blocking) in paths {
             let started = ContinuousClock.now
