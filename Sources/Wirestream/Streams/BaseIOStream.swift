@@ -78,6 +78,11 @@ open class BaseIOStream: @unchecked Sendable {
     private var bytesQueued: UInt64 = 0
     private var bytesFlushed: UInt64 = 0
     private var flushScheduled = false  // a deferred flush (from queueWrite) is queued on the loop
+    /// The last read from the fd returned less than it asked for, and the loop has reported no
+    /// readiness since: the kernel holds nothing for us, so a new read waits for the loop's next
+    /// report instead of first calling `read` for an EAGAIN — one system call in three of a
+    /// request/reply cycle. Never set where `readFromFD` buffers (``readFromFDBuffers``).
+    private var fdDrained = false
     @exclusivity(unchecked) private var registeredEvents: IOEvents?  // nil: not registered with the loop
     private var completionDepth = 0  // read completions running now (callbacks that may start reads)
     private var deferredInlineRead = false  // a read started inside a completion waits for it to return
@@ -150,6 +155,10 @@ open class BaseIOStream: @unchecked Sendable {
     }
     /// The pending error of the fd (e.g. `SO_ERROR`), if any.
     open func getFDError() -> (any Error)? { nil }
+    /// Whether ``readFromFD(into:)`` may leave bytes read from the fd inside the stream where
+    /// epoll cannot see them (TLS records decrypted but not yet returned). False (the default):
+    /// every unread byte is in the kernel, so a short read means the fd is drained.
+    open var readFromFDBuffers: Bool { false }
 
     /// Turns Nagle's algorithm off or on where the transport has it (``IOStream``: `TCP_NODELAY`);
     /// elsewhere (pipes) it does nothing, as in Tornado.
@@ -627,7 +636,7 @@ open class BaseIOStream: @unchecked Sendable {
                 break
             }
             if flushScheduled { flushNow() }  // send queued requests before waiting for replies
-            if let end = try readToBufferLoop() {
+            if !fdDrained, let end = try readToBufferLoop() {
                 finishRead(at: end)
                 return
             }
@@ -789,7 +798,7 @@ open class BaseIOStream: @unchecked Sendable {
     private func readToBufferLoop() throws -> Int? {
         // A bounded number of chunks per call, so one fast peer cannot starve the loop.
         for _ in 0..<64 {
-            guard state == .open, pendingRead != nil else { break }
+            guard state == .open, pendingRead != nil, !fdDrained else { break }
             if try readToBuffer() == 0 { break }
             deliverStreamingChunk()
             if let end = try findReadPosition() { return end }
@@ -801,6 +810,7 @@ open class BaseIOStream: @unchecked Sendable {
     func readToBuffer() throws -> Int {
         let tail = readBuffer.reserveTail(readChunkSize)
         guard let n = try readFromFD(into: UnsafeMutableRawBufferPointer(rebasing: tail[0..<readChunkSize])) else {
+            if !readFromFDBuffers { fdDrained = true }
             return 0
         }
         if n == 0 {
@@ -808,6 +818,7 @@ open class BaseIOStream: @unchecked Sendable {
             return 0
         }
         readBuffer.commit(n)
+        if n < readChunkSize && !readFromFDBuffers { fdDrained = true }
         if idleTimeoutValue != nil { lastReceived = IOLoop.time() }
         if readBuffer.count > maxBufferSize {
             throw StreamBufferFullError(buffer: .read, limit: maxBufferSize, size: readBuffer.count)
@@ -987,6 +998,7 @@ open class BaseIOStream: @unchecked Sendable {
                 return
             }
         }
+        if events.contains(.read) || !events.intersection(.error).isEmpty { fdDrained = false }
         if events.contains(.read) {
             if pendingRead != nil {
                 tryInlineRead()

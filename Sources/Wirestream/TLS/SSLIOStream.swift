@@ -244,6 +244,9 @@ public final class SSLIOStream: IOStream, @unchecked Sendable {
 
     // MARK: I/O
 
+    /// OpenSSL keeps what it decrypted beyond the caller's buffer: the fd may be empty while bytes wait.
+    public override var readFromFDBuffers: Bool { true }
+
     public override func readFromFD(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
         guard let ssl, handshakeDone else { return nil }  // reads wait for the handshake
         var count = 0
