@@ -9,6 +9,7 @@
 //   9  as 0, then two epoll_wait(0) after the write (the same delay, no registration change)
 //  10  as 0, then DEL + ADD of an unrelated, never-signalled eventfd after the write
 //  13  as 0, with a 1 ms epoll_wait timeout instead of 10 s
+//  14  as 0, with a non-blocking recv after the write (Tornado's inline read; nearly always EAGAIN)
 // cc -O2 -o epoll_modes Benchmarks/epoll_modes.c; ./epoll_modes PORT N P MODE (prints seconds)
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -62,7 +63,12 @@ int main(int argc, char **argv) {
             if (mode == 9) { epoll_wait(ep, out, 16, 0); epoll_wait(ep, out, 16, 0); }
             if (mode == 10) reregister(ep, idle, EPOLLIN);
         }
-        for (size_t got = 0; got < want;) {
+        size_t early = 0;  // what mode 14's recv found already there
+        if (mode == 14) {
+            ssize_t r = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+            if (r > 0) early = (size_t)r;
+        }
+        for (size_t got = early; got < want;) {
             epoll_wait(ep, out, 16, mode == 1 ? 244 : mode == 13 ? 1 : 10000);
             ssize_t r = mode == 1 ? recv(fd, buffer, sizeof buffer, 0) : read(fd, buffer, sizeof buffer);
             if (r <= 0) { perror("read"); return 1; }
