@@ -1,42 +1,20 @@
 import Glibc
-import Logging
 import Testing
 
 @testable import Wirestream
 
-/// A pipe stream that counts its `read` calls.
-final class ReadCountingStream: BaseIOStream, @unchecked Sendable {
-    // @unchecked Sendable: loop-confined like every stream.
-    private var fd: Int32
-    private(set) var reads = 0
-    private(set) var wouldBlock = 0
-
-    init(fd: Int32, loop: IOLoop) throws {
-        try FileDescriptorIO.setNonBlocking(fd)
-        self.fd = fd
-        super.init(loop: loop, logger: Logger(label: "counting") { _ in SwiftLogNoOpLogHandler() })
-    }
-
-    override func fileno() -> Int32 { fd }
-    override func closeFD() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
-    }
-
-    override func readFromFD(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
-        reads += 1
-        let n = try FileDescriptorIO.read(fd, into: buffer)
-        if n == nil { wouldBlock += 1 }
-        return n
-    }
-}
-
 /// After a read that drained the fd (it returned less than it asked for), the next read waits
 /// for the loop's readiness report instead of calling `read` for an EAGAIN first: a
 /// request/reply cycle costs one `read`, not two. Nothing is missed by it: bytes that arrive
-/// while no read is pending, or in pieces, are all delivered.
+/// while no read is pending, while the stream is not watching for reads, or in pieces, are all
+/// delivered.
 @Suite struct DrainedReadTests {
-    @Test func aReadAfterADrainingReadWaitsForReadinessWithoutAnEAGAIN() async throws {
+    /// Runs `body` on a running loop with a stream (counting its reads) over a fresh pipe and a
+    /// function writing to the pipe.
+    static func withPipeStream<T: Sendable>(
+        readChunkSize: Int? = nil,
+        _ body: @escaping @Sendable (IOLoop, ScriptedChunkStream, _ send: @escaping @Sendable (String) -> Void) async throws -> T
+    ) async throws -> T {
         let loop = try IOLoop()
         loop.startThread(name: "drained")
         defer { loop.close() }
@@ -44,18 +22,27 @@ final class ReadCountingStream: BaseIOStream, @unchecked Sendable {
         #expect(pipe(&fds) == 0)
         let writer = fds[1]
         defer { close(writer) }
-        let stream = try ReadCountingStream(fd: fds[0], loop: loop)
+        let stream = try ScriptedChunkStream(fd: fds[0], loop: loop, readChunkSize: readChunkSize)
         defer { stream.close() }
+        let send: @Sendable (String) -> Void = { text in
+            _ = Array(text.utf8).withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
+        }
+        return try await Task(executorPreference: loop) {
+            stream.setDeadline(.after(.seconds(10)))  // a read the stream failed to wake fails, never hangs
+            return try await body(loop, stream, send)
+        }.value
+    }
+
+    @Test func aReadAfterADrainingReadWaitsForReadinessWithoutAnEAGAIN() async throws {
         let cycles = 200
-        let (lines, reads, wouldBlock) = try await Task(executorPreference: loop) { () -> ([String], Int, Int) in
+        let (lines, reads, wouldBlock) = try await Self.withPipeStream { loop, stream, send in
             var lines: [String] = []
             for i in 0..<cycles {
-                // The reply comes after the read is pending, as a server's does.
-                loop.addCallback { _ = Array("\(i)\n".utf8).withUnsafeBytes { write(writer, $0.baseAddress, $0.count) } }
+                loop.addCallback { send("\(i)\n") }  // the reply comes after the read is pending, as a server's does
                 lines.append(text(try await stream.readUntil(bytes("\n"))))
             }
             return (lines, stream.reads, stream.wouldBlock)
-        }.value
+        }
         #expect(lines == (0..<cycles).map { "\($0)\n" })
         // The first read found the pipe empty (nothing known yet); every later cycle read once.
         #expect(wouldBlock == 1)
@@ -63,16 +50,7 @@ final class ReadCountingStream: BaseIOStream, @unchecked Sendable {
     }
 
     @Test func bytesThatArriveInPiecesOrWhileNoReadIsPendingAreAllDelivered() async throws {
-        let loop = try IOLoop()
-        loop.startThread(name: "drained-pieces")
-        defer { loop.close() }
-        var fds: [Int32] = [-1, -1]
-        #expect(pipe(&fds) == 0)
-        let writer = fds[1]
-        let stream = try ReadCountingStream(fd: fds[0], loop: loop)
-        defer { stream.close() }
-        @Sendable func send(_ text: String) { _ = Array(text.utf8).withUnsafeBytes { write(writer, $0.baseAddress, $0.count) } }
-        let frames = try await Task(executorPreference: loop) { () -> [String] in
+        let frames = try await Self.withPipeStream { loop, stream, send in
             var frames: [String] = []
             send("ab")
             frames.append(text(try await stream.readBytes(1)))  // drains the pipe: "b" stays buffered
@@ -82,10 +60,26 @@ final class ReadCountingStream: BaseIOStream, @unchecked Sendable {
             send("f")
             try await pause(20)
             frames.append(text(try await stream.readBytes(3)))
-            loop.addCallback { close(writer) }
-            frames.append(text(try await stream.readUntilClose()))
             return frames
-        }.value
-        #expect(frames == ["a", "bc\n", "def", ""])
+        }
+        #expect(frames == ["a", "bc\n", "def"])
+    }
+
+    /// The drained mark outlives a stretch in which the stream stops watching for reads (a full
+    /// chunk buffered, nobody reading): bytes that arrive then are still found once a read waits.
+    @Test func bytesThatArriveWhileReadInterestIsOffAreFoundByTheNextRead() async throws {
+        let (frames, reads) = try await Self.withPipeStream(readChunkSize: 4) { _, stream, send in
+            var frames: [String] = []
+            send("xy")
+            frames.append(text(try await stream.readBytes(1)))  // "xy": a short read, "y" buffered
+            send("zzz")
+            try await pause(20)  // read while idle: 3 of 4 (short again); 4 buffered, interest off
+            send("w")
+            try await pause(20)  // not read: the stream is not watching
+            frames.append(text(try await stream.readBytes(5)))  // waits without a read, epoll reports "w"
+            return (frames, stream.reads)
+        }
+        #expect(frames == ["x", "yzzzw"])
+        #expect(reads == 3)
     }
 }

@@ -5,17 +5,20 @@ import Testing
 @testable import Wirestream
 
 /// A stream over a real pipe whose reads return exactly the scripted chunk sizes, so a test
-/// controls where the byte stream is split.
+/// controls where the byte stream is split (none scripted: as much as the pipe holds). It counts
+/// its `read` calls, and those that would have blocked.
 final class ScriptedChunkStream: BaseIOStream, @unchecked Sendable {
     // @unchecked Sendable: loop-confined like every stream.
     private var fd: Int32
     private var chunkSizes: [Int]
+    private(set) var reads = 0
+    private(set) var wouldBlock = 0
 
-    init(fd: Int32, loop: IOLoop, chunkSizes: [Int]) throws {
+    init(fd: Int32, loop: IOLoop, chunkSizes: [Int] = [], readChunkSize: Int? = nil) throws {
         try FileDescriptorIO.setNonBlocking(fd)
         self.fd = fd
         self.chunkSizes = chunkSizes
-        super.init(loop: loop, logger: Logger(label: "scripted") { _ in SwiftLogNoOpLogHandler() })
+        super.init(loop: loop, readChunkSize: readChunkSize, logger: Logger(label: "scripted") { _ in SwiftLogNoOpLogHandler() })
     }
 
     override func fileno() -> Int32 { fd }
@@ -26,7 +29,10 @@ final class ScriptedChunkStream: BaseIOStream, @unchecked Sendable {
 
     override func readFromFD(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
         let size = chunkSizes.isEmpty ? buffer.count : min(chunkSizes.removeFirst(), buffer.count)
-        return try FileDescriptorIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]))
+        reads += 1
+        let n = try FileDescriptorIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]))
+        if n == nil { wouldBlock += 1 }
+        return n
     }
 }
 

@@ -80,8 +80,9 @@ open class BaseIOStream: @unchecked Sendable {
     private var flushScheduled = false  // a deferred flush (from queueWrite) is queued on the loop
     /// The last read from the fd returned less than it asked for, and the loop has reported no
     /// readiness since: the kernel holds nothing for us, so a new read waits for the loop's next
-    /// report instead of first calling `read` for an EAGAIN — one system call in three of a
-    /// request/reply cycle. Never set where `readFromFD` buffers (``readFromFDBuffers``).
+    /// report instead of first calling `read` for an EAGAIN — one system call in four of a
+    /// request/reply cycle (`writev`, `read`, `epoll_wait`, `read`). Never set where `readFromFD`
+    /// buffers (``readFromFDBuffers``).
     private var fdDrained = false
     @exclusivity(unchecked) private var registeredEvents: IOEvents?  // nil: not registered with the loop
     private var completionDepth = 0  // read completions running now (callbacks that may start reads)
